@@ -1,0 +1,52 @@
+# fivs: `make run` serves the app with the pilot sites and demo users; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test install install-dev translations secret-key db-upgrade seed bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed translations
+install-dev: $(VENV)/.installed-dev translations
+
+# Compiled catalogues (.mo) are build output, made from the reviewed .po files.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d fivs/translations
+
+instance/secret_key:
+	mkdir -p instance
+	umask 077; $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+
+secret-key: instance/secret_key
+
+db-upgrade: install secret-key
+	$(FLASK) db upgrade
+
+seed: db-upgrade
+	$(FLASK) seed --demo
+
+run: seed
+	@echo "fivs on http://127.0.0.1:$(PORT)  (demo logins: see README)"
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+test: install-dev
+	$(BIN)/python -m pytest -q
+
+bench: install-dev
+	$(BIN)/python bench/photo_ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

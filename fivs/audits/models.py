@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer,
+                        SmallInteger, String, Text, UniqueConstraint, Uuid)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fivs.auth.models import User
+from fivs.checklists.models import ChecklistTemplate, Item, Zone
+from fivs.extensions import db
+from fivs.sites.models import Site
+from fivs.timeutil import utcnow
+
+PHASES = ("baseline", "periodic", "final")
+KINDS = ("consultant", "self")  # consultant audit | self-assessment
+STATUSES = ("draft", "submitted", "reopened")
+
+
+class Audit(db.Model):
+    __tablename__ = "audits"
+    __table_args__ = (
+        CheckConstraint("phase IN ('baseline', 'periodic', 'final')", name="phase"),
+        CheckConstraint("kind IN ('consultant', 'self')", name="kind"),
+        CheckConstraint("status IN ('draft', 'submitted', 'reopened')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("checklist_templates.id"), index=True)
+    phase: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    audit_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    site: Mapped[Site] = relationship()
+    template: Mapped[ChecklistTemplate] = relationship()
+    auditor: Mapped[User] = relationship()
+    answers: Mapped[list["Answer"]] = relationship(
+        back_populates="audit", cascade="all, delete-orphan"
+    )
+    zone_instances: Mapped[list["ZoneInstance"]] = relationship(
+        back_populates="audit", cascade="all, delete-orphan", order_by="ZoneInstance.position"
+    )
+
+    @property
+    def locked(self) -> bool:
+        return self.status == "submitted"
+
+    def __repr__(self) -> str:
+        return f"<Audit {self.uuid} {self.phase} {self.status}>"
+
+
+class ZoneInstance(db.Model):
+    """One audited copy of a zone: "" for a plain zone, a label ("Lớp 3A") for a repeating one."""
+
+    __tablename__ = "audit_zone_instances"
+    __table_args__ = (UniqueConstraint("audit_id", "zone_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
+    zone_id: Mapped[int] = mapped_column(ForeignKey("checklist_zones.id"))
+    label: Mapped[str] = mapped_column(String(80), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    audit: Mapped[Audit] = relationship(back_populates="zone_instances")
+    zone: Mapped[Zone] = relationship()
+
+
+class Answer(db.Model):
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("audit_id", "item_id", "zone_instance"),
+        CheckConstraint("score IS NULL OR (score >= 0 AND score <= 4)", name="score_range"),
+        CheckConstraint("NOT (na AND score IS NOT NULL)", name="na_or_score"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"), index=True)
+    # "" for a non-repeating zone; the instance label for a repeating one.
+    zone_instance: Mapped[str] = mapped_column(String(80), default="")
+    score: Mapped[int | None] = mapped_column(SmallInteger)
+    na: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    audit: Mapped[Audit] = relationship(back_populates="answers")
+    item: Mapped[Item] = relationship()
+    updated_by: Mapped[User | None] = relationship()
+
+    @property
+    def is_answered(self) -> bool:
+        return self.na or self.score is not None
+
+
+class Event(db.Model):
+    """The event log: who did what, when, with old and new values."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(80), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
+    audit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("audits.id", ondelete="CASCADE"), index=True
+    )
+    target: Mapped[str] = mapped_column(String(200), default="")
+    old_value: Mapped[dict | list | str | int | None] = mapped_column(JSON)
+    new_value: Mapped[dict | list | str | int | None] = mapped_column(JSON)
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,376 @@
+"""Audit services: start, zone instances, save answers, submit, reopen, event log.
+
+Services validate, change the session and flush; the request (view or API) commits once.
+Messages are English source strings passed through gettext by the caller's locale.
+"""
+from __future__ import annotations
+
+import uuid as uuid_mod
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from fivs import scoring
+from fivs.audits.models import PHASES, Answer, Audit, Event, ZoneInstance
+from fivs.checklists.models import ChecklistTemplate, Item, Zone
+from fivs.extensions import db
+from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
+from fivs.text import clean_text, has_control_chars
+from fivs.timeutil import utcnow
+
+NOTE_MAX = 5000
+LABEL_MAX = 80
+
+
+# ---------------------------------------------------------------- event log
+def log_event(action: str, *, user=None, site_id=None, audit: Audit | None = None, target="",
+              old=None, new=None, detail: str = "") -> Event:
+    event = Event(
+        action=action,
+        user_id=getattr(user, "id", None),
+        username=getattr(user, "username", "") or "",
+        site_id=site_id if site_id is not None else (audit.site_id if audit else None),
+        audit_id=audit.id if audit else None,
+        target=target,
+        old_value=old,
+        new_value=new,
+        detail=detail,
+    )
+    db.session.add(event)
+    return event
+
+
+# ---------------------------------------------------------------- templates
+def current_template(site_kind: str) -> ChecklistTemplate | None:
+    return db.session.scalar(
+        select(ChecklistTemplate)
+        .where(ChecklistTemplate.site_kind == site_kind)
+        .order_by(ChecklistTemplate.version.desc())
+        .limit(1)
+    )
+
+
+# ---------------------------------------------------------------- start
+@dataclass(frozen=True)
+class StartRequest:
+    site_id: int
+    phase: str
+    audit_date: date
+    kind: str
+    template_id: int
+
+
+def _same_content(audit: Audit, req: StartRequest) -> bool:
+    return (audit.site_id, audit.phase, audit.audit_date, audit.kind, audit.template_id) == (
+        req.site_id, req.phase, req.audit_date, req.kind, req.template_id)
+
+
+def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
+                audit_uuid: uuid_mod.UUID | None = None,
+                template: ChecklistTemplate | None = None) -> tuple[Audit, bool]:
+    """Create an audit (idempotent on its client-made UUID). Returns (audit, created)."""
+    if phase not in PHASES:
+        raise ValidationError(_("Unknown phase: %(phase)s", phase=phase))
+    template = template or current_template(site.kind)
+    if template is None:
+        raise ValidationError(_("No checklist is loaded for this kind of site."))
+    if template.site_kind != site.kind:
+        raise ValidationError(_("This checklist is not for this kind of site."))
+    req = StartRequest(site.id, phase, audit_date, kind, template.id)
+    audit_uuid = audit_uuid or uuid_mod.uuid4()
+    existing = db.session.scalar(select(Audit).where(Audit.uuid == audit_uuid))
+    if existing is not None:
+        return _replayed(existing, req), False
+    audit = Audit(uuid=audit_uuid, site_id=site.id, template_id=template.id, phase=phase,
+                  kind=kind, auditor_id=user.id, audit_date=audit_date, status="draft",
+                  row_version=1)
+    try:
+        with db.session.begin_nested():
+            db.session.add(audit)
+            db.session.flush()
+    except IntegrityError:
+        # Another request created the same UUID a moment ago: that one wins.
+        existing = db.session.scalar(select(Audit).where(Audit.uuid == audit_uuid))
+        if existing is None:
+            raise
+        return _replayed(existing, req), False
+    for position, zone in enumerate(template.zones):
+        if not zone.repeats:
+            db.session.add(ZoneInstance(audit_id=audit.id, zone_id=zone.id, label="",
+                                        position=position * 1000))
+    log_event("audit.create", user=user, audit=audit, target=str(audit.uuid),
+              new={"phase": phase, "kind": kind, "date": audit_date.isoformat(),
+                   "template": f"{template.key}@{template.version}"})
+    db.session.flush()
+    return audit, True
+
+
+def _replayed(existing: Audit, req: StartRequest) -> Audit:
+    if not _same_content(existing, req):
+        raise ConflictError(
+            _("An audit with this id already exists with different content."),
+            code="id_conflict")
+    return existing
+
+
+# ---------------------------------------------------------------- zone instances
+def normalise_label(label: str | None) -> str:
+    return clean_text(label or "", multiline=False)
+
+
+def add_zone_instance(audit: Audit, zone: Zone, label: str, user) -> ZoneInstance:
+    ensure_editable(audit, user)
+    label = normalise_label(label)
+    if not zone.repeats:
+        raise ValidationError(_("This zone is audited once; it cannot be added again."))
+    if not label:
+        raise ValidationError(_("Give the room a name, for example “Lớp 3A”."))
+    if len(label) > LABEL_MAX:
+        raise ValidationError(_("The name is too long (at most %(n)d characters).", n=LABEL_MAX))
+    existing = _instance(audit, zone, label)
+    if existing:
+        return existing
+    last = max((zi.position for zi in audit.zone_instances if zi.zone_id == zone.id),
+               default=zone.position * 1000)
+    zi = ZoneInstance(audit=audit, zone_id=zone.id, label=label, position=last + 1)
+    db.session.add(zi)
+    _record_change(audit, user, "audit.zone_add", target=zone.code, new=label)
+    db.session.flush()
+    return zi
+
+
+def remove_zone_instance(audit: Audit, zone: Zone, label: str, user) -> None:
+    ensure_editable(audit, user)
+    zi = _instance(audit, zone, normalise_label(label))
+    if zi is None or not zone.repeats:
+        raise ValidationError(_("No such room in this audit."))
+    answered = [a for a in audit.answers
+                if a.item.zone_id == zone.id and a.zone_instance == zi.label and a.is_answered]
+    if answered:
+        raise ValidationError(_("This room already has answers; clear them before removing it."))
+    for a in [a for a in audit.answers if a.item.zone_id == zone.id and a.zone_instance == zi.label]:
+        db.session.delete(a)
+    db.session.delete(zi)
+    _record_change(audit, user, "audit.zone_remove", target=zone.code, old=zi.label)
+    db.session.flush()
+
+
+def _instance(audit: Audit, zone: Zone, label: str) -> ZoneInstance | None:
+    return next((zi for zi in audit.zone_instances
+                 if zi.zone_id == zone.id and zi.label == label), None)
+
+
+# ---------------------------------------------------------------- editing rules
+def ensure_editable(audit: Audit, user) -> None:
+    from fivs.auth.access import can_edit_audit
+
+    if audit.status == "submitted":
+        raise LockedError(_("This audit is submitted and locked. A reviewer can reopen it."))
+    if not can_edit_audit(user, audit):
+        raise PermissionDenied(_("You may not change this audit."))
+
+
+def _record_change(audit: Audit, user, action: str, **kw) -> None:
+    """After a reopening, every change is logged with old and new values."""
+    if audit.status == "reopened":
+        log_event(action, user=user, audit=audit, **kw)
+
+
+def bump_row_version(audit: Audit, expected: int | None) -> None:
+    """Atomic compare-and-increment: a stale `expected` raises ConflictError (409)."""
+    stmt = update(Audit).where(Audit.id == audit.id)
+    if expected is not None:
+        stmt = stmt.where(Audit.row_version == expected)
+    result = db.session.execute(
+        stmt.values(row_version=Audit.row_version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(audit)
+        raise ConflictError(
+            _("Someone else changed this audit in the meantime (version %(current)d, yours %(yours)d). "
+              "Reload to see their answers; yours are shown beside them.",
+              current=audit.row_version, yours=expected),
+            code="stale_row_version", details={"row_version": audit.row_version})
+    db.session.refresh(audit, ["row_version", "updated_at"])
+
+
+# ---------------------------------------------------------------- answers
+@dataclass
+class AnswerInput:
+    item: Item
+    zone_instance: str
+    score: int | None
+    na: bool
+    note: str | None  # None: leave the note as it is
+
+
+def parse_answer_entries(audit: Audit, entries: list) -> list[AnswerInput]:
+    """Validate a batch; any bad entry raises ValidationError listing every problem."""
+    items = {i.code: i for i in audit.template.items}
+    problems: list[dict] = []
+    parsed: list[AnswerInput] = []
+    if not isinstance(entries, list) or not entries:
+        raise ValidationError(_("Send at least one answer."), details=[])
+    for index, entry in enumerate(entries):
+        errs = _entry_problems(entry, items)
+        if errs:
+            problems.extend({"index": index, "item": _safe_item(entry), **e} for e in errs)
+            continue
+        item = items[entry["item"]]
+        label = normalise_label(entry.get("zone_instance"))
+        parsed.append(AnswerInput(item=item, zone_instance=label if item.zone.repeats else "",
+                                  score=entry.get("score"), na=bool(entry.get("na", False)),
+                                  note=clean_text(entry["note"]) if entry.get("note") is not None else None))
+    if problems:
+        raise ValidationError(_("Some answers are not valid; nothing was saved."), details=problems)
+    return parsed
+
+
+def _safe_item(entry):
+    return entry.get("item") if isinstance(entry, dict) and isinstance(entry.get("item"), str) else None
+
+
+def _entry_problems(entry, items: dict[str, Item]) -> list[dict]:
+    if not isinstance(entry, dict):
+        return [{"field": None, "message": _("Each answer must be an object.")}]
+    errs = []
+    code = entry.get("item")
+    item = items.get(code) if isinstance(code, str) else None
+    if item is None:
+        errs.append({"field": "item", "message": _("Unknown item for this checklist.")})
+    score, na = entry.get("score"), entry.get("na", False)
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 4):
+        errs.append({"field": "score", "message": _("A score is a whole number from 0 to 4.")})
+    if not isinstance(na, bool):
+        errs.append({"field": "na", "message": _("N/A must be true or false.")})
+    elif na and score is not None:
+        errs.append({"field": "na", "message": _("An item is either scored or N/A, not both.")})
+    elif na and item is not None and not item.na_allowed:
+        errs.append({"field": "na", "message": _("This item cannot be marked N/A.")})
+    note = entry.get("note")
+    if note is not None and not isinstance(note, str):
+        errs.append({"field": "note", "message": _("The note must be text.")})
+    elif isinstance(note, str) and len(clean_text(note)) > NOTE_MAX:
+        errs.append({"field": "note", "message": _("The note is too long (at most %(n)d characters).", n=NOTE_MAX)})
+    label = entry.get("zone_instance")
+    if label is not None and not isinstance(label, str):
+        errs.append({"field": "zone_instance", "message": _("The room name must be text.")})
+    elif item is not None and item.zone.repeats and not normalise_label(label):
+        errs.append({"field": "zone_instance", "message": _("This zone repeats: name the room (zone_instance).")})
+    elif isinstance(label, str) and len(normalise_label(label)) > LABEL_MAX:
+        errs.append({"field": "zone_instance", "message": _("The room name is too long.")})
+    elif isinstance(label, str) and has_control_chars(label):
+        errs.append({"field": "zone_instance", "message": _("The room name contains control characters.")})
+    return errs
+
+
+def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) -> list[Answer]:
+    """Upsert a batch of answers all-or-nothing, bumping the audit's row version once."""
+    ensure_editable(audit, user)
+    parsed = parse_answer_entries(audit, entries)
+    bump_row_version(audit, row_version)
+    existing = {(a.item_id, a.zone_instance): a for a in audit.answers}
+    saved = []
+    for entry in parsed:
+        if entry.item.zone.repeats and _instance(audit, entry.item.zone, entry.zone_instance) is None:
+            add_zone_instance(audit, entry.item.zone, entry.zone_instance, user)
+        answer = existing.get((entry.item.id, entry.zone_instance))
+        old = _answer_state(answer)
+        if answer is None:
+            answer = Answer(audit=audit, item_id=entry.item.id, item=entry.item,
+                            zone_instance=entry.zone_instance, note="")
+            db.session.add(answer)
+            existing[(entry.item.id, entry.zone_instance)] = answer
+        answer.score, answer.na = (None, True) if entry.na else (entry.score, False)
+        if entry.note is not None:
+            answer.note = entry.note
+        answer.updated_at, answer.updated_by_id = utcnow(), user.id
+        new = _answer_state(answer)
+        if old != new:
+            _record_change(audit, user, "answer.change",
+                           target=_answer_target(entry.item.code, entry.zone_instance), old=old, new=new)
+        saved.append(answer)
+    db.session.flush()
+    return saved
+
+
+def _answer_target(code: str, label: str) -> str:
+    return f"{code} [{label}]" if label else code
+
+
+def _answer_state(answer: Answer | None) -> dict | None:
+    if answer is None:
+        return None
+    return {"score": answer.score, "na": bool(answer.na), "note": answer.note or ""}
+
+
+# ---------------------------------------------------------------- completeness, submit, reopen
+@dataclass(frozen=True)
+class Missing:
+    zone: Zone
+    label: str
+    item: Item | None  # None: a repeating zone with no room added yet
+
+
+def missing_items(audit: Audit) -> list[Missing]:
+    answered = {(a.item_id, a.zone_instance) for a in audit.answers if a.is_answered}
+    missing = []
+    for zone in audit.template.zones:
+        labels = [zi.label for zi in audit.zone_instances if zi.zone_id == zone.id]
+        if zone.repeats and not labels:
+            missing.append(Missing(zone, "", None))
+            continue
+        for label in labels:
+            missing.extend(Missing(zone, label, item) for item in zone.items
+                           if (item.id, label) not in answered)
+    return missing
+
+
+def submit_audit(audit: Audit, user, *, row_version: int | None = None) -> Audit:
+    ensure_editable(audit, user)
+    missing = missing_items(audit)
+    if missing:
+        raise ValidationError(
+            _("%(n)d items are not scored yet; score them or mark them N/A.", n=len(missing)),
+            code="incomplete",
+            details=[{"zone": m.zone.code, "zone_instance": m.label or None,
+                      "item": m.item.code if m.item else None} for m in missing])
+    bump_row_version(audit, row_version)
+    old = audit.status
+    audit.status, audit.submitted_at = "submitted", utcnow()
+    log_event("audit.submit", user=user, audit=audit, target=str(audit.uuid),
+              old={"status": old}, new={"status": "submitted"})
+    db.session.flush()
+    return audit
+
+
+def reopen_audit(audit: Audit, user, reason: str) -> Audit:
+    if user.role not in ("reviewer", "admin"):
+        raise PermissionDenied(_("Only reviewers and admins can reopen an audit."))
+    reason = clean_text(reason)
+    if not reason:
+        raise ValidationError(_("Give a reason for reopening."), code="reason_required")
+    if len(reason) > NOTE_MAX:
+        raise ValidationError(_("The reason is too long (at most %(n)d characters).", n=NOTE_MAX))
+    if audit.status != "submitted":
+        raise ConflictError(_("Only a submitted audit can be reopened."), code="not_submitted")
+    bump_row_version(audit, None)
+    audit.status = "reopened"
+    log_event("audit.reopen", user=user, audit=audit, target=str(audit.uuid),
+              old={"status": "submitted"}, new={"status": "reopened"}, detail=reason)
+    db.session.flush()
+    return audit
+
+
+# ---------------------------------------------------------------- scores
+def scored_answers(audit: Audit) -> list[scoring.ScoredAnswer]:
+    return [scoring.ScoredAnswer(item_code=a.item.code, s=a.item.s, zone_code=a.item.zone.code,
+                                 zone_instance=a.zone_instance, score=a.score, na=bool(a.na))
+            for a in audit.answers]
+
+
+def audit_scores(audit: Audit) -> scoring.AuditScores:
+    return scoring.audit_scores(scored_answers(audit))

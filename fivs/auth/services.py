@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlalchemy import func, select
+
+from fivs.auth.models import ROLES, SITE_BOUND_ROLES, ApiToken, User
+from fivs.extensions import db
+from fivs.services_errors import NotFoundError, ValidationError
+from fivs.sites.models import Site
+from fivs.text import clean_text
+from fivs.timeutil import utcnow
+
+MIN_PASSWORD = 8
+
+
+def find_user(username: str) -> User | None:
+    username = clean_text(username, multiline=False).lower()
+    return db.session.scalar(select(User).where(func.lower(User.username) == username))
+
+
+def get_site_by_code(code: str) -> Site:
+    site = db.session.scalar(select(Site).where(Site.code == clean_text(code, multiline=False).upper()))
+    if site is None:
+        raise NotFoundError(f"No site with code {code!r}.")
+    return site
+
+
+def check_password_rules(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise ValidationError(f"The password must have at least {MIN_PASSWORD} characters.")
+
+
+def create_user(username: str, role: str, *, password: str, full_name: str = "",
+                site: Site | None = None, actor=None) -> User:
+    from fivs.audits.services import log_event
+
+    username = clean_text(username, multiline=False)
+    if not username or len(username) > 80 or any(c.isspace() for c in username):
+        raise ValidationError("A username is 1–80 characters without spaces.")
+    if role not in ROLES:
+        raise ValidationError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+    if role in SITE_BOUND_ROLES and site is None:
+        raise ValidationError(f"A {role} belongs to a site: give its code.")
+    if find_user(username):
+        raise ValidationError(f"The username {username!r} is taken.")
+    check_password_rules(password)
+    user = User(username=username, role=role, full_name=clean_text(full_name, multiline=False),
+                site_id=site.id if site and role in SITE_BOUND_ROLES else None, active=True,
+                session_version=1)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    log_event("user.create", user=actor, target=username, new={"role": role, "site": site.code if site else None})
+    return user
+
+
+def assign_site(user: User, site: Site, actor=None) -> bool:
+    from fivs.audits.services import log_event
+
+    if user.role != "consultant":
+        raise ValidationError("Only consultants are assigned to sites.")
+    if site in user.assigned_sites:
+        return False
+    user.assigned_sites.append(site)
+    log_event("user.assign", user=actor, site_id=site.id, target=user.username, new=site.code)
+    db.session.flush()
+    return True
+
+
+def end_sessions(user: User) -> None:
+    """Every existing session of this user stops working (server-side check on each request)."""
+    user.session_version = (user.session_version or 1) + 1
+
+
+def change_password(user: User, new_password: str, actor=None) -> None:
+    from fivs.audits.services import log_event
+
+    check_password_rules(new_password)
+    user.set_password(new_password)
+    end_sessions(user)
+    log_event("user.password", user=actor or user, target=user.username)
+    db.session.flush()
+
+
+# ---------------------------------------------------------------- API tokens
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(user: User, name: str = "", actor=None) -> tuple[ApiToken, str]:
+    from fivs.audits.services import log_event
+
+    token = "fivs_" + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=clean_text(name, multiline=False)[:120],
+                   token_hash=hash_token(token))
+    db.session.add(row)
+    db.session.flush()
+    log_event("token.issue", user=actor, target=user.username, new={"token_id": row.id, "name": row.name})
+    return row, token
+
+
+def revoke_tokens(user: User, token_id: int | None = None, actor=None) -> int:
+    from fivs.audits.services import log_event
+
+    count = 0
+    for row in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                          ApiToken.revoked_at.is_(None))):
+        if token_id is None or row.id == token_id:
+            row.revoked_at = utcnow()
+            count += 1
+    log_event("token.revoke", user=actor, target=user.username, new={"revoked": count})
+    db.session.flush()
+    return count
+
+
+def user_for_token(token: str) -> User | None:
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    return row.user

@@ -1,0 +1,171 @@
+"""Flask CLI: seed, users, checklists."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from fivs.extensions import db
+from fivs.services_errors import ServiceError
+
+users_cli = AppGroup("users", help="Create users, assign consultants, issue API tokens.")
+checklists_cli = AppGroup("checklists", help="Validate and load checklist templates.")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(seed_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(checklists_cli)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command("seed")
+@click.option("--demo", is_flag=True, help="Also create the demo accounts (if absent).")
+def seed_command(demo: bool) -> None:
+    """Load the checklists and the 12 pilot sites (idempotent)."""
+    from fivs.sites.services import seed_pilot_sites
+
+    try:
+        for line in _load_checklists(current_app.config["CHECKLISTS_DIR"]):
+            click.echo(line)
+        counts = seed_pilot_sites()
+        click.echo(f"sites: {counts['created']} created, {counts['kept']} already present")
+        if demo:
+            for line in _demo_users():
+                click.echo(line)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+
+
+def _load_checklists(directory: str, files=None) -> list[str]:
+    from fivs.checklists.loader import ChecklistError, checklist_files, load_template, parse_file
+
+    out = []
+    try:
+        for path in files or checklist_files(directory):
+            result = load_template(parse_file(path))
+            out.append(f"checklist {result.template.key} v{result.template.version}: {result.action}")
+    except ChecklistError as exc:
+        db.session.rollback()
+        _fail(str(exc))
+    return out
+
+
+def _demo_users() -> list[str]:
+    from fivs.auth.services import assign_site, create_user, find_user, get_site_by_code
+    from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
+
+    out = []
+    for spec in DEMO_USERS:
+        if find_user(spec["username"]):
+            continue
+        site = get_site_by_code(spec["site"]) if spec.get("site") else None
+        user = create_user(spec["username"], spec["role"], password=DEMO_PASSWORD,
+                           full_name=spec["full_name"], site=site)
+        for code in spec.get("assign", ()):
+            assign_site(user, get_site_by_code(code))
+        out.append(f"demo user {user.username} ({user.role}) created")
+    return out
+
+
+@checklists_cli.command("validate")
+@click.argument("files", nargs=-1, type=click.Path())
+def checklists_validate(files) -> None:
+    """Check checklist files (default: every file in checklists/); print file:line: problem."""
+    from fivs.checklists.loader import ChecklistError, checklist_files, parse_file
+
+    paths = list(files) or checklist_files(current_app.config["CHECKLISTS_DIR"])
+    failed = 0
+    for path in paths:
+        try:
+            parsed = parse_file(path)
+            click.echo(f"{path}: ok ({parsed.key} v{parsed.version}, {len(parsed.zones)} zones, "
+                       f"{sum(len(z['items']) for z in parsed.zones)} items)")
+        except ChecklistError as exc:
+            failed += 1
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+    if failed:
+        sys.exit(1)
+
+
+@checklists_cli.command("load")
+@click.argument("files", nargs=-1, type=click.Path(exists=True))
+def checklists_load(files) -> None:
+    """Load checklist files into the database (idempotent; used versions are immutable)."""
+    for line in _load_checklists(current_app.config["CHECKLISTS_DIR"], files or None):
+        click.echo(line)
+    db.session.commit()
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "reviewer", "consultant", "principal", "staff"]))
+@click.option("--site", "site_code", help="Site code (principal and staff).")
+@click.option("--name", "full_name", default="", help="Full name.")
+@click.option("--password", help="Password (prompted when absent).")
+def users_create(username, role, site_code, full_name, password) -> None:
+    """Create a user."""
+    from fivs.auth.services import create_user, get_site_by_code
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        site = get_site_by_code(site_code) if site_code else None
+        user = create_user(username, role, password=password, full_name=full_name, site=site)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"user {user.username} ({user.role}) created")
+
+
+@users_cli.command("assign")
+@click.argument("username")
+@click.argument("site_code")
+def users_assign(username, site_code) -> None:
+    """Assign a consultant to a site."""
+    from fivs.auth.services import assign_site, find_user, get_site_by_code
+
+    user = find_user(username) or _fail(f"no user {username!r}")
+    try:
+        changed = assign_site(user, get_site_by_code(site_code))
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    click.echo(f"{username} {'assigned to' if changed else 'already assigned to'} {site_code}")
+
+
+@users_cli.command("token")
+@click.argument("username")
+@click.option("--name", default="", help="A label for the token (device, integration).")
+def users_token(username, name) -> None:
+    """Print a new API token for USERNAME (shown once; stored only as a hash)."""
+    from fivs.auth.services import find_user, issue_token
+
+    user = find_user(username) or _fail(f"no user {username!r}")
+    _, token = issue_token(user, name)
+    db.session.commit()
+    click.echo(token)
+
+
+@users_cli.command("revoke-token")
+@click.argument("username")
+@click.option("--id", "token_id", type=int, help="Only this token id (default: all).")
+def users_revoke_token(username, token_id) -> None:
+    """Revoke API tokens of USERNAME."""
+    from fivs.auth.services import find_user, revoke_tokens
+
+    user = find_user(username) or _fail(f"no user {username!r}")
+    count = revoke_tokens(user, token_id)
+    db.session.commit()
+    click.echo(f"{count} token(s) revoked")

@@ -1,0 +1,74 @@
+"""Configuration: safe laptop defaults, overridden by FIVS_* environment variables.
+
+Everything is computed when `load_config` is called (at app creation), never at import.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_VARS = {
+    "FIVS_INSTANCE_PATH": "folder for the SQLite file and secret key; default: instance/",
+    "FIVS_DATABASE_URL": "SQLAlchemy URL; default: SQLite file instance/fivs.sqlite3",
+    "FIVS_SECRET_KEY": "session signing key; default: instance/secret_key (make run creates it)",
+    "FIVS_MEDIA_ROOT": "folder for audit photos; default: audits/",
+    "FIVS_MAX_UPLOAD_MB": "largest request body in MB; default: 30",
+    "FIVS_HTTPS": "1 to mark cookies Secure (behind HTTPS)",
+    "FIVS_RATELIMIT_URL": "Flask-Limiter storage (e.g. redis://127.0.0.1:6379); default: memory",
+    "FIVS_SESSION_IDLE_MINUTES": "inactivity timeout for sessions; default: 480",
+}
+
+
+def _secret_key(instance_path: Path) -> str | None:
+    if os.environ.get("FIVS_SECRET_KEY"):
+        return os.environ["FIVS_SECRET_KEY"]
+    key_file = instance_path / "secret_key"
+    if key_file.is_file():
+        return key_file.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def load_config(app, test_config: dict | None = None) -> None:
+    """Fill app.config from defaults, the environment and `test_config` (in that order)."""
+    instance = Path(app.instance_path)
+    env = os.environ
+    max_mb = int(env.get("FIVS_MAX_UPLOAD_MB", "30"))
+    app.config.from_mapping(
+        SECRET_KEY=_secret_key(instance),
+        SQLALCHEMY_DATABASE_URI=env.get(
+            "FIVS_DATABASE_URL", f"sqlite:///{instance / 'fivs.sqlite3'}"
+        ),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MEDIA_ROOT=env.get("FIVS_MEDIA_ROOT", str(PROJECT_ROOT / "audits")),
+        CHECKLISTS_DIR=str(PROJECT_ROOT / "checklists"),
+        MAX_CONTENT_LENGTH=max_mb * 1024 * 1024,
+        # An audit form stays open for hours: the CSRF token lives as long as the session.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=False,
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        LANGUAGES=("vi", "en"),
+        SITE_TIMEZONE="Asia/Ho_Chi_Minh",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=env.get("FIVS_HTTPS") == "1",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=env.get("FIVS_HTTPS") == "1",
+        PERMANENT_SESSION_LIFETIME=timedelta(
+            minutes=int(env.get("FIVS_SESSION_IDLE_MINUTES", "480"))
+        ),
+        RATELIMIT_STORAGE_URI=env.get("FIVS_RATELIMIT_URL", "memory://"),
+        RATELIMIT_HEADERS_ENABLED=False,
+        NOTE_MAX_LENGTH=5000,
+        KEEP_ORIGINAL_PHOTOS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "No secret key: set FIVS_SECRET_KEY or create instance/secret_key "
+            "(`make run` creates one)."
+        )

@@ -1,0 +1,76 @@
+"""Error pages: every error a user can cause is a clear 4xx page (JSON under /api/)."""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from fivs.services_errors import ServiceError
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def error_messages() -> dict[int, str]:
+    return {
+        400: _("The request could not be understood."),
+        401: _("Please log in."),
+        403: _("You do not have permission to do this."),
+        404: _("Not found, or not yours to see."),
+        405: _("This action is not allowed here."),
+        409: _("This conflicts with the current state."),
+        413: _("The upload is too large (at most %(mb)d MB).", mb=_max_mb()),
+        415: _("This type of content is not accepted."),
+        422: _("Some of the data is not valid."),
+        429: _("Too many attempts. Wait a minute and try again."),
+        500: _("Something went wrong on our side. Nothing you saved before was lost."),
+    }
+
+
+def _max_mb() -> int:
+    from flask import current_app
+
+    return int((current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024))
+
+
+def error_response(status: int, message: str | None = None, *, code: str | None = None, details=None):
+    message = message or error_messages().get(status, _("Error"))
+    if wants_json():
+        body = {"error": {"code": code or _code_for(status), "message": message, "details": details}}
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, message=message, details=details), status
+
+
+def _code_for(status: int) -> str:
+    return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+            405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+            422: "validation_error", 429: "too_many_requests"}.get(status, "error")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(exc):
+        return error_response(400, _("The form expired or was sent from elsewhere. Reload the page and try again; "
+                                     "nothing was changed."), code="csrf")
+
+    @app.errorhandler(ServiceError)
+    def _service(exc: ServiceError):
+        return error_response(exc.status, exc.message, code=exc.code, details=exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc
+        message = None if exc.description == type(exc).description else exc.description
+        return error_response(exc.code, message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc):
+        from fivs.extensions import db
+
+        app.logger.exception("unhandled error")
+        db.session.rollback()
+        return error_response(500)

@@ -1,0 +1,41 @@
+"""Jinja helpers: current language, percentages and dates formatted for the locale."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import format_date, format_datetime
+
+from fivs.i18n import current_lang
+
+
+def register(app: Flask) -> None:
+    from fivs import scoring
+
+    @app.context_processor
+    def _globals():
+        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "S_LABELS": scoring.S_LABELS}
+
+    @app.template_filter("pct")
+    def _pct(value):
+        return scoring.format_pct(value, current_lang())
+
+    @app.template_filter("band")
+    def _band(value):
+        return scoring.band(value) or "none"
+
+    @app.template_filter("band_label")
+    def _band_label(value):
+        return scoring.band_label(value, current_lang()) or "—"
+
+    @app.template_filter("s_label")
+    def _s_label(key):
+        return scoring.S_LABELS[key][current_lang()]
+
+    @app.template_filter("d")
+    def _date(value):
+        return format_date(value, "short") if value else "—"
+
+    @app.template_filter("dt")
+    def _datetime(value):
+        from fivs.timeutil import as_utc
+
+        return format_datetime(as_utc(value), "short") if value else "—"

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import pytest
+
+from fivs import create_app
+
+
+def test_healthz(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    assert resp.get_json() == {"status": "ok"}
+
+
+def test_security_headers_on_every_response(client):
+    for path in ("/auth/login", "/healthz", "/no-such-page"):
+        resp = client.get(path)
+        assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        assert "'unsafe-inline'" not in resp.headers["Content-Security-Policy"]
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"]
+
+
+def test_missing_secret_key_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("FIVS_SECRET_KEY", raising=False)
+    monkeypatch.setenv("FIVS_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(RuntimeError, match="secret key"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_config_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("FIVS_SECRET_KEY", "from-env")
+    monkeypatch.setenv("FIVS_DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    monkeypatch.setenv("FIVS_MEDIA_ROOT", str(tmp_path / "media"))
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("x.sqlite3")
+    assert app.config["MEDIA_ROOT"] == str(tmp_path / "media")
+    assert app.config["MAX_CONTENT_LENGTH"] == 30 * 1024 * 1024
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout(app, db, backend):
+    if backend != "sqlite":
+        return
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_unknown_page_is_a_readable_404(client):
+    resp = client.get("/definitely/not/here")
+    assert resp.status_code == 404
+    assert "<html" in resp.get_data(as_text=True)
+
+
+def test_language_switch_is_remembered(client, login_as):
+    login_as("admin")
+    resp = client.get("/lang/en?next=/checklists/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/checklists/")
+    assert "Checklists" in client.get("/checklists/").get_data(as_text=True)
+    client.get("/lang/vi?next=/checklists/")
+    assert "Bảng kiểm" in client.get("/checklists/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil", "javascript:alert(1)"])
+def test_language_switch_never_redirects_outside(client, target):
+    resp = client.get("/lang/en", query_string={"next": target})
+    assert resp.status_code == 302
+    assert resp.headers["Location"] in ("/", "http://localhost/")
