@@ -3,6 +3,9 @@
     python tools/i18n.py update          # extract messages, merge into fivs/translations/vi/.../messages.po
     python tools/i18n.py fill FILE.py    # FILE.py defines VI = {english_msgid: vietnamese}; fills empty msgstrs
     python tools/i18n.py missing         # list msgids without a Vietnamese translation (exit 1 if any)
+    python tools/i18n.py sync            # update + fill from every tools/vi/*.py + compile (idempotent)
+
+Each feature keeps its Vietnamese strings in tools/vi/<feature>.py (VI = {msgid: msgstr}).
 """
 from __future__ import annotations
 
@@ -59,6 +62,12 @@ if __name__ == "__main__":
         update()
     elif command == "fill":
         fill(sys.argv[2])
+    elif command == "sync":
+        update()
+        for source in sorted((ROOT / "tools" / "vi").glob("*.py")):
+            fill(str(source))
+        subprocess.run([str(BIN / "pybabel"), "compile", "-d", str(ROOT / "fivs" / "translations")],
+                       check=True, capture_output=True)
     gaps = missing()
     for gap in gaps:
         print(f"untranslated: {gap!r}")
