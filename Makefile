@@ -24,7 +24,7 @@ install-dev: $(VENV)/.installed-dev translations
 
 # Compiled catalogues (.mo) are build output, made from the reviewed .po files.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d fivs/translations
+	$(BIN)/pybabel compile -d fivs/translations > /dev/null
 
 instance/secret_key:
 	mkdir -p instance
