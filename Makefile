@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install install-dev translations secret-key db-upgrade seed bench clean
+.PHONY: run test install install-dev translations secret-key db-upgrade seed bench clean chromium
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,13 @@ run: seed
 	@echo "fivs on http://127.0.0.1:$(PORT)  (demo logins: see README)"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-test: install-dev
+# The browser tests (tests/browser, marker `browser`) drive Debian's Chromium; as root it is installed when missing.
+chromium:
+	@command -v chromium > /dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	  || { echo "chromium is missing: apt-get install -y chromium" >&2; exit 1; }
+
+test: install-dev chromium
 	$(BIN)/python -m pytest -q
 
 bench: install-dev

@@ -28,6 +28,7 @@ def register_extensions(app: Flask) -> None:
     from fivs.db import configure_engine_events
     from fivs.extensions import babel, csrf, db, limiter, login_manager, migrate
     from fivs.i18n import select_locale
+    from fivs.photos.pipeline import register_heif
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(app.root_path), "migrations"))
@@ -39,15 +40,28 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     configure_engine_events(app)
+    register_heif()  # HEIC/HEIF photos from iPads
 
 
 def register_blueprints(app: Flask) -> None:
+    from fivs.actions.api import actions_api_bp
+    from fivs.actions.views import actions_bp
+    from fivs.api.views import api_bp
+    from fivs.audits.views import audits_bp
     from fivs.auth.views import admin_users_bp, auth_bp
     from fivs.checklists.views import checklists_bp
+    from fivs.comparisons.api import comparisons_api_bp
+    from fivs.comparisons.views import comparisons_bp
+    from fivs.events.views import events_bp
     from fivs.main import main_bp
+    from fivs.offline.views import offline_bp
+    from fivs.photos.views import photos_bp
+    from fivs.reports.api import reports_api_bp
     from fivs.sites.views import sites_bp
 
-    for bp in (main_bp, auth_bp, admin_users_bp, sites_bp, checklists_bp):
+    for bp in (main_bp, auth_bp, admin_users_bp, sites_bp, checklists_bp, audits_bp, events_bp,
+               api_bp, comparisons_bp, comparisons_api_bp, offline_bp,
+               actions_bp, actions_api_bp, reports_api_bp, photos_bp):
         app.register_blueprint(bp)
 
 

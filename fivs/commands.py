@@ -1,11 +1,11 @@
-"""Flask CLI: seed, users, checklists."""
+"""Flask CLI: seed, users, checklists, backup and restore."""
 from __future__ import annotations
 
 import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from fivs.extensions import db
 from fivs.services_errors import ServiceError
@@ -18,6 +18,8 @@ def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(checklists_cli)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 def _fail(message: str) -> None:
@@ -169,3 +171,35 @@ def users_revoke_token(username, token_id) -> None:
     count = revoke_tokens(user, token_id)
     db.session.commit()
     click.echo(f"{count} token(s) revoked")
+
+
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@with_appcontext
+def backup_command(file) -> None:
+    """Write FILE (.tar.gz): a consistent database snapshot, every media file and a manifest of checksums."""
+    from fivs.backup import BackupError, create_backup
+
+    try:
+        manifest = create_backup(file)
+    except BackupError as exc:
+        _fail(str(exc))
+    click.echo(f"backup written to {file}: {manifest['database']} database "
+               f"(schema {manifest['schema_revision'] or 'unknown'}), {manifest['media_files']} media files")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Restore even if the database or media folder holds data (overwrites it).")
+@with_appcontext
+def restore_command(file, force: bool) -> None:
+    """Restore FILE (made by `backup`) into an empty installation, after checking every checksum."""
+    from fivs.backup import BackupError, restore_backup
+
+    try:
+        manifest = restore_backup(file, force=force)
+    except BackupError as exc:
+        _fail(str(exc))
+    click.echo(f"restored {file} (made {manifest['created_at']}): {manifest['database']} database, "
+               f"{manifest['media_files']} media files. If this code is newer than schema "
+               f"{manifest['schema_revision'] or 'unknown'}, run `flask --app wsgi db upgrade`.")

@@ -19,6 +19,7 @@ ENV_VARS = {
     "FIVS_HTTPS": "1 to mark cookies Secure (behind HTTPS)",
     "FIVS_RATELIMIT_URL": "Flask-Limiter storage (e.g. redis://127.0.0.1:6379); default: memory",
     "FIVS_SESSION_IDLE_MINUTES": "inactivity timeout for sessions; default: 480",
+    "FIVS_PROXY_COUNT": "reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust; default: 0",
 }
 
 
@@ -62,6 +63,7 @@ def load_config(app, test_config: dict | None = None) -> None:
         ),
         RATELIMIT_STORAGE_URI=env.get("FIVS_RATELIMIT_URL", "memory://"),
         RATELIMIT_HEADERS_ENABLED=False,
+        PROXY_COUNT=int(env.get("FIVS_PROXY_COUNT", "0")),
         NOTE_MAX_LENGTH=5000,
         KEEP_ORIGINAL_PHOTOS=False,
     )

@@ -1,8 +1,12 @@
 """Per-request hooks: session checks, remembered language, security headers."""
 from __future__ import annotations
 
-from flask import Flask, g, request, session
+import time
+
+from flask import Flask, current_app, flash, g, request, session
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fivs.i18n import LANG_COOKIE
 
@@ -12,11 +16,20 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script
 
 
 def register(app: Flask) -> None:
+    if app.config["PROXY_COUNT"]:
+        # Behind nginx: the client's address (for the per-client login limits) and scheme come from the proxy.
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     app.before_request(_before)
+    app.after_request(_stamp_activity)
     app.after_request(_headers)
 
 
 def _before() -> None:
+    if "_user_id" in session and _idle_too_long():
+        logout_user()
+        session.clear()
+        flash(_("You were logged out after a period of inactivity. Please log in again."), "info")
     session.permanent = True  # inactivity timeout: PERMANENT_SESSION_LIFETIME, refreshed per request
     lang = request.args.get("lang")
     if lang in ("vi", "en"):
@@ -26,6 +39,19 @@ def _before() -> None:
         logout_user()
 
 
+def _idle_too_long() -> bool:
+    """Server-side inactivity check: the cookie's own expiry is only advice to the browser."""
+    seen = session.get("seen")
+    limit = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    return not isinstance(seen, int) or time.time() - seen > limit
+
+
+def _stamp_activity(response):
+    if "_user_id" in session:
+        session["seen"] = int(time.time())
+    return response
+
+
 def _headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -33,5 +59,6 @@ def _headers(response):
     response.headers["Referrer-Policy"] = "same-origin"
     lang = g.get("set_lang_cookie")
     if lang:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"])
     return response

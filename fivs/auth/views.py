@@ -8,6 +8,7 @@ from sqlalchemy import select
 from fivs.auth.access import admin_required
 from fivs.auth.forms import LoginForm, PasswordChangeForm, UserForm
 from fivs.auth.models import User
+from fivs.auth.ratelimit import TooManyAttempts, login_blocked, register_failed_login
 from fivs.auth.services import change_password, end_sessions, find_user, issue_token, revoke_tokens
 from fivs.auth.urls import safe_next
 from fivs.auth import user_admin
@@ -35,8 +36,12 @@ def load_user(session_id: str) -> User | None:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        if login_blocked(form.username.data):
+            raise TooManyAttempts(_("Too many failed logins from this device or for this username. "
+                                    "Wait a minute and try again."))
         user = find_user(form.username.data)
         if user is None or not user.active or not user.check_password(form.password.data):
+            register_failed_login(form.username.data)
             log_event("auth.login_failed", target=(form.username.data or "")[:80])
             db.session.commit()
             flash(_("Wrong username or password."), "error")

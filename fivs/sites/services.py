@@ -49,6 +49,7 @@ def create_site(data: dict, user) -> Site:
 
     site = Site(code=clean_text(data["code"], multiline=False).upper(), name="", kind="school")
     db.session.add(site)
+    db.session.flush()  # the id, for the events below
     update_site(site, data, user)
     log_event("site.create", user=user, site_id=site.id, target=site.code)
     return site

@@ -1,0 +1,128 @@
+"""/api/v1 for corrective actions: list and raise per site, read and change one action.
+
+Authentication and errors are the API's own (fivs.api.auth, JSON error shape); another site's
+action is a 404; a stale row_version is a 409 carrying the action as it is now.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import Blueprint, url_for
+from flask_babel import gettext as _
+
+from fivs.actions import queries, services
+from fivs.actions.models import PRIORITIES, CorrectiveAction
+from fivs.actions.queries import get_action_or_404
+from fivs.api import schemas
+from fivs.api.auth import api_user, authenticate, challenge
+from fivs.api.representations import json_response
+from fivs.audits.models import Audit
+from fivs.auth.access import get_audit_or_404, get_site_or_404
+from fivs.extensions import csrf, db
+from fivs.services_errors import ConflictError, ValidationError
+from fivs.timeutil import as_utc
+
+actions_api_bp = Blueprint("actions_api", __name__, url_prefix="/api/v1")
+csrf.exempt(actions_api_bp)  # bearer requests need no CSRF; cookie requests are checked in authenticate()
+actions_api_bp.before_request(authenticate)
+actions_api_bp.after_request(challenge)
+
+TRANSITIONS = ("done", "verified", "reopened")
+
+
+@actions_api_bp.get("/sites/<code>/actions")
+def list_actions(code: str):
+    site = get_site_or_404(code)
+    return json_response({"actions": [action_dict(a) for a in queries.site_actions(site.id)]})
+
+
+@actions_api_bp.post("/sites/<code>/actions")
+def create_action(code: str):
+    """Idempotent on the client's id: 201 first, 200 for a replay."""
+    site = get_site_or_404(code)
+    fields = schemas._Fields(schemas.json_body())
+    action_id = fields.uuid("id") if "id" in fields.data else None
+    values = {"title": fields.text("title"), "responsible": fields.text("responsible", required=False) or "",
+              "due_date": fields.date("due_date"),
+              "priority": fields.choice("priority", PRIORITIES, required=False) or "medium"}
+    audit_id, item = fields.text("audit", required=False), fields.text("item", required=False)
+    room = fields.text("zone_instance", required=False)
+    fields.check()
+    audit = get_audit_or_404(audit_id) if audit_id else None
+    action, created = services.raise_action(api_user(), site, audit=audit, item_code=item, zone_instance=room,
+                                            action_uuid=action_id, **values)
+    db.session.commit()
+    return json_response(action_dict(action), 201 if created else 200,
+                         {"Location": url_for(".get_action", action_id=action.uuid)})
+
+
+@actions_api_bp.get("/actions/<action_id>")
+def get_action(action_id: str):
+    return json_response(action_dict(get_action_or_404(action_id)))
+
+
+@actions_api_bp.patch("/actions/<action_id>")
+def patch_action(action_id: str):
+    """{"status": "done", "note"} / {"status": "verified"} / {"status": "reopened", "reason"},
+    or edits of title, responsible, due_date, priority with row_version."""
+    action = get_action_or_404(action_id)
+    data = schemas.json_body()
+    fields = schemas._Fields(data)
+    status = fields.choice("status", TRANSITIONS, required=False)
+    note, reason = fields.text("note", required=False), fields.text("reason", required=False)
+    row_version = fields.integer("row_version", required=status is None)
+    changes = _edits(fields, data)
+    if status is None and not changes:
+        fields.problem("status", _("Send a status change or a field to edit."))
+    fields.check()
+    user = api_user()
+    with _current_state_on_conflict(action):
+        if changes:
+            services.edit_action(action, user, changes, row_version=row_version)
+            row_version = None  # checked by the edit
+        if status == "done":
+            services.mark_done(action, user, note or "", row_version=row_version)
+        elif status == "verified":
+            services.verify(action, user, row_version=row_version)
+        elif status == "reopened":
+            services.reopen(action, user, reason or "", row_version=row_version)
+    db.session.commit()
+    return json_response(action_dict(action))
+
+
+def _edits(fields, data: dict) -> dict:
+    readers = {"title": fields.text, "responsible": fields.text, "due_date": fields.date,
+               "priority": lambda name: fields.choice(name, PRIORITIES)}
+    return {name: read(name) for name, read in readers.items() if data.get(name) is not None}
+
+
+@contextmanager
+def _current_state_on_conflict(action: CorrectiveAction):
+    """A 409 carries the action as it is now, so the client can merge and retry."""
+    try:
+        yield
+    except ConflictError as exc:
+        db.session.rollback()
+        exc.details = {"row_version": action.row_version, "action": action_dict(action)}
+        raise
+    except ValidationError:
+        db.session.rollback()
+        raise
+
+
+def _time(value) -> str | None:
+    return as_utc(value).isoformat() if value else None
+
+
+def action_dict(action: CorrectiveAction) -> dict:
+    return {"id": str(action.uuid), "site": action.site.code,
+            "audit": str(db.session.get(Audit, action.audit_id).uuid) if action.audit_id else None,
+            "item": action.item.code if action.item else None, "zone_instance": action.zone_instance or None,
+            "title": action.title, "responsible": action.responsible,
+            "due_date": action.due_date.isoformat() if action.due_date else None,
+            "priority": action.priority, "status": action.status, "overdue": services.is_overdue(action),
+            "done_note": action.done_note or "", "row_version": action.row_version,
+            "created_by": action.created_by.username if action.created_by else None,
+            "created_at": _time(action.created_at), "done_at": _time(action.done_at),
+            "verified_at": _time(action.verified_at)}
+

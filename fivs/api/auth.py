@@ -1,0 +1,84 @@
+"""Who is calling the API: a bearer token, or the app's own session cookie plus a CSRF header.
+
+A bearer request never touches the session. A cookie request that changes something must carry
+the session's CSRF token in the X-CSRFToken header (the blueprint is exempt from Flask-WTF's
+automatic form check, so the check happens here, and only for cookie requests).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app, g, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import or_, update
+from wtforms import ValidationError as FormValidationError
+
+from fivs.auth.models import ApiToken, User
+from fivs.auth.services import hash_token, user_for_token
+from fivs.extensions import db
+from fivs.services_errors import ServiceError
+from fivs.timeutil import utcnow
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+class Unauthorized(ServiceError):
+    status = 401
+    code = "unauthorized"
+
+
+def authenticate() -> None:
+    """Make the caller `current_user`, or raise a 401 (400 for a cookie request without CSRF)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        _login_with_token(header)
+    elif current_user.is_authenticated:
+        if request.method in UNSAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
+            _check_csrf_header()
+    else:
+        raise Unauthorized(_("Log in, or send an API token in the header Authorization: Bearer <token>."))
+
+
+def challenge(response):
+    """after_request: a 401 names the scheme to use (RFC 9110)."""
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fivs"'
+    return response
+
+
+def api_user() -> User:
+    return current_user._get_current_object()
+
+
+def _login_with_token(header: str) -> None:
+    scheme, _sep, token = header.partition(" ")
+    token = token.strip()
+    user = user_for_token(token) if scheme.lower() == "bearer" and token else None
+    if user is None:
+        raise Unauthorized(_("The API token is missing, wrong or revoked."), code="invalid_token")
+    _touch(token)
+    # Flask-Login keeps the request's user in g._login_user; setting it leaves the session alone.
+    g._login_user = user
+
+
+def _touch(token: str) -> None:
+    """Record when the token was last used, at most once a minute: one conditional UPDATE."""
+    now = utcnow()
+    result = db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == hash_token(token),
+               or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_EVERY))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount:
+        db.session.commit()
+
+
+def _check_csrf_header() -> None:
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except FormValidationError as exc:
+        raise CSRFError(exc.args[0] if exc.args else None) from None

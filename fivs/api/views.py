@@ -1,0 +1,212 @@
+"""/api/v1: thin JSON views over the same services as the HTML pages.
+
+Each view loads (site-scoped: another site's object is a 404), reads its input with
+fivs.api.schemas, calls a service, commits once and answers with a representation.
+Errors are the app's JSON error shape (fivs/errors.py).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import Blueprint, abort, current_app, request, send_file, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from fivs.api import schemas
+from fivs.api.auth import api_user, authenticate, challenge
+from fivs.api.openapi import openapi_document
+from fivs.api.representations import (audit_dict, audit_summary, checklist_dict, checklist_summary,
+                                      json_response, site_dict)
+from fivs.audits.models import Audit
+from fivs.audits.services import reopen_audit, save_answers, start_audit, submit_audit
+from fivs.auth.access import (audit_kind_for, can_audit_site, get_audit_or_404, get_site_or_404,
+                              visible_site_ids, visible_sites_query)
+from fivs.checklists.models import ChecklistTemplate
+from fivs.errors import error_response
+from fivs.extensions import csrf, db
+from fivs.photos.pipeline import PhotoError
+from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
+
+api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(api_bp)  # bearer requests need no CSRF; cookie requests are checked in authenticate()
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+api_bp.after_request(challenge)
+
+
+@api_bp.before_request
+def _authenticate():
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        authenticate()
+
+
+@api_bp.get("/openapi.json")
+def openapi():
+    return json_response(openapi_document())
+
+
+# ---------------------------------------------------------------- sites and checklists
+@api_bp.get("/sites")
+def list_sites():
+    sites = db.session.scalars(visible_sites_query(api_user())).all()
+    return json_response({"sites": [site_dict(s) for s in sites]})
+
+
+@api_bp.get("/sites/<code>")
+def get_site(code: str):
+    return json_response(site_dict(get_site_or_404(code)))
+
+
+@api_bp.get("/checklists")
+def list_checklists():
+    templates = db.session.scalars(select(ChecklistTemplate)
+                                   .order_by(ChecklistTemplate.key, ChecklistTemplate.version)).all()
+    return json_response({"checklists": [checklist_summary(t) for t in templates]})
+
+
+@api_bp.get("/checklists/<key>/<int:version>")
+def get_checklist(key: str, version: int):
+    return json_response(checklist_dict(_checklist(key, version) or abort(404)))
+
+
+def _checklist(key: str, version: int) -> ChecklistTemplate | None:
+    if version > schemas.MAX_INT:
+        return None
+    return db.session.scalar(select(ChecklistTemplate).where(
+        ChecklistTemplate.key == key, ChecklistTemplate.version == version))
+
+
+# ---------------------------------------------------------------- audits
+@api_bp.post("/audits")
+def create_audit():
+    """Idempotent on the client's UUID: 201 first, 200 for the same content again, 409 otherwise."""
+    body = schemas.audit_create(schemas.json_body())
+    user, site = api_user(), get_site_or_404(body.site)
+    if not can_audit_site(user, site):
+        raise PermissionDenied(_("You may not start an audit at this site."))
+    template = _checklist(*body.checklist) if body.checklist else None
+    if body.checklist and template is None:
+        raise ValidationError(_("Some fields are not valid; nothing was changed."), details=[
+            {"field": "checklist", "message": _("No checklist with this key and version.")}])
+    audit, created = start_audit(user, site, body.phase, body.date, kind=audit_kind_for(user),
+                                 audit_uuid=body.id, template=template)
+    db.session.commit()
+    return json_response(audit_dict(audit), 201 if created else 200,
+                         {"Location": url_for(".get_audit", audit_id=audit.uuid)})
+
+
+@api_bp.get("/audits")
+def list_audits():
+    filters = schemas.audit_filters(request.args)
+    stmt = (select(Audit).options(selectinload(Audit.site), selectinload(Audit.template),
+                                  selectinload(Audit.auditor))
+            .order_by(Audit.audit_date.desc(), Audit.id.desc()))
+    site_ids = visible_site_ids(api_user())
+    if site_ids is not None:
+        stmt = stmt.where(Audit.site_id.in_(site_ids or {-1}))
+    if filters["site"]:
+        stmt = stmt.where(Audit.site_id == get_site_or_404(filters["site"]).id)
+    for name in ("phase", "status"):
+        if filters[name]:
+            stmt = stmt.where(getattr(Audit, name) == filters[name])
+    return json_response({"audits": [audit_summary(a) for a in db.session.scalars(stmt)]})
+
+
+@api_bp.get("/audits/<audit_id>")
+def get_audit(audit_id: str):
+    return json_response(audit_dict(get_audit_or_404(audit_id)))
+
+
+@api_bp.put("/audits/<audit_id>/answers")
+def put_answers(audit_id: str):
+    audit = get_audit_or_404(audit_id)
+    body = schemas.answers_put(schemas.json_body())
+    with _current_state_on_conflict(audit):
+        save_answers(audit, api_user(), body.answers, row_version=body.row_version)
+    db.session.commit()
+    return json_response(audit_dict(audit))
+
+
+@api_bp.post("/audits/<audit_id>/submit")
+def submit(audit_id: str):
+    audit = get_audit_or_404(audit_id)
+    row_version = schemas.submit(schemas.json_body(optional=True))
+    with _current_state_on_conflict(audit):
+        submit_audit(audit, api_user(), row_version=row_version)
+    db.session.commit()
+    return json_response(audit_dict(audit))
+
+
+@api_bp.post("/audits/<audit_id>/reopen")
+def reopen(audit_id: str):
+    audit = get_audit_or_404(audit_id)
+    reason = schemas.reopen(schemas.json_body())
+    with _current_state_on_conflict(audit):
+        reopen_audit(audit, api_user(), reason)
+    db.session.commit()
+    return json_response(audit_dict(audit))
+
+
+@contextmanager
+def _current_state_on_conflict(audit: Audit):
+    """A 409 carries the audit as it is now, so the client can merge and retry."""
+    try:
+        yield
+    except ConflictError as exc:
+        db.session.rollback()
+        exc.details = {"row_version": audit.row_version, "audit": audit_dict(audit)}
+        raise
+
+
+# ---------------------------------------------------------------- photos
+# fivs.photos.services is imported where used: the photos feature lands separately.
+@api_bp.post("/audits/<audit_id>/photos")
+def upload_photo(audit_id: str):
+    """Idempotent on the photo's UUID: 201 first, 200 for a replay."""
+    audit = get_audit_or_404(audit_id)
+    upload = schemas.photo_upload()
+    from fivs.photos import services as photos
+
+    photo, created = photos.attach_photo(audit, api_user(), upload.data, photo_uuid=upload.id,
+                                         item_code=upload.item, zone_instance=upload.zone_instance)
+    db.session.commit()
+    return json_response(photos.photo_dict(photo), 201 if created else 200,
+                         {"Location": url_for(".get_photo", photo_id=photo.uuid)})
+
+
+@api_bp.get("/photos/<photo_id>")
+def get_photo(photo_id: str):
+    from fivs.photos import services as photos
+
+    return json_response(photos.photo_dict(photos.get_photo_or_404(photo_id)))
+
+
+@api_bp.delete("/photos/<photo_id>")
+def delete_photo(photo_id: str):
+    from fivs.photos import services as photos
+
+    photos.delete_photo(photos.get_photo_or_404(photo_id), api_user())
+    db.session.commit()
+    response = current_app.response_class(status=204)
+    response.headers.remove("Content-Type")  # no body, so no (HTML) content type
+    return response
+
+
+@api_bp.get("/photos/<photo_id>/display", defaults={"variant": "display"})
+@api_bp.get("/photos/<photo_id>/thumb", defaults={"variant": "thumb"})
+def photo_image(photo_id: str, variant: str):
+    from fivs.photos import services as photos
+
+    source, etag = photos.photo_file(photos.get_photo_or_404(photo_id), variant)
+    response = send_file(source, mimetype="image/jpeg", etag=etag, conditional=True)
+    # Access is checked on every request: browsers revalidate (ETag, 304); shared caches keep nothing.
+    response.cache_control.public = False
+    response.cache_control.private = response.cache_control.no_cache = True
+    return response
+
+
+@api_bp.errorhandler(PhotoError)
+def _photo_refused(exc: PhotoError):
+    return error_response(exc.status, exc.message, code=exc.code)

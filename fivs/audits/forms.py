@@ -1,0 +1,73 @@
+"""Capture forms: start an audit, rooms, a zone's answers, reopen.
+
+The forms only carry and convert input; every rule (score range, N/A, note length, room names,
+reasons) is checked once, by fivs.audits.services.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, UUID
+
+# The order and keys of fivs.audits.models.PHASES.
+PHASE_CHOICES = [SelectChoice("baseline", _l("Baseline")), SelectChoice("periodic", _l("Periodic")),
+                 SelectChoice("final", _l("Final"))]
+
+
+class StartAuditForm(FlaskForm):
+    site = SelectField(_l("Site"), choices=[])
+    phase = SelectField(_l("Phase"), choices=PHASE_CHOICES)
+    audit_date = DateField(_l("Date"), validators=[InputRequired(_l("Give the date of the audit."))])
+    # Made when the form is rendered: a double submit starts the same audit once.
+    client_uuid = HiddenField(validators=[DataRequired(), UUID(_l("Reload the page and try again."))])
+
+    def ensure_uuid(self) -> None:
+        if not self.client_uuid.data:
+            self.client_uuid.data = str(uuid.uuid4())
+
+
+class RoomForm(FlaskForm):
+    zone = HiddenField(validators=[DataRequired()])
+    label = StringField(_l("Room name"))
+
+
+class ZoneForm(FlaskForm):
+    """The zone page's form; the answers themselves are read by `answer_entries`."""
+
+    row_version = IntegerField(validators=[InputRequired(_l("The form has no version number; reload the page."))])
+
+
+class ReopenForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for reopening"))
+
+
+def score_field(item) -> str:
+    return f"score-{item.code}"
+
+
+def note_field(item) -> str:
+    return f"note-{item.code}"
+
+
+def _score(choice: str):
+    """'' and 'na' -> None; digits -> int; anything else is passed on for the service to reject."""
+    if choice in ("", "na"):
+        return None
+    return int(choice) if choice.isascii() and choice.isdigit() else choice
+
+
+def answer_entries(formdata, items, room: str, answered_ids: set[int]) -> list[dict]:
+    """Service entries for a zone form: items with a choice, a note, or an earlier answer."""
+    entries = []
+    for item in items:
+        choice = formdata.get(score_field(item), "").strip()
+        note = formdata.get(note_field(item))
+        if not choice and not (note or "").strip() and item.id not in answered_ids:
+            continue
+        entries.append({"item": item.code, "zone_instance": room or None, "score": _score(choice),
+                        "na": choice == "na", "note": note})
+    return entries

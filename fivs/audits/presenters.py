@@ -1,0 +1,124 @@
+"""Shape an audit for the capture pages: zone instances with progress, item rows, history lines.
+
+Pure read-side helpers: no writes, no rules (those live in fivs.audits.services).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import groupby
+
+from flask_babel import gettext as _
+
+from fivs.audits.forms import PHASE_CHOICES, note_field, score_field
+
+
+@dataclass(frozen=True)
+class Instance:
+    zone: object
+    label: str
+    answered: int
+    total: int
+
+
+@dataclass
+class ZoneGroup:
+    zone: object
+    instances: list[Instance] = field(default_factory=list)
+
+
+@dataclass
+class ItemRow:
+    item: object
+    choice: str  # "0".."4", "na" or ""
+    note: str
+    answer: object | None  # the saved answer (who, when)
+    errors: list[str] = field(default_factory=list)
+    conflict: bool = False  # after a stale save: the server's answer (`answer`) differs from the input
+
+
+def answer_map(audit) -> dict[tuple[int, str], object]:
+    return {(a.item_id, a.zone_instance): a for a in audit.answers}
+
+
+def zone_groups(audit) -> list[ZoneGroup]:
+    answered: dict[tuple[int, str], int] = {}
+    for a in audit.answers:
+        if a.is_answered:
+            key = (a.item.zone_id, a.zone_instance)
+            answered[key] = answered.get(key, 0) + 1
+    groups = {zone.id: ZoneGroup(zone) for zone in audit.template.zones}
+    for zi in audit.zone_instances:
+        groups[zi.zone_id].instances.append(
+            Instance(zi.zone, zi.label, answered.get((zi.zone_id, zi.label), 0), len(zi.zone.items)))
+    return list(groups.values())
+
+
+def neighbours(audit, zone, label: str) -> tuple[Instance | None, Instance | None]:
+    flat = [i for g in zone_groups(audit) for i in g.instances]
+    index = next(n for n, i in enumerate(flat) if i.zone.id == zone.id and i.label == label)
+    return (flat[index - 1] if index else None), (flat[index + 1] if index + 1 < len(flat) else None)
+
+
+def choice_of(answer) -> str:
+    if answer is None:
+        return ""
+    if answer.na:
+        return "na"
+    return "" if answer.score is None else str(answer.score)
+
+
+def item_rows(audit, zone, label: str, formdata=None, problems=(), conflict: bool = False) -> list[ItemRow]:
+    """One row per item; with `formdata` (a re-rendered POST) the user's inputs win."""
+    saved = answer_map(audit)
+    rows = []
+    for item in zone.items:
+        answer = saved.get((item.id, label))
+        row = ItemRow(item, choice_of(answer), answer.note if answer else "", answer)
+        if formdata is not None:
+            row.choice = formdata.get(score_field(item), "")
+            row.note = formdata.get(note_field(item), "")
+            row.conflict = conflict and (row.choice, row.note) != (choice_of(answer), answer.note if answer else "")
+        row.errors = [p["message"] for p in problems if p.get("item") == item.code]
+        rows.append(row)
+    return rows
+
+
+def missing_groups(missing) -> list[tuple[object, str, list]]:
+    """Missing items grouped by zone instance: [(zone, label, [items])] (items empty: no room yet)."""
+    return [(zone, label, [m.item for m in group if m.item is not None])
+            for (zone, label), group in groupby(missing, key=lambda m: (m.zone, m.label))]
+
+
+def action_label(action: str) -> str:
+    return {"audit.create": _("Audit started"), "audit.submit": _("Submitted"), "audit.reopen": _("Reopened"),
+            "answer.change": _("Answer changed"), "audit.zone_add": _("Room added"),
+            "audit.zone_remove": _("Room removed")}.get(action, action)
+
+
+def describe(value) -> str:
+    """A logged old/new value in words: an answer state, a status, or plain text."""
+    if value is None:
+        return "—"
+    if isinstance(value, dict) and "score" in value:
+        text = _("N/A") if value.get("na") else ("—" if value["score"] is None else str(value["score"]))
+        return f"{text} · {value['note']}" if value.get("note") else text
+    if isinstance(value, dict) and "status" in value:
+        return status_label(value["status"])
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def phase_label(phase: str) -> str:
+    return next((str(c.label) for c in PHASE_CHOICES if c.value == phase), phase)
+
+
+def kind_label(kind: str) -> str:
+    return {"consultant": _("Consultant audit"), "self": _("Self-assessment")}.get(kind, kind)
+
+
+def status_label(status: str) -> str:
+    return {"draft": _("Draft"), "submitted": _("Submitted"), "reopened": _("Reopened")}.get(status, status)
+
+
+LABELS = {"phase_label": phase_label, "kind_label": kind_label, "status_label": status_label}

@@ -1,0 +1,217 @@
+"""Capture pages: start an audit, zone list, zone forms, submit, summary, reopen, history.
+
+Without JavaScript every page works as plain forms; static/js/autosave.js adds saving per answer
+through the JSON API. Every rule lives in fivs.audits.services.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from fivs.audits import presenters
+from fivs.audits.forms import ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries
+from fivs.audits.queries import audit_events, auditable_sites
+from fivs.audits.services import (add_zone_instance, audit_scores, ensure_editable, missing_items,
+                                  normalise_label, remove_zone_instance, reopen_audit, save_answers,
+                                  start_audit, submit_audit)
+from fivs.auth.access import (audit_kind_for, can_audit_site, can_edit_audit, get_audit_or_404,
+                              roles_required)
+from fivs.extensions import db
+from fivs.services_errors import ConflictError, NotFoundError, ValidationError
+from fivs.timeutil import local_today
+
+audits_bp = Blueprint("audits", __name__, url_prefix="/audits")
+STARTERS = ("admin", "consultant", "principal", "staff")
+REOPENERS = ("admin", "reviewer")
+
+
+@audits_bp.app_context_processor
+def _template_helpers():
+    return {"can_audit_site": can_audit_site, **presenters.LABELS}
+
+
+# ---------------------------------------------------------------- start
+@audits_bp.route("/new", methods=["GET", "POST"])
+@roles_required(*STARTERS)
+def new():
+    sites = {s.code: s for s in auditable_sites(current_user)}
+    kind = audit_kind_for(current_user)
+    form = StartAuditForm(site=request.args.get("site"), audit_date=local_today())
+    form.site.choices = [SelectChoice(code, s.name) for code, s in sites.items()]
+    if form.site.data and form.site.data not in sites:
+        abort(404)  # another site: not yours to audit
+    if form.validate_on_submit():
+        audit, _created = start_audit(current_user, sites[form.site.data], form.phase.data,
+                                      form.audit_date.data, kind=kind,
+                                      audit_uuid=uuid.UUID(form.client_uuid.data))
+        db.session.commit()
+        return redirect(url_for(".zones", audit_uuid=audit.uuid))
+    form.ensure_uuid()
+    return render_template("audits/new.html", form=form, kind=kind), 422 if form.errors else 200
+
+
+# ---------------------------------------------------------------- zone list and rooms
+@audits_bp.get("/<audit_uuid>")
+@login_required
+def zones(audit_uuid):
+    return _zone_list(get_audit_or_404(audit_uuid))
+
+
+@audits_bp.post("/<audit_uuid>/rooms")
+@login_required
+def add_room(audit_uuid):
+    audit = get_audit_or_404(audit_uuid)
+    form = RoomForm()
+    zone = _zone_or_404(audit, form.zone.data)
+    try:
+        instance = add_zone_instance(audit, zone, form.label.data, current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _zone_list(audit, 422, room_error=(zone.code, exc.message))
+    db.session.commit()
+    return redirect(url_for(".zone", audit_uuid=audit.uuid, zone_code=zone.code, room=instance.label))
+
+
+@audits_bp.post("/<audit_uuid>/rooms/remove")
+@login_required
+def remove_room(audit_uuid):
+    audit = get_audit_or_404(audit_uuid)
+    form = RoomForm()
+    zone = _zone_or_404(audit, form.zone.data)
+    try:
+        remove_zone_instance(audit, zone, form.label.data, current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _zone_list(audit, 422, room_error=(zone.code, exc.message))
+    db.session.commit()
+    flash(_("Room removed."), "info")
+    return redirect(url_for(".zones", audit_uuid=audit.uuid))
+
+
+def _zone_list(audit, status: int = 200, *, room_error=None, missing=None, message=None):
+    return render_template(
+        "audits/zones.html", audit=audit, groups=presenters.zone_groups(audit), scores=audit_scores(audit),
+        editable=_editable(audit), room_error=room_error,
+        missing=presenters.missing_groups(missing) if missing else None, message=message), status
+
+
+# ---------------------------------------------------------------- one zone instance
+@audits_bp.route("/<audit_uuid>/zones/<zone_code>", methods=["GET", "POST"])
+@login_required
+def zone(audit_uuid, zone_code):
+    audit = get_audit_or_404(audit_uuid)
+    zone = _zone_or_404(audit, zone_code)
+    room = _room_or_404(audit, zone, request.args.get("room", ""))
+    form = ZoneForm()
+    if request.method == "GET":
+        form.row_version.data = audit.row_version
+        return _zone_page(audit, zone, room, form)
+    ensure_editable(audit, current_user)
+    if not form.validate():
+        return _zone_page(audit, zone, room, form, 422, posted=True, message=form.row_version.errors[0])
+    answered = {a.item_id for a in audit.answers if a.zone_instance == room}
+    entries = answer_entries(request.form, zone.items, room, answered)
+    if not entries:
+        flash(_("Nothing to save yet: choose a score first."), "info")
+        return redirect(request.url)
+    return _save_zone(audit, zone, room, form, entries)
+
+
+def _save_zone(audit, zone, room, form, entries):
+    try:
+        save_answers(audit, current_user, entries, row_version=form.row_version.data)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _zone_page(audit, zone, room, form, 422, posted=True, message=exc.message,
+                          problems=exc.details or [])
+    except ConflictError as exc:
+        if exc.code != "stale_row_version":
+            raise
+        db.session.rollback()
+        form.row_version.data = exc.details["row_version"]  # saving again keeps the user's inputs
+        return _zone_page(audit, zone, room, form, 409, posted=True, message=exc.message, conflict=True)
+    db.session.commit()
+    flash(_("Saved."), "info")
+    return redirect(request.url)
+
+
+def _zone_page(audit, zone, room, form, status: int = 200, *, posted=False, message=None, problems=(),
+               conflict=False):
+    rows = presenters.item_rows(audit, zone, room, request.form if posted else None, problems, conflict)
+    previous, following = presenters.neighbours(audit, zone, room)
+    return render_template(
+        "audits/zone.html", audit=audit, zone=zone, room=room, rows=rows, form=form,
+        scores=audit_scores(audit), editable=_editable(audit), previous=previous, following=following,
+        message=message, conflict=conflict), status
+
+
+# ---------------------------------------------------------------- submit, summary, reopen, history
+@audits_bp.post("/<audit_uuid>/submit")
+@login_required
+def submit(audit_uuid):
+    audit = get_audit_or_404(audit_uuid)
+    try:
+        submit_audit(audit, current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _zone_list(audit, 422, missing=missing_items(audit), message=exc.message)
+    db.session.commit()
+    flash(_("The audit is submitted and locked."), "info")
+    return redirect(url_for(".summary", audit_uuid=audit.uuid))
+
+
+@audits_bp.get("/<audit_uuid>/summary")
+@login_required
+def summary(audit_uuid):
+    return _summary(get_audit_or_404(audit_uuid), ReopenForm())
+
+
+@audits_bp.post("/<audit_uuid>/reopen")
+@roles_required(*REOPENERS)
+def reopen(audit_uuid):
+    audit = get_audit_or_404(audit_uuid)
+    form = ReopenForm()
+    try:
+        reopen_audit(audit, current_user, form.reason.data or "")
+    except ValidationError as exc:
+        db.session.rollback()
+        form.reason.errors = [exc.message]
+        return _summary(audit, form, 422)
+    db.session.commit()
+    flash(_("The audit is reopened. Every change is now recorded in its history."), "info")
+    return redirect(url_for(".zones", audit_uuid=audit.uuid))
+
+
+def _summary(audit, form, status: int = 200):
+    return render_template(
+        "audits/summary.html", audit=audit, scores=audit_scores(audit), groups=presenters.zone_groups(audit),
+        answers=presenters.answer_map(audit), form=form,
+        can_reopen=audit.locked and current_user.role in REOPENERS), status
+
+
+@audits_bp.get("/<audit_uuid>/history")
+@login_required
+def history(audit_uuid):
+    audit = get_audit_or_404(audit_uuid)
+    return render_template("audits/history.html", audit=audit, events=audit_events(audit),
+                           describe=presenters.describe, action_label=presenters.action_label)
+
+
+# ---------------------------------------------------------------- helpers
+def _editable(audit) -> bool:
+    return not audit.locked and can_edit_audit(current_user, audit)
+
+
+def _zone_or_404(audit, code):
+    return next((z for z in audit.template.zones if z.code == code), None) or abort(404)
+
+
+def _room_or_404(audit, zone, label: str) -> str:
+    label = normalise_label(label)
+    if not any(zi.zone_id == zone.id and zi.label == label for zi in audit.zone_instances):
+        raise NotFoundError(_("No such room in this audit."))
+    return label

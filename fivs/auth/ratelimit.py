@@ -1,0 +1,58 @@
+"""Brute-force limits: only failures count, so successful logins and ordinary work are never throttled.
+
+More than FAILURES failed logins from one client (remote address) or for one username, or failed
+API token attempts from one client, within a minute: further attempts get 429 until the window ends.
+Counters live in the Flask-Limiter storage (memory by default, Redis via FIVS_RATELIMIT_URL).
+"""
+from __future__ import annotations
+
+from flask_limiter.util import get_remote_address
+from limits import parse
+
+from fivs.extensions import limiter
+from fivs.services_errors import ServiceError
+from fivs.text import clean_text
+
+FAILURES = parse("10/minute")
+
+
+class TooManyAttempts(ServiceError):
+    """429: the app's error handler answers with a page, or JSON under /api/."""
+
+    status = 429
+    code = "too_many_attempts"
+
+
+def _keys(kind: str, username: str | None = None) -> list[tuple[str, str]]:
+    keys = [(f"fivs-{kind}-ip", get_remote_address() or "-")]
+    if username is not None:
+        keys.append((f"fivs-{kind}-user", clean_text(username, multiline=False).lower()[:80]))
+    return keys
+
+
+def _blocked(keys) -> bool:
+    return limiter.enabled and not all(limiter.limiter.test(FAILURES, *key) for key in keys)
+
+
+def _hit(keys) -> None:
+    if limiter.enabled:
+        for key in keys:
+            limiter.limiter.hit(FAILURES, *key)
+
+
+def login_blocked(username: str) -> bool:
+    """True when this client or this username has used up its failed logins for now."""
+    return _blocked(_keys("login", username))
+
+
+def register_failed_login(username: str) -> None:
+    _hit(_keys("login", username))
+
+
+def token_attempts_blocked() -> bool:
+    """True when this client has sent too many bad API tokens; answer 429 without checking the token."""
+    return _blocked(_keys("token"))
+
+
+def register_failed_token_attempt() -> None:
+    _hit(_keys("token"))

@@ -1,0 +1,67 @@
+"""JSON endpoints of the comparisons and the exports, under /api/v1.
+
+Authentication is the API's own (fivs.api.auth: bearer token or session cookie); errors are
+the app's JSON error shape. Another site is a 404; the programme is for reviewers and admins.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, request
+from flask_babel import gettext as _
+
+from fivs.api.auth import api_user, authenticate
+from fivs.api.representations import json_response
+from fivs.auth.access import ALL_SITES_ROLES, get_site_or_404, visible_site_ids
+from fivs.comparisons.services import programme_comparison, site_comparison
+from fivs.extensions import csrf
+from fivs.reports import exports
+from fivs.services_errors import PermissionDenied
+from fivs.timeutil import local_today
+
+comparisons_api_bp = Blueprint("comparisons_api", __name__, url_prefix="/api/v1")
+csrf.exempt(comparisons_api_bp)  # read-only GETs; authenticate() checks cookie requests' CSRF
+comparisons_api_bp.before_request(authenticate)
+
+EXPORTS = {"answers": exports.answer_rows, "scores": exports.score_rows, "actions": exports.action_rows}
+MIMETYPES = {"csv": "text/csv; charset=utf-8",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@comparisons_api_bp.after_request
+def _challenge(response):
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fivs"'
+    return response
+
+
+@comparisons_api_bp.get("/sites/<code>/comparison")
+def site(code: str):
+    return json_response(site_comparison(get_site_or_404(code)))
+
+
+@comparisons_api_bp.get("/programme/comparison")
+def programme():
+    if api_user().role not in ALL_SITES_ROLES:
+        raise PermissionDenied(_("Only reviewers and admins can see the programme comparison."))
+    return json_response(programme_comparison(request.args.get("kind", "all")))
+
+
+@comparisons_api_bp.get("/exports/<what>.<fmt>")
+def export(what: str, fmt: str):
+    if what not in EXPORTS or fmt not in exports.FORMATS:
+        abort(404)
+    user = api_user()
+    if user.role == "staff":
+        raise PermissionDenied(_("Exports are for reviewers, principals and consultants."))
+    header, rows = EXPORTS[what](visible_site_ids(user))
+    body = (exports.to_csv(header, rows) if fmt == "csv"
+            else exports.to_xlsx(header, rows, sheet_title=what))
+    filename = f"fivs-{what}-{_scope_name(user)}-{local_today().isoformat()}.{fmt}"
+    return current_app.response_class(body, mimetype=MIMETYPES[fmt], headers={
+        "Content-Disposition": exports.content_disposition(filename)})
+
+
+def _scope_name(user) -> str:
+    """The site's name for a principal (Vietnamese kept), else a word for the scope."""
+    if user.role == "principal" and user.site is not None:
+        return f"{user.site.code} {user.site.name}"
+    return "all" if user.role in ALL_SITES_ROLES else "assigned"

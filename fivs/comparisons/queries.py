@@ -1,0 +1,155 @@
+"""Read-side queries for comparisons, dashboards and exports.
+
+Each function runs exactly ONE SQL statement and returns plain rows (tuples or small frozen
+dataclasses, never ORM objects), so a page that calls each of them once runs a constant number
+of queries however many sites there are.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
+
+from fivs.audits.models import Answer, Audit
+from fivs.auth.models import User
+from fivs.checklists.models import Item, Zone
+from fivs.extensions import db
+from fivs.photos.models import Photo
+from fivs.sites.models import Site
+
+KINDS = ("all", "school", "clinic")
+
+
+@dataclass(frozen=True)
+class SiteRow:
+    id: int
+    code: str
+    name: str
+    kind: str
+    district: str | None
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "kind": self.kind, "district": self.district}
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    uuid: str
+    site_id: int
+    phase: str
+    kind: str  # consultant | self
+    status: str
+    audit_date: date
+    submitted_at: datetime | None
+    auditor: str
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    id: int
+    code: str
+    s: str
+    zone_code: str
+    zone_name_vi: str
+    zone_name_en: str
+    text_vi: str
+    text_en: str
+    sort_key: tuple[int, int]  # (zone position, item position)
+
+    def text(self, lang: str) -> str:
+        return self.text_en if lang == "en" else self.text_vi
+
+    def zone_name(self, lang: str) -> str:
+        return self.zone_name_en if lang == "en" else self.zone_name_vi
+
+
+def _site_filter(stmt, site_ids: Collection[int] | None, kind: str, *, active_only: bool):
+    if site_ids is not None:
+        stmt = stmt.where(Site.id.in_(sorted(site_ids) or [-1]))
+    if kind != "all":
+        stmt = stmt.where(Site.kind == kind)
+    if active_only:
+        stmt = stmt.where(Site.active.is_(True))
+    return stmt
+
+
+def sites(site_ids: Collection[int] | None = None, kind: str = "all", *,
+          active_only: bool = True) -> list[SiteRow]:
+    """Sites (schools first, then by code), optionally limited to ids and a kind."""
+    stmt = select(Site.id, Site.code, Site.name, Site.kind, Site.district).order_by(
+        Site.kind.desc(), Site.code)
+    stmt = _site_filter(stmt, site_ids, kind, active_only=active_only)
+    return [SiteRow(*row) for row in db.session.execute(stmt)]
+
+
+def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
+           active_only: bool = True, consultant_only: bool = False) -> list[AuditRow]:
+    """Every audit (any status) of the chosen sites, oldest first, with the auditor's name."""
+    stmt = (select(Audit.id, Audit.uuid, Audit.site_id, Audit.phase, Audit.kind, Audit.status,
+                   Audit.audit_date, Audit.submitted_at, User.full_name, User.username)
+            .join(Site, Site.id == Audit.site_id)
+            .join(User, User.id == Audit.auditor_id)
+            .order_by(Audit.site_id, Audit.audit_date, Audit.id))
+    if consultant_only:
+        stmt = stmt.where(Audit.kind == "consultant")
+    stmt = _site_filter(stmt, site_ids, kind, active_only=active_only)
+    return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=r[3], kind=r[4], status=r[5],
+                     audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9])
+            for r in db.session.execute(stmt)]
+
+
+def items() -> dict[int, ItemRow]:
+    """Every checklist item of every template (a few hundred rows), by id."""
+    stmt = select(Item.id, Item.code, Item.s, Zone.code, Zone.name_vi, Zone.name_en, Item.text_vi,
+                  Item.text_en, Zone.position, Item.position).join(Zone, Zone.id == Item.zone_id)
+    return {r[0]: ItemRow(*r[:8], sort_key=(r[8], r[9])) for r in db.session.execute(stmt)}
+
+
+def answer_rows(audit_ids: Sequence[int], *, with_notes: bool = False) -> list[tuple]:
+    """(audit_id, item_id, zone_instance, score, na[, note]) of the given audits.
+
+    Built for large rollups: no join (item codes, S and zones come from `items()`), executed on
+    the session's Core connection (no ORM result layer), and `na` read as a plain integer
+    (0/1, or a bool on PostgreSQL) so no per-row type conversion runs.
+    """
+    if not audit_ids:
+        return []
+    columns = [Answer.audit_id, Answer.item_id, Answer.zone_instance, Answer.score,
+               type_coerce(Answer.na, Integer)]
+    if with_notes:
+        columns.append(Answer.note)
+    stmt = select(*columns).where(Answer.audit_id.in_(list(audit_ids)))
+    return db.session.connection().execute(stmt).all()
+
+
+PACKED_SEPARATOR = ";"
+
+
+def packed_answers(audit_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """One row per audit: (audit_id, "item_id:score;item_id:score;...").
+
+    score is 0-4, "n" for N/A, "" for unscored. Zone-instance labels and notes are not read:
+    every score figure pools a zone's instances. This is the rollup's fast path: the database
+    groups the answers per audit and hands back a few thousand short strings instead of one
+    row object per answer (building those dominated the programme comparison's time).
+    """
+    if not audit_ids:
+        return []
+    score = func.coalesce(cast(Answer.score, String), case((Answer.na, "n"), else_=""))
+    token = cast(Answer.item_id, String) + ":" + score
+    stmt = (select(Answer.audit_id, func.aggregate_strings(token, PACKED_SEPARATOR))
+            .where(Answer.audit_id.in_(list(audit_ids))).group_by(Answer.audit_id))
+    return db.session.connection().execute(stmt).all()
+
+
+def photo_counts(audit_ids: Sequence[int]) -> dict[tuple[int, int, str], int]:
+    """Number of photos per answer: {(audit_id, item_id, zone_instance): n}."""
+    if not audit_ids:
+        return {}
+    stmt = (select(Photo.audit_id, Photo.item_id, Photo.zone_instance, func.count(Photo.id))
+            .where(Photo.audit_id.in_(list(audit_ids)), Photo.item_id.is_not(None))
+            .group_by(Photo.audit_id, Photo.item_id, Photo.zone_instance))
+    return {(a, i, z): n for a, i, z, n in db.session.execute(stmt)}

@@ -1,0 +1,316 @@
+"""Baseline-versus-final comparisons of a site and of the programme.
+
+Rows come from `fivs.comparisons.queries` (a constant number of SQL statements) and every figure
+from `fivs.scoring`. The pages, the JSON API, the exports and the PDF reports all read the
+dataclasses below (or their `as_dict()`), so their figures cannot disagree.
+
+A site's baseline is its latest submitted consultant audit of phase "baseline" (by audit date,
+then submission time, then id); its final likewise. Self-assessments are shown beside them and
+never mixed into the comparison or the programme statistics.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field, replace
+
+from flask_babel import gettext as _
+
+from fivs import scoring
+from fivs.audits.models import PHASES
+from fivs.comparisons import queries
+from fivs.comparisons.queries import AuditRow, ItemRow, SiteRow
+from fivs.services_errors import ValidationError
+
+ROUNDS = ("baseline", "final")
+WEAKEST_LIMIT = 10
+
+
+# ---------------------------------------------------------------- answers -> scoring input
+def scored_answers_by_audit(rows: Iterable[tuple], items: dict[int, ItemRow]
+                            ) -> dict[int, list[scoring.ScoredAnswer]]:
+    """Group answer rows (audit_id, item_id, zone_instance, score, na, ...) per audit.
+
+    ScoredAnswer is an immutable value, so equal answers share one instance.
+    """
+    shared: dict[tuple, scoring.ScoredAnswer] = {}
+    grouped: dict[int, list[scoring.ScoredAnswer]] = defaultdict(list)
+    for audit_id, item_id, label, score, na, *_ in rows:
+        key = (item_id, label, score, na)
+        answer = shared.get(key)
+        if answer is None:
+            item = items[item_id]
+            answer = shared[key] = scoring.ScoredAnswer(
+                item_code=item.code, s=item.s, zone_code=item.zone_code, zone_instance=label,
+                score=score, na=bool(na))
+        grouped[audit_id].append(answer)
+    return grouped
+
+
+def scored_answers_from_packed(rows: Iterable[tuple[int, str]], items: dict[int, ItemRow]
+                               ) -> dict[int, list[scoring.ScoredAnswer]]:
+    """Unpack `queries.packed_answers` rows; equal answers share one ScoredAnswer."""
+    shared: dict[str, scoring.ScoredAnswer] = {}
+
+    def unpack(token: str) -> scoring.ScoredAnswer:
+        item_id, _sep, score = token.partition(":")
+        item = items[int(item_id)]
+        answer = shared[token] = scoring.ScoredAnswer(
+            item_code=item.code, s=item.s, zone_code=item.zone_code, zone_instance="",
+            score=int(score) if score.isdigit() else None, na=score == "n")
+        return answer
+
+    return {audit_id: [shared.get(token) or unpack(token)
+                       for token in packed.split(queries.PACKED_SEPARATOR)]
+            for audit_id, packed in rows}
+
+
+def _round_key(audit: AuditRow):
+    # Tuples compare element by element: submitted_at is compared only when both are set.
+    return (audit.audit_date, audit.submitted_at is not None, audit.submitted_at, audit.id)
+
+
+def pick_round(audits: Iterable[AuditRow], phase: str) -> AuditRow | None:
+    """The latest submitted consultant audit of `phase`, or None."""
+    candidates = [a for a in audits
+                  if a.kind == "consultant" and a.status == "submitted" and a.phase == phase]
+    return max(candidates, key=_round_key, default=None)
+
+
+# ---------------------------------------------------------------- one site
+@dataclass(frozen=True)
+class Round:
+    """One audit with its scores."""
+
+    audit: AuditRow
+    scores: scoring.AuditScores
+
+    def as_dict(self) -> dict:
+        return {"audit_id": self.audit.uuid, "date": self.audit.audit_date.isoformat(),
+                "overall": self.scores.overall, "by_s": dict(self.scores.by_s),
+                "by_zone": dict(self.scores.by_zone)}
+
+
+@dataclass(frozen=True)
+class WeakItem:
+    item: ItemRow
+    pct: float  # the item's percentage, pooled over its zone instances (from fivs.scoring)
+    scored: int  # number of scored answers pooled
+    notes: tuple[tuple[str, str], ...]  # (zone instance label, note)
+
+
+@dataclass(frozen=True)
+class ZoneName:
+    code: str
+    name_vi: str
+    name_en: str
+
+    def name(self, lang: str) -> str:
+        return self.name_en if lang == "en" else self.name_vi
+
+
+@dataclass(frozen=True)
+class SiteComparison:
+    site: SiteRow
+    baseline: Round | None
+    final: Round | None
+    change: scoring.Change | None
+    zones: tuple[ZoneName, ...] = ()  # the zones seen in the answers, in checklist order
+    zone_change: dict[str, float | None] = field(default_factory=dict)  # matched items only
+    self_assessments: tuple[Round, ...] = ()
+    weakest: tuple[WeakItem, ...] = ()
+    weakest_round: str | None = None  # "final" or "baseline": the audit `weakest` comes from
+
+    @property
+    def missing(self) -> list[str]:
+        return [phase for phase in ROUNDS if getattr(self, phase) is None]
+
+    @property
+    def pair(self) -> scoring.SitePair | None:
+        if self.change is None:
+            return None
+        return scoring.SitePair(code=self.site.code, baseline=self.baseline.scores,
+                                final=self.final.scores, change=self.change)
+
+    def as_dict(self) -> dict:
+        change = None
+        if self.change is not None:
+            change = {"overall": self.change.overall, "by_s": dict(self.change.by_s)}
+        return {
+            "site": self.site.as_dict(),
+            "baseline": self.baseline.as_dict() if self.baseline else None,
+            "final": self.final.as_dict() if self.final else None,
+            "self_assessments": [{**r.as_dict(), "phase": r.audit.phase}
+                                 for r in self.self_assessments],
+            "change": change,
+            "excluded_items": list(self.change.excluded_items) if self.change else [],
+        }
+
+
+def _compare(site: SiteRow, audits: list[AuditRow], answers: dict[int, list]) -> SiteComparison:
+    rounds = {}
+    for phase in ROUNDS:
+        audit = pick_round(audits, phase)
+        rounds[phase] = (Round(audit, scoring.audit_scores(answers.get(audit.id, [])))
+                         if audit else None)
+    change = None
+    if rounds["baseline"] and rounds["final"]:
+        change = scoring.compare(answers.get(rounds["baseline"].audit.id, []),
+                                 answers.get(rounds["final"].audit.id, []))
+    return SiteComparison(site=site, baseline=rounds["baseline"], final=rounds["final"],
+                          change=change)
+
+
+def _self_assessments(audits: list[AuditRow]) -> list[AuditRow]:
+    return [a for a in audits if a.kind == "self" and a.status == "submitted"]
+
+
+def load_site_comparison(site) -> SiteComparison:
+    """Baseline, final, change, self-assessments and weakest items of one site (3 queries)."""
+    site_row = SiteRow(site.id, site.code, site.name, site.kind, site.district)
+    audits = queries.audits({site.id}, active_only=False)
+    selfs = _self_assessments(audits)
+    chosen = [a for a in (pick_round(audits, p) for p in ROUNDS) if a] + selfs
+    items = queries.items()
+    rows = queries.answer_rows([a.id for a in chosen], with_notes=True)
+    answers = scored_answers_by_audit(rows, items)
+    result = _compare(site_row, audits, answers)
+    weak_round = result.final or result.baseline
+    return replace(
+        result,
+        zones=_zones(rows, items),
+        zone_change=_zone_change(result, answers),
+        self_assessments=tuple(Round(a, scoring.audit_scores(answers.get(a.id, []))) for a in selfs),
+        weakest=_weakest_items(weak_round.audit.id, rows, items) if weak_round else (),
+        weakest_round=weak_round.audit.phase if weak_round else None,
+    )
+
+
+def _zones(rows: list[tuple], items: dict[int, ItemRow]) -> tuple[ZoneName, ...]:
+    seen = {items[row[1]] for row in rows}
+    ordered = sorted(seen, key=lambda item: (item.sort_key[0], item.zone_code))
+    return tuple(dict.fromkeys(ZoneName(i.zone_code, i.zone_name_vi, i.zone_name_en) for i in ordered))
+
+
+def _zone_change(result: SiteComparison, answers: dict[int, list]) -> dict[str, float | None]:
+    """Final minus baseline percentage of each zone, over the matched items only."""
+    if result.change is None:
+        return {}
+    excluded = set(result.change.excluded_items)
+    b, f = (scoring.audit_scores([a for a in answers.get(r.audit.id, []) if a.item_code not in excluded])
+            for r in (result.baseline, result.final))
+    return {zone: None if b.by_zone.get(zone) is None or f.by_zone.get(zone) is None
+            else f.by_zone[zone] - b.by_zone[zone]
+            for zone in dict.fromkeys([*result.baseline.scores.by_zone, *result.final.scores.by_zone])}
+
+
+def _weakest_items(audit_id: int, rows: list[tuple], items: dict[int, ItemRow],
+                   limit: int = WEAKEST_LIMIT) -> tuple[WeakItem, ...]:
+    """The items of one audit with the lowest percentage (below 100 %), with their notes."""
+    per_item: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        if row[0] == audit_id:
+            per_item[row[1]].append(row)
+    weak = []
+    for item_id, item_rows in per_item.items():
+        item = items[item_id]
+        answers = scored_answers_by_audit(item_rows, items)[audit_id]
+        scores = scoring.audit_scores(answers)
+        pct = scores.by_s[item.s]
+        if pct is None or pct >= 100:
+            continue
+        notes = tuple((label, note) for _a, _i, label, _s, _na, note in item_rows if note)
+        weak.append(WeakItem(item=item, pct=pct, scored=scores.scored, notes=notes))
+    weak.sort(key=lambda w: (w.pct, w.item.sort_key))
+    return tuple(weak[:limit])
+
+
+def site_comparison(site) -> dict:
+    """The site comparison in the JSON shape of the API."""
+    return load_site_comparison(site).as_dict()
+
+
+# ---------------------------------------------------------------- the programme
+@dataclass(frozen=True)
+class ProgrammeResult:
+    """Programme statistics over one kind of site ("all", "school" or "clinic")."""
+
+    kind: str
+    sites_included: list[str]
+    sites_missing: list[dict]
+    stats: scoring.ProgrammeStats
+
+    def as_dict(self) -> dict:
+        return {"sites_included": self.sites_included, "sites_missing": self.sites_missing,
+                **self.stats.as_dict()}
+
+
+@dataclass(frozen=True)
+class Programme:
+    """Every visible site's comparison and coverage, loaded once (4 queries)."""
+
+    sites: list[SiteComparison]
+    coverage: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> phase -> state
+
+    def of_kind(self, kind: str) -> list[SiteComparison]:
+        return [c for c in self.sites if kind == "all" or c.site.kind == kind]
+
+    def result(self, kind: str = "all") -> ProgrammeResult:
+        chosen = self.of_kind(kind)
+        included = [c for c in chosen if not c.missing]
+        return ProgrammeResult(
+            kind=kind,
+            sites_included=[c.site.code for c in included],
+            sites_missing=[{"code": c.site.code, "missing": c.missing} for c in chosen if c.missing],
+            stats=scoring.programme_stats([c.pair for c in included]),
+        )
+
+    def ranking_by_final(self, kind: str = "all") -> list[SiteComparison]:
+        ranked = [c for c in self.of_kind(kind) if c.final and c.final.scores.overall is not None]
+        return sorted(ranked, key=lambda c: (-c.final.scores.overall, c.site.code))
+
+    def ranking_by_change(self, kind: str = "all") -> list[SiteComparison]:
+        ranked = [c for c in self.of_kind(kind) if c.change and c.change.overall is not None]
+        return sorted(ranked, key=lambda c: (-c.change.overall, c.site.code))
+
+
+def check_kind(kind: str | None) -> str:
+    kind = kind or "all"
+    if kind not in queries.KINDS:
+        raise ValidationError(_("The kind of site must be one of: all, school, clinic."),
+                              code="bad_kind",
+                              details=[{"field": "kind", "allowed": list(queries.KINDS)}])
+    return kind
+
+
+def coverage_state(audits: Iterable[AuditRow], phase: str) -> str:
+    """'submitted' if a consultant audit of the phase is submitted, 'draft' if one is in
+    progress (draft or reopened), else 'missing'."""
+    statuses = {a.status for a in audits if a.kind == "consultant" and a.phase == phase}
+    if "submitted" in statuses:
+        return "submitted"
+    return "draft" if statuses else "missing"
+
+
+def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None = None) -> Programme:
+    """Comparisons of every active site of `kind` (optionally limited to some ids)."""
+    kind = check_kind(kind)
+    sites = queries.sites(visible_site_ids, kind)
+    audits_by_site: dict[int, list[AuditRow]] = defaultdict(list)
+    for audit in queries.audits(visible_site_ids, kind, consultant_only=True):
+        audits_by_site[audit.site_id].append(audit)
+    chosen = [a.id for audits in audits_by_site.values()
+              for a in (pick_round(audits, p) for p in ROUNDS) if a]
+    answers = scored_answers_from_packed(queries.packed_answers(chosen), queries.items())
+    return Programme(
+        sites=[_compare(s, audits_by_site[s.id], answers) for s in sites],
+        coverage={s.code: {p: coverage_state(audits_by_site[s.id], p) for p in PHASES}
+                  for s in sites},
+    )
+
+
+def programme_comparison(kind: str = "all", visible_site_ids: Collection[int] | None = None
+                         ) -> dict:
+    """The programme comparison in the JSON shape of the API."""
+    kind = check_kind(kind)
+    return load_programme(kind, visible_site_ids).result(kind).as_dict()

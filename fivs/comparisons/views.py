@@ -1,0 +1,106 @@
+"""Pages: a site's baseline-versus-final comparison and the reviewers' programme dashboard."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+
+from fivs import scoring
+from fivs.auth.access import roles_required, site_scope_required
+from fivs.comparisons.queries import KINDS
+from fivs.comparisons.services import SiteComparison, load_programme, load_site_comparison
+from fivs.i18n import current_lang
+from fivs.reports import charts
+
+comparisons_bp = Blueprint("comparisons", __name__)
+
+
+@comparisons_bp.get("/sites/<code>/comparison")
+@site_scope_required
+def site(site):
+    comparison = load_site_comparison(site)
+    return render_template("comparisons/site.html", site=site, c=comparison,
+                           radar=site_radar(comparison), method_note=method_note())
+
+
+@comparisons_bp.get("/programme")
+@roles_required("reviewer", "admin")
+def programme():
+    data = load_programme()
+    results = {kind: data.result(kind) for kind in KINDS}
+    return render_template("comparisons/programme.html", programme=data, results=results,
+                           charts={kind: change_chart(r, kind) for kind, r in results.items()},
+                           kind_titles=kind_titles(), coverage_labels=coverage_labels(),
+                           method_note=method_note())
+
+
+# ---------------------------------------------------------------- presentation helpers
+def method_note() -> list[str]:
+    return scoring.METHOD_NOTE[current_lang()].split("\n\n")
+
+
+def kind_titles() -> dict[str, str]:
+    return {"all": _("All sites"), "school": _("Schools"), "clinic": _("Clinics")}
+
+
+def coverage_labels() -> dict[str, str]:
+    return {"missing": _("Missing"), "draft": _("In progress"), "submitted": _("Submitted")}
+
+
+def _pct(value: float) -> str:
+    return scoring.format_pct(value, current_lang())
+
+
+def site_radar(c: SiteComparison):
+    series = [charts.Series(label, [r.scores.by_s[s] for s in scoring.S_KEYS], colour, dash)
+              for label, r, colour, dash in (
+                  (_("Baseline"), c.baseline, charts.BASELINE_COLOUR, "6 4"),
+                  (_("Final"), c.final, charts.FINAL_COLOUR, None)) if r is not None]
+    if not series:
+        return None
+    return charts.radar_svg(
+        [scoring.S_LABELS[s][current_lang()] for s in scoring.S_KEYS], series,
+        title=_("%(site)s: percentage per S, baseline and final", site=c.site.name),
+        desc=_("Radar chart; the same figures are in the table beside it."),
+        chart_id="radar-" + c.site.code, fmt=_pct)
+
+
+def change_chart(result, kind: str):
+    stats = result.stats.by_s
+    if not any(stats[s].n for s in scoring.S_KEYS):
+        return None
+    bars = [charts.Bar(scoring.S_LABELS[s][current_lang()], stats[s].mean_change,
+                       *(stats[s].ci95 or (None, None))) for s in scoring.S_KEYS]
+    return charts.bar_ci_svg(
+        bars, title=_("%(group)s: mean change per S with its 95%% confidence interval",
+                      group=kind_titles()[kind]),
+        desc=_("Bar chart in percentage points; the same figures are in the table beside it."),
+        chart_id="change-" + kind, fmt=signed)
+
+
+@comparisons_bp.app_template_filter("signed")
+def signed(value: float | None) -> str:
+    """A change in percentage points: '+12,5' / '−3,0' / '—'."""
+    if value is None:
+        return "—"
+    number = scoring.format_pct(abs(value), current_lang()).rstrip(" %")
+    if set(number) <= set("0.,"):  # shows as zero: no sign
+        return number
+    return ("+" if value > 0 else "−") + number
+
+
+@comparisons_bp.app_template_filter("stat")
+def stat(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    return format_decimal(value, format="0." + "0" * digits)
+
+
+@comparisons_bp.app_template_filter("p_value")
+def p_value(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value < 0.001:
+        return "< " + format_decimal(0.001, format="0.000")
+    return format_decimal(value, format="0.000")
+

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from fivs.auth.access import admin_required
+from fivs.events.forms import EventFilterForm
+from fivs.events.queries import Filters, action_label, changes, events_page, known_actions, site_codes
+from fivs.extensions import db
+from fivs.sites.models import Site
+from fivs.timeutil import to_local
+
+events_bp = Blueprint("events", __name__, url_prefix="/admin/events")
+
+
+@events_bp.get("/")
+@admin_required
+def index():
+    sites = db.session.scalars(select(Site).order_by(Site.code)).all()
+    form = EventFilterForm(request.args)
+    form.action.choices = [("", "—")] + [(a, action_label(a)) for a in known_actions()]
+    form.site.choices = [("", "—")] + [(s.code, f"{s.code} · {s.name}") for s in sites]
+    if request.args and not form.validate():
+        return render_template("events/index.html", form=form, page=None), 422
+    site_ids = {s.code: s.id for s in sites}
+    filters = Filters(action=form.action.data or "", user=(form.user.data or "").strip(),
+                      site_id=site_ids.get(form.site.data), date_from=form.date_from.data,
+                      date_to=form.date_to.data)
+    page = events_page(filters, request.args.get("page", 1, type=int))
+    return render_template("events/index.html", form=form, page=page, site_codes=site_codes(page.items),
+                           action_label=action_label, changes=changes, to_local=to_local)

@@ -1,0 +1,208 @@
+"""Where photo derivatives live. Every read and write of the media folder goes through here.
+
+Keys are relative, slash-separated names such as ``"BG-TH01/<audit uuid>/<photo uuid>-display.jpg"``.
+Writes are two-step so a request can write both derivatives, save the database row,
+and only then make the files visible:
+
+    staged = storage.stage(result.display)
+    try:
+        ...database work...
+        storage.commit(staged, key)
+    except Exception:
+        storage.discard(staged)
+        raise
+
+``FileStorage`` keeps files under a root folder. Another backend (S3-compatible) only
+has to implement the ``Storage`` protocol; views never build paths themselves.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+__all__ = ["FileStorage", "InvalidKeyError", "StagedFile", "Storage", "VARIANTS"]
+
+VARIANTS = frozenset({"display", "thumb"})
+
+# One path segment: letters, digits, "_", "." and "-", not starting with a dot (so no
+# "..", no hidden files, and never the ".tmp" staging folder).
+_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
+_TMP_DIR = ".tmp"
+
+
+class InvalidKeyError(ValueError):
+    """A key or key part that could escape the storage root or is not ours."""
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """Bytes written and flushed to disk but not yet visible under any key."""
+
+    path: Path
+    size: int
+    sha256: str
+
+
+class Storage(Protocol):
+    def key_for(self, site_code: str, audit_uuid: str, photo_uuid: str, variant: str) -> str: ...
+    def stage(self, data: bytes) -> StagedFile: ...
+    def commit(self, staged: StagedFile, key: str) -> None: ...
+    def discard(self, staged: StagedFile) -> None: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def path(self, key: str) -> Path: ...
+    def exists(self, key: str) -> bool: ...
+    def delete(self, key: str) -> None: ...
+    def size(self, key: str) -> int: ...
+    def iter_keys(self) -> Iterator[str]: ...
+    def etag(self, key: str) -> str: ...
+
+
+class FileStorage:
+    """Files under ``root``; staging files in ``root/.tmp`` so commit is an atomic rename."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).absolute()
+        self._tmp = self.root / _TMP_DIR
+
+    # ------------------------------------------------------------------ keys
+
+    def key_for(self, site_code: str, audit_uuid: str, photo_uuid: str, variant: str) -> str:
+        if variant not in VARIANTS:
+            raise InvalidKeyError(f"Unknown photo variant {variant!r}.")
+        for part in (site_code, audit_uuid, photo_uuid):
+            _check_segment(part)
+        return f"{site_code}/{audit_uuid}/{photo_uuid}-{variant}.jpg"
+
+    def path(self, key: str) -> Path:
+        """Filesystem path of a key (for ReportLab, which draws from file paths)."""
+        if not isinstance(key, str) or not key:
+            raise InvalidKeyError("A storage key must be a non-empty string.")
+        parts = key.split("/")
+        for part in parts:
+            _check_segment(part)
+        return self.root.joinpath(*parts)
+
+    # ------------------------------------------------------------------ writing
+
+    def stage(self, data: bytes) -> StagedFile:
+        """Write ``data`` to a new temporary file inside the root and fsync it."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fchmod(handle.fileno(), 0o644)
+                os.fsync(handle.fileno())
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return StagedFile(Path(name), len(data), hashlib.sha256(data).hexdigest())
+
+    def commit(self, staged: StagedFile, key: str) -> None:
+        """Atomically move a staged file to ``key`` (replacing any file already there)."""
+        self._check_staged(staged)
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        _fsync_dir(target.parent)
+
+    def discard(self, staged: StagedFile) -> None:
+        """Remove a staged file; quietly does nothing if it is already gone."""
+        self._check_staged(staged)
+        try:
+            staged.path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def delete(self, key: str) -> None:
+        """Remove a committed file; no error if it does not exist."""
+        self.path(key).unlink(missing_ok=True)
+
+    def purge_staged(self, older_than_seconds: float = 3600) -> int:
+        """Remove staging files left behind by crashed requests; returns how many."""
+        if not self._tmp.is_dir():
+            return 0
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for entry in self._tmp.iterdir():
+            try:
+                if entry.is_file() and entry.stat().st_mtime < cutoff:
+                    entry.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
+    def _check_staged(self, staged: StagedFile) -> None:
+        if staged.path.parent != self._tmp:
+            raise InvalidKeyError("That staged file does not belong to this storage.")
+
+    # ------------------------------------------------------------------ reading
+
+    def open(self, key: str) -> BinaryIO:
+        """Open for reading in binary mode. Raises FileNotFoundError if missing."""
+        return self.path(key).open("rb")
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
+
+    def iter_keys(self) -> Iterator[str]:
+        """Every committed file, sorted, skipping staging files and anything hidden."""
+        if not self.root.is_dir():
+            return
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if _SEGMENT.fullmatch(d))
+            rel = Path(dirpath).relative_to(self.root).parts
+            for name in sorted(filenames):
+                if _SEGMENT.fullmatch(name):
+                    yield "/".join((*rel, name))
+
+    def etag(self, key: str) -> str:
+        """Strong ETag (unquoted, for ``Response.set_etag``): SHA-256 of the content,
+        cached per (inode, size, mtime) so repeated requests do not re-read the file."""
+        path = self.path(key)
+        stat = path.stat()
+        return _file_digest(str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _check_segment(part: str) -> None:
+    if not isinstance(part, str) or not _SEGMENT.fullmatch(part):
+        raise InvalidKeyError(
+            f"Invalid storage key part {part!r}: use letters, digits, '_', '.' and '-', "
+            "not starting with a dot."
+        )
+
+
+@lru_cache(maxsize=4096)
+def _file_digest(path: str, inode: int, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:32]
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable (POSIX); harmless no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

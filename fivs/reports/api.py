@@ -1,0 +1,52 @@
+"""The PDF reports under /api/v1, authenticated like the rest of the API (fivs.api.auth).
+
+A site's report for whoever may see the site (another site is a 404); the programme report for
+reviewers and admins (403 for the others). Vietnamese unless ?lang=en.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, request
+from flask_babel import gettext as _
+
+from fivs.api.auth import api_user, authenticate, challenge
+from fivs.auth.access import ALL_SITES_ROLES, get_site_or_404
+from fivs.extensions import csrf
+from fivs.reports.exports import content_disposition
+from fivs.reports.programme_report import build_programme_report
+from fivs.reports.site_report import build_site_report
+from fivs.services_errors import PermissionDenied, ValidationError
+from fivs.timeutil import local_today
+
+reports_api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
+csrf.exempt(reports_api_bp)  # read-only GETs; authenticate() checks cookie requests' CSRF
+reports_api_bp.before_request(authenticate)
+reports_api_bp.after_request(challenge)
+
+
+@reports_api_bp.get("/sites/<code>/report.pdf")
+def site_report(code: str):
+    site = get_site_or_404(code)
+    lang = report_lang()
+    return pdf_response(build_site_report(site, lang), f"{site.code} {site.name} {local_today()}.pdf")
+
+
+@reports_api_bp.get("/programme/report.pdf")
+def programme_report():
+    if api_user().role not in ALL_SITES_ROLES:
+        raise PermissionDenied(_("Only reviewers and admins can see the programme report."))
+    lang = report_lang()
+    return pdf_response(build_programme_report(lang), f"fivs-programme-{local_today()}.pdf")
+
+
+def report_lang() -> str:
+    """?lang=vi|en, Vietnamese when absent (whatever the session's language)."""
+    lang = request.args.get("lang", "vi")
+    if lang not in current_app.config["LANGUAGES"]:
+        raise ValidationError(_("The language must be one of: vi, en."), code="bad_lang",
+                              details=[{"field": "lang", "allowed": list(current_app.config["LANGUAGES"])}])
+    return lang
+
+
+def pdf_response(body: bytes, filename: str):
+    return current_app.response_class(body, mimetype="application/pdf", headers={
+        "Content-Disposition": content_disposition(filename).replace("attachment", "inline", 1)})

@@ -1,0 +1,106 @@
+"""The programme report (reviewers and admins): coverage, statistics for all / schools / clinics,
+rankings, a small radar per site, the method note, then one summary page per site."""
+from __future__ import annotations
+
+from flask_babel import force_locale, format_decimal
+from flask_babel import gettext as _
+from reportlab.platypus import PageBreak, Spacer
+
+from fivs import scoring
+from fivs.audits.models import PHASES
+from fivs.comparisons.queries import KINDS
+from fivs.comparisons.services import Programme, load_programme, load_site_comparison
+from fivs.extensions import db
+from fivs.reports import pdf
+from fivs.reports.site_report import kind_label, photo_pairs, photo_section, site_summary
+from fivs.sites.models import Site
+from fivs.timeutil import to_local, utcnow
+
+RADARS_PER_ROW = 4
+
+
+def build_programme_report(lang: str) -> bytes:
+    with force_locale(lang):
+        programme = load_programme()
+        st = pdf.styles()
+        story = [pdf.para(_("5S programme report"), st["title"]),
+                 pdf.para(_("%(count)d sites", count=len(programme.sites)), st["body"]),
+                 *coverage(programme, st), *statistics(programme, lang, st),
+                 *rankings(programme, lang, st), *small_multiples(programme, lang, st),
+                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(lang, st["body"])]
+        for c in programme.sites:
+            site = db.session.get(Site, c.site.id)
+            story += [PageBreak(), *site_summary(load_site_comparison(site), lang, st),
+                      *photo_section(photo_pairs(site, lang), st)]
+        return pdf.render(story, title=_("5S programme report"), generated=to_local(utcnow()),
+                          lang=lang)
+
+
+def coverage(programme: Programme, st: dict) -> list:
+    labels = {"missing": _("Missing"), "draft": _("In progress"), "submitted": _("Submitted")}
+    phases = {"baseline": _("Baseline"), "periodic": _("Periodic"), "final": _("Final")}
+    rows = [[_("Site"), _("District"), _("Kind"), *(phases[p] for p in PHASES)]]
+    rows += [[f"{c.site.code} — {c.site.name}", c.site.district or "—", kind_label(c.site.kind),
+              *(labels[programme.coverage[c.site.code][p]] for p in PHASES)] for c in programme.sites]
+    return [pdf.para(_("Coverage"), st["h2"]),
+            pdf.table(rows, [pdf.CONTENT_WIDTH - 330, 90, 60, 60, 60, 60], st["cell"])]
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else format_decimal(value, format="0." + "0" * digits)
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return "< " + _number(0.001, 3) if value < 0.001 else _number(value, 3)
+
+
+def statistics(programme: Programme, lang: str, st: dict) -> list:
+    titles = {"all": _("All sites"), "school": _("Schools"), "clinic": _("Clinics")}
+    story = [pdf.para(_("Programme statistics"), st["h2"])]
+    header = [_("Score"), "n", _("Baseline mean"), _("Final mean"), _("Mean change"), _("95% CI"),
+              _("Up / same / down"), "dz", "p", "r"]
+    for kind in KINDS:
+        result = programme.result(kind)
+        stats = [(_("Overall"), result.stats.overall)]
+        stats += [(pdf.s_label(s, lang), result.stats.by_s[s]) for s in scoring.S_KEYS]
+        rows = [header] + [[label, str(m.n), pdf.pct(m.baseline_mean, lang), pdf.pct(m.final_mean, lang),
+                            pdf.signed(m.mean_change, lang),
+                            "—" if m.ci95 is None else
+                            f"{pdf.signed(m.ci95[0], lang)} … {pdf.signed(m.ci95[1], lang)}",
+                            f"{m.improved} / {m.unchanged} / {m.declined}", _number(m.cohens_dz),
+                            _p_value(m.wilcoxon_p), _number(m.rank_biserial)] for label, m in stats]
+        story += [pdf.para(f"{titles[kind]} ({len(result.sites_included)})", st["h3"]),
+                  pdf.table(rows, [70, 22, 50, 50, 50, 75, 58, 36, 40, 36], st["cell"],
+                            align_right_from=1)]
+    return story
+
+
+def rankings(programme: Programme, lang: str, st: dict) -> list:
+    story = []
+    for title, ranked in ((_("Ranking by final score"), programme.ranking_by_final()),
+                          (_("Ranking by change"), programme.ranking_by_change())):
+        rows = [["#", _("Site"), _("Kind"), _("Final"), _("Change (points)")]]
+        rows += [[str(i), f"{c.site.code} — {c.site.name}", kind_label(c.site.kind),
+                  pdf.pct(c.final.scores.overall, lang),
+                  pdf.signed(c.change.overall if c.change else None, lang)]
+                 for i, c in enumerate(ranked, start=1)]
+        story += [pdf.para(title, st["h2"]),
+                  pdf.table(rows, [24, pdf.CONTENT_WIDTH - 244, 80, 60, 80], st["cell"],
+                            align_right_from=3)]
+    return story
+
+
+def small_multiples(programme: Programme, lang: str, st: dict) -> list:
+    size = pdf.CONTENT_WIDTH / RADARS_PER_ROW - 6
+    cells = [pdf.radar(pdf.round_series(c.baseline, c.final), lang, size, labels=False,
+                       title=c.site.code) for c in programme.sites]
+    if not cells:
+        return []
+    rows = [cells[i:i + RADARS_PER_ROW] for i in range(0, len(cells), RADARS_PER_ROW)]
+    rows[-1] += [""] * (RADARS_PER_ROW - len(rows[-1]))
+    grid = pdf.layout(rows, [size + 6] * RADARS_PER_ROW)
+    return [pdf.para(_("Every site, baseline and final (axes in S order: %(order)s)",
+                       order=", ".join(pdf.s_label(s, lang) for s in scoring.S_KEYS)), st["h2"]),
+            pdf.legend(pdf.round_styles(), 200), Spacer(1, 4), grid]

@@ -1,0 +1,331 @@
+/* fivs autosave: saves each answer of a zone form as soon as it is given.
+ *
+ * Progressive enhancement over the server-rendered form (which still saves everything on "Save"
+ * without JavaScript). A changed answer is sent with PUT to the form's data-autosave URL
+ * (/api/v1/audits/<id>/answers) as {"row_version": n, "answers": [{item, zone_instance, score, na,
+ * note}]}, with the session cookie and the CSRF token from <meta name="csrf-token">. Changes that
+ * could not be sent stay pending and go with the next change or the Save button. One request at a
+ * time, so the row version always follows the server's. With no connection, or while older changes
+ * still wait, answers go to the offline queue (offline-queue.js), which sends them when it can.
+ */
+(function () {
+  "use strict";
+
+  var form = document.querySelector("form[data-autosave]");
+  if (!form || !window.fetch || !window.JSON) {
+    return;
+  }
+  var url = form.getAttribute("data-autosave");
+  var room = form.getAttribute("data-room") || null;
+  var version = form.querySelector("input[name=row_version]");
+  var status = form.querySelector("[data-save-status]");
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var lang = document.documentElement.getAttribute("lang") || "vi";
+  var NOTE_DELAY_MS = 800;
+  var queue = window.fivsQueue || null;
+  var auditApi = url.replace(/\/answers$/, "");
+  var STATE_KEY = "fivs-audit:" + auditApi;
+
+  var pending = {};       // item code -> true: changed here, not yet confirmed by the server
+  var timers = {};        // item code -> debounce timer of its note
+  var inFlight = false;
+  var halted = false;     // conflict or locked: stop sending; "Save" posts the form for the server to show both
+  var useForm = false;    // the API answered with an error we cannot handle: "Save" posts the form
+
+  /* Same rule as fivs.scoring.format_pct: one decimal, half up on the shortest decimal
+   * representation; vi "62,5 %", en "62.5%"; no value: "—". */
+  function formatPct(pct, language) {
+    if (pct === null || pct === undefined || typeof pct !== "number" || !isFinite(pct)) {
+      return "—";
+    }
+    var digits = String(Math.abs(pct));
+    var text;
+    if (digits.indexOf("e") !== -1) {
+      text = Math.abs(pct).toFixed(1);
+    } else {
+      var parts = digits.split(".");
+      var fraction = (parts[1] || "") + "00";
+      var tenths = parseInt(parts[0] + fraction.charAt(0), 10);
+      if (fraction.charAt(1) >= "5") {
+        tenths += 1;
+      }
+      text = Math.floor(tenths / 10) + "." + (tenths % 10);
+    }
+    if (pct < 0 && text !== "0.0") {
+      text = "-" + text;
+    }
+    return language === "vi" ? text.replace(".", ",") + " %" : text + "%";
+  }
+
+  function setStatus(key, message) {
+    status.textContent = message || status.getAttribute("data-" + key);
+    status.classList.toggle("is-error", key !== "saved" && key !== "saving" && key !== "queued");
+  }
+
+  function fieldsetFor(code) {
+    var sets = form.querySelectorAll("fieldset[data-item]");
+    for (var i = 0; i < sets.length; i++) {
+      if (sets[i].getAttribute("data-item") === code) {
+        return sets[i];
+      }
+    }
+    return null;
+  }
+
+  function answerFor(code) {
+    var set = fieldsetFor(code);
+    var checked = set.querySelector("input[type=radio]:checked");
+    var choice = checked ? checked.value : "";
+    var note = set.querySelector("textarea");
+    return {
+      item: code,
+      zone_instance: room,
+      score: choice === "" || choice === "na" ? null : parseInt(choice, 10),
+      na: choice === "na",
+      note: note ? note.value : ""
+    };
+  }
+
+  function showItemError(code, message) {
+    var set = fieldsetFor(code);
+    if (!set) {
+      return;
+    }
+    var p = set.querySelector("[data-js-error]");
+    if (!message) {
+      if (p) {
+        p.parentNode.removeChild(p);
+      }
+      return;
+    }
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "error";
+      p.setAttribute("role", "alert");
+      p.setAttribute("data-js-error", "");
+      set.appendChild(p);
+    }
+    p.textContent = message;
+  }
+
+  function showScores(scores) {
+    if (!scores || !scores.by_s) {
+      return;
+    }
+    var cells = document.querySelectorAll("[data-score]");
+    for (var i = 0; i < cells.length; i++) {
+      var key = cells[i].getAttribute("data-score");
+      cells[i].textContent = formatPct(key === "overall" ? scores.overall : scores.by_s[key], lang);
+    }
+  }
+
+  function showProgress() {
+    var counter = document.querySelector("[data-answered]");
+    if (counter) {
+      counter.textContent = String(form.querySelectorAll("fieldset[data-item] input[type=radio]:checked").length);
+    }
+  }
+
+  function requeue(codes) {
+    for (var i = 0; i < codes.length; i++) {
+      pending[codes[i]] = true;
+    }
+  }
+
+  function hasPending() {
+    return Object.keys(pending).length > 0;
+  }
+
+  /* Returns true when the save worked and more changes may be sent at once. */
+  function handle(code, data, codes) {
+    var error = (data && data.error) || {};
+    if (code === 200) {
+      remember(data);
+      version.value = String(data.row_version);
+      showScores(data.scores);
+      for (var i = 0; i < codes.length; i++) {
+        showItemError(codes[i], "");
+      }
+      setStatus(hasPending() ? "unsaved" : "saved");
+      return true;
+    }
+    if (code === 409) {
+      halted = true;
+      requeue(codes);
+      setStatus("conflict", error.code === "locked" ? error.message : "");
+      return false;
+    }
+    if (code === 422 && error.details && error.details.length) {
+      for (var j = 0; j < error.details.length; j++) {
+        var detail = error.details[j];
+        showItemError(detail.item || codes[detail.index], detail.message);
+      }
+      setStatus("unsaved", error.message);
+      return false;
+    }
+    useForm = true;
+    requeue(codes);
+    setStatus("unsaved", error.message ? status.getAttribute("data-unsaved") + ": " + error.message : "");
+    return false;
+  }
+
+  function toQueue(codes) {
+    return queue.putAnswers(auditApi, codes.map(answerFor)).then(function () {
+      setStatus("queued");
+    }, function () {
+      requeue(codes);
+      setStatus("offline");
+    });
+  }
+
+  function send() {
+    var codes = Object.keys(pending);
+    if (inFlight || halted || codes.length === 0) {
+      return;
+    }
+    if (queue && (navigator.onLine === false || queue.waiting() > 0)) {
+      pending = {};
+      toQueue(codes).then(queue.drain);
+      return;
+    }
+    inFlight = true;
+    pending = {};
+    setStatus("saving");
+    var body = JSON.stringify({row_version: parseInt(version.value, 10), answers: codes.map(answerFor)});
+    fetch(url, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json",
+                "X-CSRFToken": meta ? meta.getAttribute("content") : ""},
+      body: body
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        return handle(resp.status, data, codes);
+      });
+    }, function () {
+      if (queue) {
+        return toQueue(codes).then(function () { return false; });
+      }
+      requeue(codes);
+      setStatus("offline");
+      return false;
+    }).then(function (again) {
+      inFlight = false;
+      showProgress();
+      if (again) {
+        send();
+      }
+    });
+  }
+
+  function itemCode(target) {
+    if (target.form !== form) {
+      return null; // a photo input inside the item belongs to its own form (photo-upload.js)
+    }
+    var set = target.closest ? target.closest("fieldset[data-item]") : null;
+    return set ? set.getAttribute("data-item") : null;
+  }
+
+  form.addEventListener("change", function (event) {
+    var code = itemCode(event.target);
+    if (!code || event.target.type === "file") { // a photo: photo-upload.js sends it
+      return;
+    }
+    clearTimeout(timers[code]);
+    pending[code] = true;
+    showProgress();
+    send();
+  });
+
+  form.addEventListener("input", function (event) {
+    var code = itemCode(event.target);
+    if (!code || event.target.tagName !== "TEXTAREA") {
+      return;
+    }
+    pending[code] = true;
+    setStatus("unsaved");
+    clearTimeout(timers[code]);
+    timers[code] = setTimeout(send, NOTE_DELAY_MS);
+  });
+
+  form.addEventListener("submit", function (event) {
+    if (queue && navigator.onLine === false) {
+      event.preventDefault(); // every answer is already waiting in the queue
+      send();
+      return;
+    }
+    if (halted || useForm || (!hasPending() && !inFlight)) {
+      return; // a normal form post: the server saves, or shows the conflict with both values
+    }
+    event.preventDefault();
+    send();
+  });
+
+  /* The queue saved answers of this audit: follow the server's row version and scores. */
+  document.addEventListener("fivs:queue-saved", function (event) {
+    if (auditApi.slice(-event.detail.id.length) === event.detail.id) {
+      remember(event.detail);
+      version.value = String(event.detail.row_version);
+      showScores(event.detail.scores);
+      setStatus(hasPending() ? "unsaved" : "saved");
+    }
+  });
+
+  /* The audit as the server last confirmed it is kept on the tablet (localStorage): a page served
+   * by the service worker's cache may be older than the answers saved since. */
+  function remember(data) {
+    try {
+      localStorage.setItem(STATE_KEY, JSON.stringify({row_version: data.row_version, scores: data.scores,
+                                                      answers: data.answers}));
+    } catch (e) {
+      // storage full or disabled: pages from the cache may then show older answers
+    }
+  }
+
+  function recall() {
+    var saved = null;
+    try {
+      saved = JSON.parse(localStorage.getItem(STATE_KEY));
+    } catch (e) {
+      saved = null;
+    }
+    if (saved && saved.row_version > parseInt(version.value, 10)) {
+      version.value = String(saved.row_version);
+      showScores(saved.scores);
+      showAnswers(saved.answers.filter(function (a) { return (a.zone_instance || "") === (room || ""); }));
+    }
+  }
+
+  function showAnswers(answers) {
+    answers.forEach(function (answer) {
+      var set = fieldsetFor(answer.item);
+      if (!set) {
+        return;
+      }
+      var value = answer.na ? "na" : (answer.score === null ? "" : String(answer.score));
+      var radios = set.querySelectorAll("input[type=radio]");
+      for (var i = 0; i < radios.length; i++) {
+        radios[i].checked = radios[i].value === value;
+      }
+      var note = set.querySelector("textarea");
+      if (note) {
+        note.value = answer.note || "";
+      }
+    });
+    showProgress();
+  }
+
+  /* Then the answers still waiting in the offline queue go on top. */
+  function showQueued(answers) {
+    showAnswers(answers);
+    if (answers.length) {
+      setStatus("queued");
+    }
+  }
+
+  setStatus("saved");
+  recall();
+  if (queue) {
+    queue.queuedAnswers(auditApi, room).then(showQueued);
+  }
+})();

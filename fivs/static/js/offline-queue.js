@@ -1,0 +1,305 @@
+/* fivs offline queue: answers and photos made with no connection wait in IndexedDB and are sent
+ * through the API when the connection returns ("online"), on "Send now", and on every page load.
+ *
+ * Records: {key, kind: "answer"|"photo", audit: "/api/v1/audits/<uuid>", at, answer|photo}.
+ * An answer's key is its audit, item and room, so a newer answer replaces the queued one; a photo's
+ * key is its client UUID, so a retry is a replay the server recognises. A record leaves the queue only
+ * after a 2xx from the server. Queued answers are sent with the audit's current row_version (read
+ * first with GET); a 409 is shown with both values and nothing is overwritten.
+ * Also registers the service worker (sw.js) and asks it to keep the opened audit's pages.
+ */
+(function () {
+  "use strict";
+
+  var bar = document.querySelector("[data-offline-bar]");
+  if (!bar || !window.indexedDB || !window.fetch || !window.Promise) {
+    return;
+  }
+  var STORE = "queue";
+  var count = bar.querySelector("[data-offline-count]");
+  var conflictBox = bar.querySelector("[data-offline-conflict]");
+  var discardButton = bar.querySelector("[data-offline-discard]");
+  var dbPromise = null;
+  var draining = null;
+  var waiting = 0;
+
+  function text(name) {
+    return bar.getAttribute("data-" + name) || "";
+  }
+
+  function openDb() {
+    if (!dbPromise) {
+      dbPromise = new Promise(function (resolve, reject) {
+        var req = indexedDB.open("fivs-offline", 1);
+        req.onupgradeneeded = function () {
+          req.result.createObjectStore(STORE, {keyPath: "key"});
+        };
+        req.onsuccess = function () { resolve(req.result); };
+        req.onerror = function () { reject(req.error); };
+      });
+    }
+    return dbPromise;
+  }
+
+  /* Runs fn(store) in one transaction; resolves with fn's request result once it commits. */
+  function withStore(mode, fn) {
+    return openDb().then(function (db) {
+      return new Promise(function (resolve, reject) {
+        var tx = db.transaction(STORE, mode);
+        var req = fn(tx.objectStore(STORE));
+        tx.oncomplete = function () { resolve(req ? req.result : undefined); };
+        tx.onerror = tx.onabort = function () { reject(tx.error); };
+      });
+    });
+  }
+
+  function all() {
+    return withStore("readonly", function (store) { return store.getAll(); });
+  }
+
+  /* Deletes the records, unless one was replaced by a newer answer while it was being sent. */
+  function remove(records) {
+    return withStore("readwrite", function (store) {
+      records.forEach(function (record) {
+        store.get(record.key).onsuccess = function (event) {
+          var now = event.target.result;
+          if (now && now.at === record.at) {
+            store.delete(record.key);
+          }
+        };
+      });
+      return null;
+    });
+  }
+
+  function csrfHeaders(extra) {
+    var headers = extra || {};
+    headers["Accept"] = "application/json";
+    headers["X-CSRFToken"] = text("csrf");
+    return headers;
+  }
+
+  function readJson(resp) {
+    return resp.json().catch(function () { return {}; }).then(function (data) {
+      return {status: resp.status, ok: resp.ok, data: data};
+    });
+  }
+
+  // ------------------------------------------------------------ the bar
+  function showCount() {
+    return all().then(function (records) {
+      waiting = records.length;
+      count.textContent = text("waiting").replace("{n}", String(waiting));
+      bar.hidden = records.length === 0 && conflictBox.hidden;
+      return records;
+    });
+  }
+
+  /* A refused change stays queued: the user may discard the waiting changes. */
+  function showProblem(message) {
+    bar.querySelector("[data-offline-problem]").textContent = message || "";
+    discardButton.hidden = !message;
+  }
+
+  function valueText(answer) {
+    if (!answer || (answer.score === null && !answer.na)) {
+      return text("not-scored");
+    }
+    return answer.na ? text("na") : String(answer.score);
+  }
+
+  function showConflict(records, error) {
+    var list = conflictBox.querySelector("ul");
+    var server = (error.details && error.details.audit && error.details.audit.answers) || [];
+    list.textContent = "";
+    conflictBox.querySelector("[data-offline-conflict-message]").textContent = error.message || "";
+    records.forEach(function (record) {
+      var mine = record.answer;
+      var theirs = null;
+      server.forEach(function (a) {
+        if (a.item === mine.item && (a.zone_instance || null) === (mine.zone_instance || null)) {
+          theirs = a;
+        }
+      });
+      var li = document.createElement("li");
+      li.textContent = text("conflict-line")
+        .replace("{item}", mine.item + (mine.zone_instance ? " · " + mine.zone_instance : ""))
+        .replace("{mine}", valueText(mine))
+        .replace("{theirs}", valueText(theirs));
+      list.appendChild(li);
+    });
+    conflictBox.hidden = false;
+    discardButton.hidden = false;
+    bar.hidden = false;
+  }
+
+  // ------------------------------------------------------------ sending
+  function sendAnswers(audit, records) {
+    return fetch(audit, {credentials: "same-origin", headers: csrfHeaders()}).then(readJson).then(function (got) {
+      if (!got.ok) {
+        return got;
+      }
+      return fetch(audit + "/answers", {
+        method: "PUT",
+        credentials: "same-origin",
+        headers: csrfHeaders({"Content-Type": "application/json"}),
+        body: JSON.stringify({row_version: got.data.row_version,
+                              answers: records.map(function (r) { return r.answer; })})
+      }).then(readJson);
+    }).then(function (result) {
+      if (result.ok) {
+        document.dispatchEvent(new CustomEvent("fivs:queue-saved", {detail: result.data}));
+        return remove(records);
+      }
+      var error = (result.data && result.data.error) || {};
+      if (result.status === 409) {
+        showConflict(records, error);
+      } else {
+        showProblem(error.message || text("failed"));
+      }
+      throw new Error("refused");
+    });
+  }
+
+  function sendPhoto(record) {
+    var photo = record.photo;
+    var body = new FormData();
+    body.append("id", photo.id);
+    body.append("item", photo.item || "");
+    body.append("zone_instance", photo.zone_instance || "");
+    body.append("file", photo.blob, photo.name || "photo.jpg");
+    return fetch(record.audit + "/photos", {
+      method: "POST", credentials: "same-origin", headers: csrfHeaders(), body: body
+    }).then(readJson).then(function (result) {
+      if (result.ok) {
+        document.dispatchEvent(new CustomEvent("fivs:photo-saved", {detail: {record: record, photo: result.data}}));
+        return remove([record]);
+      }
+      showProblem((result.data.error && result.data.error.message) || text("failed"));
+      throw new Error("refused");
+    });
+  }
+
+  /* Sends everything queued, audit by audit, answers before photos; stops at the first failure. */
+  function drain() {
+    if (draining) {
+      return draining;
+    }
+    if (navigator.onLine === false) {
+      return showCount();
+    }
+    conflictBox.hidden = true;
+    showProblem("");
+    draining = all().then(function (records) {
+      var answers = {};
+      var photos = [];
+      records.forEach(function (record) {
+        if (record.kind === "answer") {
+          (answers[record.audit] = answers[record.audit] || []).push(record);
+        } else {
+          photos.push(record);
+        }
+      });
+      var chain = Promise.resolve();
+      Object.keys(answers).forEach(function (audit) {
+        chain = chain.then(function () { return sendAnswers(audit, answers[audit]); });
+      });
+      photos.forEach(function (record) {
+        chain = chain.then(function () { return sendPhoto(record); });
+      });
+      return chain;
+    }).catch(function () {
+      // a refused record stays queued (shown above); a network failure waits for "online"
+    }).then(function () {
+      draining = null;
+      return showCount();
+    });
+    return draining;
+  }
+
+  // ------------------------------------------------------------ what other scripts use
+  function putAnswers(audit, answers) {
+    var at = Date.now();
+    return withStore("readwrite", function (store) {
+      answers.forEach(function (answer) {
+        store.put({key: ["answer", audit, answer.item, answer.zone_instance || ""].join("|"),
+                   kind: "answer", audit: audit, at: at, answer: answer});
+      });
+      return null;
+    }).then(showCount);
+  }
+
+  function putPhoto(audit, photo) {
+    return withStore("readwrite", function (store) {
+      return store.put({key: "photo|" + photo.id, kind: "photo", audit: audit, at: Date.now(), photo: photo});
+    }).then(showCount);
+  }
+
+  function queuedAnswers(audit, room) {
+    return all().then(function (records) {
+      return records.filter(function (r) {
+        return r.kind === "answer" && r.audit === audit && (r.answer.zone_instance || "") === (room || "");
+      }).map(function (r) { return r.answer; });
+    });
+  }
+
+  function discard() {
+    return withStore("readwrite", function (store) { return store.clear(); }).then(function () {
+      conflictBox.hidden = true;
+      showProblem("");
+      return showCount();
+    });
+  }
+
+  window.fivsQueue = {putAnswers: putAnswers, putPhoto: putPhoto, drain: drain, queuedAnswers: queuedAnswers,
+                      waiting: function () { return waiting; }};
+
+  bar.querySelector("[data-offline-send]").addEventListener("click", drain);
+  discardButton.addEventListener("click", discard);
+  window.addEventListener("online", drain);
+  window.addEventListener("offline", showCount);
+
+  // ------------------------------------------------------------ service worker
+  /* The zones linked from this page are kept if not kept yet; this page itself is kept (again) when
+   * the user leaves it, so its cached copy holds the answers given on it. */
+  function keepPages(worker) {
+    var urls = [];
+    var links = document.querySelectorAll("main a[href*='/zones/'], main .zone-nav a");
+    for (var i = 0; i < links.length; i++) {
+      urls.push(links[i].href.split("#")[0]);
+    }
+    worker.postMessage({type: "cache", urls: urls, missing: true});
+    window.addEventListener("pagehide", function () {
+      if (navigator.onLine !== false) {
+        worker.postMessage({type: "cache", urls: [location.href]});
+      }
+    });
+  }
+
+  if ("serviceWorker" in navigator && bar.getAttribute("data-sw")) {
+    navigator.serviceWorker.register(bar.getAttribute("data-sw"), {scope: "/"}).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (registration) {
+      if (navigator.onLine !== false && location.pathname.indexOf("/audits/") === 0) {
+        keepPages(registration.active);
+      }
+    }).catch(function () {});
+  }
+
+  /* Logging out forgets the kept pages and the audits' last known state (autosave.js). */
+  var logout = document.querySelector("form[action$='/logout']");
+  if (logout) {
+    logout.addEventListener("submit", function () {
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.controller.postMessage({type: "clear"});
+      }
+      Object.keys(localStorage).forEach(function (key) {
+        if (key.indexOf("fivs-audit:") === 0) {
+          localStorage.removeItem(key);
+        }
+      });
+    });
+  }
+
+  drain();
+})();

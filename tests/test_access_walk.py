@@ -1,0 +1,353 @@
+"""Access control everywhere: walk the app's URL map, every rule and every method, as every role
+and as an anonymous visitor, and compare the status with the ACCESS table below.
+
+A route that is not in the table FAILS the suite ("add <endpoint> to the access table"), so a new
+route cannot land without someone deciding who may call it.
+
+The world: site A (the consultant is assigned to it, the principal and staff belong to it) and
+site B, identical in shape, each with a draft consultant audit, a photo and a corrective action.
+Each row of the table gives the status for A's objects. For B's objects a site-scoped role
+(consultant, principal, staff) must get 404 wherever it got through on A (another site's object is
+a 404, never a 403); admins and reviewers see every site, so B answers as A did.
+
+Unsafe methods carry a valid CSRF token (HTML) or a bearer token (/api/): what is tested is
+access, not CSRF. Where a view validates its input before it checks permission, BODIES gives a
+valid body so the permission check is reached; elsewhere the body is empty and an allowed request
+ends in a form page or a validation error, which proves it got past the access checks.
+"""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from PIL import Image
+from werkzeug.security import generate_password_hash
+
+from fivs import create_app
+from fivs.actions.models import CorrectiveAction
+from fivs.audits.models import Audit
+from fivs.auth.models import ApiToken, User
+from fivs.photos.models import Photo
+from fivs.sites.models import Site
+from tests.api_support import token_for
+from tests.conftest import PASSWORD, login
+from tests.factories import make_audit, make_site, make_user
+
+ROLES = ("anonymous", "admin", "reviewer", "consultant", "principal", "staff")
+SCOPED_ROLES = ("consultant", "principal", "staff")
+UNTESTED_METHODS = {"HEAD", "OPTIONS"}
+UNTESTED_ENDPOINTS = {"static"}
+SITE_SCOPED_ARGS = {"code", "audit_uuid", "audit_id", "photo_id", "photo_uuid", "action_id", "action_uuid"}
+LOGIN = "login"  # a 302 to the login page
+_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+def row(anonymous, admin, reviewer, consultant, principal, staff) -> dict[str, object]:
+    return dict(zip(ROLES, (anonymous, admin, reviewer, consultant, principal, staff)))
+
+
+def everyone(status) -> dict[str, object]:
+    return row(status, status, status, status, status, status)
+
+
+def logged_in(status, anonymous=LOGIN) -> dict[str, object]:
+    return row(anonymous, status, status, status, status, status)
+
+
+def admin_only(status, anonymous=LOGIN) -> dict[str, object]:
+    return row(anonymous, status, 403, 403, 403, 403)
+
+
+# endpoint -> method -> role -> expected status on site A's objects.
+#                                  anonymous  admin reviewer consultant principal staff
+ACCESS: dict[str, dict[str, dict[str, object]]] = {
+    # ---------------------------------------------------------------- public and account
+    "main.healthz": {"GET": everyone(200)},
+    "main.set_language": {"GET": everyone(302)},
+    "main.home": {"GET": logged_in(200)},
+    "auth.login": {"GET": everyone(200), "POST": everyone(400)},   # empty form: refused
+    "auth.logout": {"POST": everyone(LOGIN)},                       # out, back to the login page
+    "auth.password": {"GET": logged_in(200), "POST": logged_in(422)},
+    "offline.service_worker": {"GET": everyone(200)},
+    # ---------------------------------------------------------------- administration
+    "admin_users.index": {"GET": admin_only(200)},
+    "admin_users.new": {"GET": admin_only(200), "POST": admin_only(422)},
+    "admin_users.edit": {"GET": admin_only(200), "POST": admin_only(422)},
+    "admin_users.new_token": {"POST": admin_only(200)},             # the token, shown once
+    "admin_users.revoke_token": {"POST": admin_only(302)},
+    "sites.admin_index": {"GET": admin_only(200)},
+    "sites.admin_new": {"GET": admin_only(200), "POST": admin_only(422)},
+    "sites.admin_edit": {"GET": admin_only(200), "POST": admin_only(302)},   # unticked box: inactive
+    "events.index": {"GET": admin_only(200)},
+    # ---------------------------------------------------------------- sites, checklists, comparisons
+    "sites.detail": {"GET": logged_in(200)},
+    "checklists.index": {"GET": logged_in(200)},
+    "checklists.detail": {"GET": logged_in(200)},
+    "comparisons.site": {"GET": logged_in(200)},
+    "comparisons.programme": {"GET": row(LOGIN, 200, 200, 403, 403, 403)},
+    # ---------------------------------------------------------------- audits (HTML)
+    "audits.new": {"GET": row(LOGIN, 200, 403, 200, 200, 200),
+                   "POST": row(LOGIN, 422, 403, 422, 422, 422)},   # empty form: refused
+    "audits.zones": {"GET": logged_in(200)},
+    "audits.summary": {"GET": logged_in(200)},
+    "audits.history": {"GET": logged_in(200)},
+    "audits.zone": {"GET": logged_in(200),
+                    # only the auditor's side may save a consultant audit; others get a 403
+                    "POST": row(LOGIN, 302, 403, 302, 403, 403)},
+    "audits.add_room": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
+    "audits.remove_room": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
+    "audits.submit": {"POST": row(LOGIN, 422, 403, 422, 403, 403)},  # draft with no answers
+    "audits.reopen": {"POST": row(LOGIN, 409, 409, 403, 403, 403)},  # a draft is not locked
+    # ---------------------------------------------------------------- API
+    "api.openapi": {"GET": everyone(200)},
+    "api.list_sites": {"GET": logged_in(200, anonymous=401)},
+    "api.get_site": {"GET": logged_in(200, anonymous=401)},
+    "api.list_checklists": {"GET": logged_in(200, anonymous=401)},
+    "api.get_checklist": {"GET": logged_in(200, anonymous=401)},
+    "api.list_audits": {"GET": logged_in(200, anonymous=401)},
+    "api.get_audit": {"GET": logged_in(200, anonymous=401)},
+    "api.create_audit": {"POST": logged_in(422, anonymous=401)},    # empty body
+    "api.put_answers": {"PUT": row(401, 200, 403, 200, 403, 403)},
+    "api.submit": {"POST": row(401, 422, 403, 422, 403, 403)},
+    "api.reopen": {"POST": row(401, 409, 409, 403, 403, 403)},      # a draft is not locked
+    "api.upload_photo": {"POST": row(401, 201, 403, 201, 403, 403)},
+    "api.get_photo": {"GET": logged_in(200, anonymous=401)},
+    "api.delete_photo": {"DELETE": row(401, 204, 403, 204, 403, 403)},
+    "api.photo_image": {"GET": logged_in(200, anonymous=401)},
+    "comparisons_api.site": {"GET": logged_in(200, anonymous=401)},
+    "comparisons_api.programme": {"GET": row(401, 200, 200, 403, 403, 403)},
+    "comparisons_api.export": {"GET": row(401, 200, 200, 200, 200, 403)},
+    "reports_api.site_report": {"GET": logged_in(200, anonymous=401)},
+    "reports_api.programme_report": {"GET": row(401, 200, 200, 403, 403, 403)},
+    # ---------------------------------------------------------------- photos (HTML)
+    "photos.upload": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
+    "photos.delete": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
+    "photos.image": {"GET": logged_in(200)},
+    # ---------------------------------------------------------------- corrective actions
+    "actions.index": {"GET": logged_in(200)},
+    "actions.new": {"GET": row(LOGIN, 200, 200, 200, 200, 403),
+                    "POST": row(LOGIN, 422, 422, 422, 422, 403)},
+    "actions.detail": {"GET": logged_in(200)},
+    "actions.edit": {"GET": row(LOGIN, 200, 200, 200, 200, 403),
+                     "POST": row(LOGIN, 422, 422, 422, 422, 403)},
+    "actions.done": {"POST": row(LOGIN, 302, 403, 302, 302, 302)},
+    # verify and reopen: auditors' side only; an open action is not ready to verify/reopen (409)
+    "actions.verify": {"POST": row(LOGIN, 409, 409, 409, 403, 403)},
+    "actions.reopen": {"POST": row(LOGIN, 409, 409, 409, 403, 403)},
+    "actions_api.list_actions": {"GET": logged_in(200, anonymous=401)},
+    "actions_api.get_action": {"GET": logged_in(200, anonymous=401)},
+    "actions_api.create_action": {"POST": row(401, 201, 201, 201, 201, 403)},
+    "actions_api.patch_action": {"PATCH": row(401, 200, 403, 200, 200, 200)},   # mark done
+}
+
+
+def _zone(sw):
+    return next(z for z in sw.audit.template.zones if not z.repeats)
+
+
+def _classroom(sw):
+    return next(z for z in sw.audit.template.zones if z.repeats)
+
+
+# endpoint -> function(site world) -> a valid body (form fields, or JSON under /api/).
+BODIES = {
+    "audits.zone": lambda sw: {"row_version": 1, f"score-{_zone(sw).items[0].code}": "2"},
+    "audits.add_room": lambda sw: {"zone": _classroom(sw).code, "label": "Lớp 9Z"},
+    "audits.remove_room": lambda sw: {"zone": _classroom(sw).code, "label": "Lớp 1A"},
+    "audits.reopen": lambda sw: {"reason": "Sửa lại"},
+    "api.put_answers": lambda sw: {"row_version": 1, "answers": [{"item": _zone(sw).items[0].code, "score": 2}]},
+    "api.reopen": lambda sw: {"reason": "Sửa lại"},
+    "api.upload_photo": lambda sw: {"id": str(uuid.uuid4()), "file": (io.BytesIO(_jpeg()), "p.jpg")},
+    "photos.upload": lambda sw: {"file": (io.BytesIO(_jpeg()), "p.jpg")},
+    "actions.done": lambda sw: {"note": "Đã dọn xong"},
+    "actions.reopen": lambda sw: {"reason": "Chưa đạt"},
+    "actions_api.create_action": lambda sw: {
+        "id": str(uuid.uuid4()), "title": "Dán nhãn tủ", "due_date": "2023-09-01",
+        "audit": str(sw.audit.uuid), "item": _zone(sw).items[0].code},
+    "actions_api.patch_action": lambda sw: {"status": "done", "note": "Đã dọn xong"},
+}
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(out, "JPEG")
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- the routes
+@dataclass(frozen=True)
+class Route:
+    endpoint: str
+    rule: str
+    method: str
+    arguments: frozenset[str]
+
+    @property
+    def api(self) -> bool:
+        return self.rule.startswith("/api/")
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.rule}"
+
+
+def _routes() -> list[Route]:
+    app = create_app({"TESTING": True, "SECRET_KEY": "walk", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    return sorted((Route(r.endpoint, r.rule, m, frozenset(r.arguments))
+                   for r in app.url_map.iter_rules() if r.endpoint not in UNTESTED_ENDPOINTS
+                   for m in sorted(r.methods - UNTESTED_METHODS)),
+                  key=lambda r: (r.endpoint, r.rule, r.method))
+
+
+ROUTES = _routes()
+
+
+# ---------------------------------------------------------------- the world
+@dataclass
+class SiteWorld:
+    site: Site
+    audit: Audit
+    photo: Photo
+    action: CorrectiveAction
+
+
+@dataclass
+class World:
+    a: SiteWorld
+    b: SiteWorld
+    users: dict[str, User]
+    target: User          # a user to edit, with a token to revoke
+    token: ApiToken
+
+
+def _site_world(code: str, consultant: User, db) -> SiteWorld:
+    site = make_site(code=code)
+    consultant.assigned_sites.append(site)
+    audit = make_audit(site, consultant)
+    zone = next(z for z in audit.template.zones if not z.repeats)
+    photo = Photo(uuid=uuid.uuid4(), audit_id=audit.id, site_id=site.id, item_id=zone.items[0].id,
+                  sha256="0" * 64, width=1, height=1, thumb_width=1, thumb_height=1,
+                  source_format="JPEG", display_key=f"{code}/d.jpg", thumb_key=f"{code}/t.jpg",
+                  uploaded_by_id=consultant.id)
+    action = CorrectiveAction(uuid=uuid.uuid4(), site_id=site.id, audit_id=audit.id,
+                              item_id=zone.items[0].id, title="Dọn kho", created_by_id=consultant.id)
+    db.session.add_all([photo, action])
+    db.session.flush()
+    return SiteWorld(site, audit, photo, action)
+
+
+_PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
+
+
+@pytest.fixture
+def world(db, media_root, monkeypatch) -> World:
+    # One scrypt hash for all the world's users: the walk makes several hundred worlds.
+    monkeypatch.setattr(User, "set_password", lambda user, _pw: setattr(user, "password_hash", _PASSWORD_HASH))
+    consultant = make_user("consultant")
+    a = _site_world("SITE-A", consultant, db)
+    b = _site_world("SITE-B", consultant, db)
+    consultant.assigned_sites.remove(b.site)
+    for sw in (a, b):  # the photo's files, so an allowed image request can answer 200
+        for key in (sw.photo.display_key, sw.photo.thumb_key):
+            path = media_root / key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"\xff\xd8\xff\xd9")
+    users = {"consultant": consultant,
+             **{role: make_user(role, site=a.site) for role in ("admin", "reviewer", "principal", "staff")}}
+    target = make_user("staff", site=a.site)
+    token, _secret = _issue(target)
+    db.session.commit()
+    return World(a, b, users, target, token)
+
+
+def _issue(user):
+    from fivs.auth.services import issue_token
+
+    return issue_token(user, "tablet")
+
+
+def url_for_route(route: Route, world: World, sw: SiteWorld) -> str:
+    template = sw.audit.template
+    values = {
+        "code": sw.site.code, "audit_uuid": sw.audit.uuid, "audit_id": sw.audit.uuid,
+        "photo_id": sw.photo.uuid, "photo_uuid": sw.photo.uuid, "variant": "display",
+        "action_id": sw.action.uuid, "action_uuid": sw.action.uuid,
+        "zone_code": _zone(sw).code, "key": template.key, "version": template.version,
+        "lang": "en", "what": "answers", "fmt": "csv",
+        "user_id": world.target.id, "token_id": world.token.id, "site_id": sw.site.id,
+    }
+    missing = route.arguments - values.keys()
+    if missing:
+        pytest.fail(f"no value for {sorted(missing)} in {route}: add it to url_for_route() "
+                    "in tests/test_access_walk.py")
+    return _ARGUMENT.sub(lambda m: str(values[m.group(1)]), route.rule)
+
+
+# ---------------------------------------------------------------- the walk
+def call(client, route: Route, sw: SiteWorld, world: World, bearer: str | None):
+    url = url_for_route(route, world, sw)
+    if route.method == "GET":
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return client.open(url, headers=headers)
+    body = BODIES[route.endpoint](sw) if route.endpoint in BODIES else {}
+    if route.api:
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        if any(isinstance(v, tuple) for v in body.values()):  # a file: multipart
+            return client.open(url, method=route.method, headers=headers, data=body)
+        return client.open(url, method=route.method, headers=headers, json=body)
+    return client.open(url, method=route.method, data={**body, "csrf_token": client.csrf()})
+
+
+def outcome(resp) -> object:
+    if resp.status_code == 302 and "/auth/login" in resp.headers.get("Location", ""):
+        return LOGIN
+    return resp.status_code
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_every_route_answers_every_role_as_the_table_says(client, world, route, role):
+    if route.endpoint not in ACCESS:
+        pytest.fail(f"add {route.endpoint} to the access table (tests/test_access_walk.py)")
+    methods = ACCESS[route.endpoint]
+    if route.method not in methods:
+        pytest.fail(f"add {route.method} of {route.endpoint} to the access table "
+                    "(tests/test_access_walk.py)")
+    expected = methods[route.method][role]
+    bearer = None
+    if role != "anonymous":
+        user = world.users[role]
+        if route.api:
+            bearer = token_for(user)
+        else:
+            assert login(client, user.username, PASSWORD).status_code == 302
+    scoped = route.arguments & SITE_SCOPED_ARGS
+    if scoped:  # another site's objects first: they must not change anything of site A
+        other = outcome(call(client, route, world.b, world, bearer))
+        assert other in expected_on_other_site(role, expected), \
+            f"{role} {route} on another site's objects: got {other}, own site {expected}"
+    own = outcome(call(client, route, world.a, world, bearer))
+    assert own == expected, f"{role} {route}: got {own}, the table says {expected}"
+
+
+def expected_on_other_site(role: str, own_site) -> set:
+    if role not in SCOPED_ROLES or own_site in (LOGIN, 401):
+        return {own_site}
+    # Refused by role (403), the object may or may not have been looked at first: either way
+    # nothing about it leaks. Allowed by role, another site's object is always a 404.
+    return {403, 404} if own_site == 403 else {404}
+
+
+def test_the_access_table_lists_only_existing_routes():
+    existing = {(r.endpoint, r.method) for r in ROUTES}
+    stale = sorted((e, m) for e, methods in ACCESS.items() for m in methods if (e, m) not in existing)
+    assert not stale, f"remove these from the access table: {stale}"
+
+
+def test_the_walk_covers_object_level_checks():
+    """The objects the issue names (audits and their answers, photos, site reports and exports,
+    actions) are reached through these arguments, each walked with another site's object too."""
+    walked = {arg for r in ROUTES for arg in r.arguments}
+    assert {"audit_uuid", "audit_id", "photo_id", "photo_uuid", "action_uuid", "action_id", "code"} <= walked
+    assert walked & SITE_SCOPED_ARGS == SITE_SCOPED_ARGS

@@ -1,0 +1,195 @@
+"""The event log: what the services record, and the admin page that shows it."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from fivs.audits.models import Event
+from fivs.audits.services import log_event, reopen_audit, save_answers, submit_audit
+from fivs.events.queries import PER_PAGE
+from tests.conftest import PASSWORD, login
+from tests.factories import answer_all, make_audit, make_site, make_user
+
+ROW = re.compile(r"<tr>\s*<td><time", re.S)
+
+
+def _event(action, at, **kw):
+    event = log_event(action, **kw)
+    event.at = at
+    return event
+
+
+def _rows(html: str) -> int:
+    return len(ROW.findall(html))
+
+
+def _events(db, action):
+    db.session.expire_all()
+    return db.session.scalars(select(Event).where(Event.action == action).order_by(Event.id)).all()
+
+
+# ---------------------------------------------------------------- access
+@pytest.mark.parametrize("role", ["reviewer", "consultant", "principal", "staff"])
+def test_event_log_is_for_admins_only(client, login_as, role):
+    login_as(role)
+    assert client.get("/admin/events/").status_code == 403
+
+
+def test_event_log_needs_a_login(client):
+    resp = client.get("/admin/events/")
+    assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
+
+
+# ---------------------------------------------------------------- the page
+def test_events_newest_first_with_local_time_and_old_to_new_values(client, db, login_as):
+    admin = login_as("admin")
+    site = make_site(code="BG-TH99")
+    _event("site.update", datetime(2023, 5, 10, 1, 0, tzinfo=timezone.utc), user=admin, site_id=site.id,
+           target=site.code, old={"name": "Trường cũ", "district": "Lục Nam"},
+           new={"name": "Trường Tiểu học <b>mới</b>", "district": "Lục Nam"})
+    _event("audit.reopen", datetime(2023, 5, 11, 2, 30, tzinfo=timezone.utc), user=admin, site_id=site.id,
+           target="a-uuid", old={"status": "submitted"}, new={"status": "reopened"}, detail="Điểm sai ở 3A")
+    db.session.commit()
+    html = client.get("/admin/events/").get_data(as_text=True)
+    reopen, update = html.index("Điểm sai ở 3A"), html.index("Trường cũ")
+    assert reopen < update  # newest first
+    assert "2023-05-11 09:30:00" in html and "2023-05-10 08:00:00" in html  # Vietnam time (UTC+7)
+    assert "submitted → reopened" in html
+    assert "Trường cũ → Trường Tiểu học &lt;b&gt;mới&lt;/b&gt;" in html  # shown escaped
+    assert "district" not in html.split("Trường cũ")[1].split("</td>")[0]  # unchanged fields are left out
+    assert admin.username in html and "BG-TH99" in html
+
+
+def test_filters_action_user_site_and_local_date_range(client, db, login_as):
+    admin = login_as("admin")
+    a, b = make_site(code="BG-A"), make_site(code="BG-B")
+    # 23:30 UTC on 10 May is 06:30 on 11 May in Vietnam.
+    _event("site.update", datetime(2023, 5, 10, 23, 30, tzinfo=timezone.utc), user=admin, site_id=a.id,
+           target="BG-A", detail="late-utc")
+    _event("site.update", datetime(2023, 5, 10, 12, 0, tzinfo=timezone.utc), user=admin, site_id=b.id,
+           target="BG-B", detail="noon-utc")
+    _event("auth.login_failed", datetime(2023, 5, 12, 3, 0, tzinfo=timezone.utc), target="hieu.tq",
+           detail="failed-one")
+    db.session.commit()
+
+    def shown(**args):
+        html = client.get("/admin/events/", query_string=args).get_data(as_text=True)
+        return {d for d in ("late-utc", "noon-utc", "failed-one") if d in html}
+
+    assert shown() == {"late-utc", "noon-utc", "failed-one"}
+    assert shown(action="site.update") == {"late-utc", "noon-utc"}
+    assert shown(user="HIEU.TQ") == {"failed-one"}  # the target of a failed login, any case
+    assert shown(site="BG-A") == {"late-utc"}
+    assert shown(date_from="2023-05-11", date_to="2023-05-11") == {"late-utc"}
+    assert shown(date_to="2023-05-10") == {"noon-utc"}
+    assert shown(date_from="2023-05-11", action="auth.login_failed") == {"failed-one"}
+
+
+def test_pages_of_fifty_keep_the_filters(client, db, login_as):
+    admin = login_as("admin")
+    for i in range(PER_PAGE + 5):
+        _event("site.update", datetime(2023, 1, 1, tzinfo=timezone.utc), user=admin, target=f"T{i}")
+    db.session.commit()
+    first = client.get("/admin/events/?action=site.update").get_data(as_text=True)
+    assert _rows(first) == PER_PAGE
+    assert "action=site.update" in first and "page=2" in first
+    second = client.get("/admin/events/?action=site.update&page=2").get_data(as_text=True)
+    assert _rows(second) == 5
+    assert _rows(client.get("/admin/events/?page=99").get_data(as_text=True)) == 0
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"date_from": "2023-05-11", "date_to": "2023-05-10"}, ("Ngày kết thúc", "end date")),
+    ({"date_from": "11/05/2023"}, ("Not a valid date", "ngày")),
+    ({"action": "no.such"}, ("Not a valid choice", "lựa chọn")),
+    ({"site": "NOPE"}, ("Not a valid choice", "lựa chọn")),
+])
+def test_bad_filters_are_a_clear_422(client, login_as, args, message):
+    login_as("admin")
+    resp = client.get("/admin/events/", query_string=args)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'class="error"' in html and any(m in html for m in message)
+
+
+# ---------------------------------------------------------------- what the services record
+def test_logins_are_logged_success_and_failure(client, db):
+    user = make_user("reviewer")
+    db.session.commit()
+    login(client, user.username, "wrong-password")
+    login(client, user.username)
+    failed, ok = _events(db, "auth.login_failed"), _events(db, "auth.login")
+    assert [e.target for e in failed] == [user.username]
+    assert [(e.username, e.user_id) for e in ok] == [(user.username, user.id)]
+
+
+def test_role_change_and_deactivation_are_logged_with_old_and_new(client, db, login_as):
+    site = make_site()
+    victim = make_user("staff", site=site)
+    db.session.commit()
+    admin = login_as("admin")
+    resp = client.form_post(f"/admin/users/{victim.id}", {
+        "username": victim.username, "full_name": victim.full_name, "role": "principal",
+        "site": site.code, "password": ""})
+    assert resp.status_code == 302
+    (event,) = _events(db, "user.update")
+    assert event.username == admin.username and event.target == victim.username
+    assert (event.old_value["role"], event.new_value["role"]) == ("staff", "principal")
+    assert (event.old_value["active"], event.new_value["active"]) == (True, False)
+
+
+def test_site_creation_and_edits_are_logged(client, db, login_as):
+    admin = login_as("admin")
+    resp = client.form_post("/admin/sites/new", {"code": "bg-new", "name": "Trường Tiểu học Mới",
+                                                 "kind": "school", "active": "y"})
+    assert resp.status_code == 302
+    (created,) = _events(db, "site.create")
+    assert created.target == "BG-NEW" and created.site_id is not None
+    resp = client.form_post(f"/admin/sites/{created.site_id}", {
+        "code": "BG-NEW", "name": "Trường Tiểu học Đổi tên", "kind": "school", "active": "y"})
+    assert resp.status_code == 302
+    update = _events(db, "site.update")[-1]
+    assert update.site_id == created.site_id and update.username == admin.username
+    assert (update.old_value["name"], update.new_value["name"]) == ("Trường Tiểu học Mới",
+                                                                   "Trường Tiểu học Đổi tên")
+
+
+def test_submit_reopen_and_every_later_change_are_logged(db):
+    site = make_site()
+    consultant = make_user("consultant", assigned=[site])
+    reviewer = make_user("reviewer")
+    audit = make_audit(site, consultant)
+    answer_all(audit, 3)
+    submit_audit(audit, consultant)
+    reopen_audit(audit, reviewer, "Phòng 1A chấm sai")
+    item = next(i for i in audit.template.items if not i.zone.repeats)
+    save_answers(audit, consultant, [{"item": item.code, "score": 1, "note": "Đã sửa"}],
+                 row_version=audit.row_version)
+    db.session.commit()
+    (submit,) = _events(db, "audit.submit")
+    (reopen,) = _events(db, "audit.reopen")
+    (change,) = _events(db, "answer.change")
+    assert submit.audit_id == audit.id and submit.new_value == {"status": "submitted"}
+    assert reopen.username == reviewer.username and reopen.detail == "Phòng 1A chấm sai"
+    assert change.target == item.code and change.site_id == site.id
+    assert change.old_value == {"score": 3, "na": False, "note": ""}
+    assert change.new_value == {"score": 1, "na": False, "note": "Đã sửa"}
+
+
+def test_the_page_shows_what_the_services_logged(client, db, login_as):
+    login_as("admin")
+    html = client.get("/admin/events/?action=auth.login").get_data(as_text=True)
+    assert _rows(html) == 1  # the admin's own login
+    assert PASSWORD not in html
+
+
+def test_created_sites_have_an_id_in_their_event(db):
+    """The site.update event written while creating a site carries the new site's id."""
+    from fivs.sites.services import create_site
+
+    site = create_site({"code": "bg-x", "name": "Trường X", "kind": "school"}, None)
+    db.session.commit()
+    assert {e.site_id for e in db.session.scalars(select(Event))} == {site.id}

@@ -1,0 +1,225 @@
+"""PDF reports: read back with pypdf; Vietnamese text, the API's figures, embedded subset fonts,
+page numbering, languages and access rules."""
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from fivs import scoring
+from fivs.audits.models import Answer
+from fivs.photos.services import attach_photo, photo_file
+from tests.factories import answer_all, make_audit, make_site, make_user
+
+S_VI = ("Sàng lọc", "Sắp xếp", "Sạch sẽ", "Săn sóc", "Sẵn sàng")
+SITE_NAME = "Trường Tiểu học Vĩnh Khương"
+DISTRICT = "Sơn Động"
+
+
+def pdf_text(data: bytes) -> tuple[PdfReader, str]:
+    reader = PdfReader(io.BytesIO(data))
+    return reader, " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def fonts_of(reader: PdfReader) -> list:
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object()
+            fonts[font["/BaseFont"]] = font
+    return list(fonts.values())
+
+
+def font_file(font):
+    """The embedded font program of a simple or a Type0 (composite) font, or None."""
+    if font["/Subtype"] == "/Type0":
+        font = font["/DescendantFonts"][0].get_object()
+    descriptor = font.get("/FontDescriptor")
+    return descriptor.get_object().get("/FontFile2") if descriptor else None
+
+
+@pytest.fixture
+def site_with_rounds(db):
+    site = make_site(code="S700", name=SITE_NAME, district=DISTRICT)
+    consultant = make_user("consultant", site=site, full_name="Nguyễn Thị Hằng")
+    for phase, score in (("baseline", 2), ("final", lambda item: 4 if item.s == "seiri" else 3)):
+        audit = make_audit(site, consultant, phase=phase, status="submitted",
+                           audit_date=date(2023, 3, 2) if phase == "baseline" else date(2024, 4, 1))
+        answer_all(audit, score)
+    weak = db.session.query(Answer).filter_by(audit_id=audit.id).first()
+    weak.score, weak.note = 0, "Tủ hồ sơ chưa dán nhãn & <còn> bụi"
+    db.session.commit()
+    return site
+
+
+def test_site_report_has_vietnamese_labels_name_district_and_the_apis_figures(client, login_as,
+                                                                              site_with_rounds):
+    login_as("reviewer")
+    body = client.get("/api/v1/sites/S700/comparison").get_json()
+
+    resp = client.get("/api/v1/sites/S700/report.pdf")
+
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert resp.headers["Content-Disposition"].startswith("inline;")
+    reader, text = pdf_text(resp.data)
+    for label in S_VI:
+        assert label in text
+    assert SITE_NAME in text and DISTRICT in text
+    for figure in (body["baseline"]["overall"], body["final"]["overall"],
+                   *body["final"]["by_s"].values()):
+        assert scoring.format_pct(figure, "vi") in text
+    assert "Tủ hồ sơ chưa dán nhãn & <còn> bụi" in text  # the weakest item's note, escaped
+    assert "Nguyễn Thị Hằng" in text  # the auditor
+    pages = len(reader.pages)
+    assert pages >= 2
+    for n in range(1, pages + 1):
+        assert f"Trang {n} / {pages}" in text
+    assert "Phương pháp tính điểm" in text
+    assert "Mỗi mục được chấm từ 0 đến 4." in text  # the method note
+
+
+def test_every_font_is_an_embedded_be_vietnam_pro_subset(client, login_as, site_with_rounds):
+    login_as("reviewer")
+    reader, _text = pdf_text(client.get("/api/v1/sites/S700/report.pdf").data)
+
+    fonts = fonts_of(reader)
+    assert fonts
+    for font in fonts:
+        assert font_file(font) is not None, font["/BaseFont"]
+        assert re.fullmatch(r"/[A-Z]{6}\+BeVietnamPro-(Regular|Bold)", font["/BaseFont"]), font["/BaseFont"]
+
+
+def test_english_report_has_english_labels_and_figures(client, login_as, site_with_rounds):
+    login_as("reviewer")
+    body = client.get("/api/v1/sites/S700/comparison").get_json()
+
+    resp = client.get("/api/v1/sites/S700/report.pdf?lang=en")
+
+    reader, text = pdf_text(resp.data)
+    for s in scoring.S_KEYS:
+        assert scoring.S_LABELS[s]["en"] in text
+    assert "Sàng lọc" not in text
+    assert scoring.format_pct(body["final"]["overall"], "en") in text
+    assert f"Page 1 of {len(reader.pages)}" in text
+    assert SITE_NAME in text
+
+
+def test_report_of_a_site_without_audits(client, login_as, db):
+    site = make_site(code="S701", name="Trạm Y tế xã Tuấn Đạo", kind="clinic")
+    db.session.commit()
+    login_as("reviewer")
+    resp = client.get(f"/api/v1/sites/{site.code}/report.pdf")
+    assert resp.status_code == 200
+    _reader, text = pdf_text(resp.data)
+    assert "Trạm Y tế xã Tuấn Đạo" in text and "Chưa có phiếu đánh giá nào được nộp" in text
+
+
+@pytest.mark.parametrize("lang", ["fr", "", "EN"])
+def test_unknown_language_is_a_clear_422(client, login_as, site_with_rounds, lang):
+    login_as("reviewer")
+    resp = client.get(f"/api/v1/sites/S700/report.pdf?lang={lang}")
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["code"] == "bad_lang"
+    assert "vi, en" in resp.get_json()["error"]["message"]
+
+
+def test_principal_gets_own_site_report_and_404_for_another(client, login_as, db, site_with_rounds):
+    other = make_site(code="S702")
+    db.session.commit()
+    login_as("principal", site=site_with_rounds)
+    assert client.get("/api/v1/sites/S700/report.pdf").status_code == 200
+    resp = client.get(f"/api/v1/sites/{other.code}/report.pdf")
+    assert resp.status_code == 404 and resp.mimetype == "application/json"
+    assert client.get("/api/v1/sites/NOPE/report.pdf").status_code == 404
+
+
+@pytest.mark.parametrize("role", ["principal", "staff", "consultant"])
+def test_programme_report_is_forbidden_to_others(client, login_as, site_with_rounds, role):
+    login_as(role, site=site_with_rounds)
+    resp = client.get("/api/v1/programme/report.pdf")
+    assert resp.status_code == 403
+    assert resp.get_json()["error"]["message"]
+
+
+def test_reports_need_authentication(client, site_with_rounds):
+    assert client.get("/api/v1/programme/report.pdf").status_code == 401
+    assert client.get("/api/v1/sites/S700/report.pdf").status_code == 401
+
+
+@pytest.mark.parametrize("role", ["reviewer", "admin"])
+def test_programme_report_for_reviewers_and_admins(client, login_as, db, site_with_rounds, role):
+    make_site(code="S703", name="Trạm Y tế xã An Lạc", kind="clinic", district="Lục Nam")
+    db.session.commit()
+    login_as(role)
+    stats = client.get("/api/v1/programme/comparison").get_json()
+
+    resp = client.get("/api/v1/programme/report.pdf")
+
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    reader, text = pdf_text(resp.data)
+    for label in S_VI:
+        assert label in text
+    for name in (SITE_NAME, DISTRICT, "Trạm Y tế xã An Lạc", "Lục Nam"):
+        assert name in text
+    assert scoring.format_pct(stats["overall"]["final_mean"], "vi") in text
+    assert "Chưa có" in text  # the clinic's missing rounds in the coverage matrix
+    assert f"Trang {len(reader.pages)} / {len(reader.pages)}" in text
+
+
+def test_before_after_photos_are_drawn_side_by_side_from_the_display_files(client, login_as, db,
+                                                                          photos_dir):
+    site = make_site(code="S704", name=SITE_NAME, district=DISTRICT)
+    consultant = make_user("consultant", site=site)
+    photos = []
+    for phase, picture in (("baseline", "Landscape_1.jpg"), ("final", "Portrait_3.jpg")):
+        audit = make_audit(site, consultant, phase=phase,
+                           audit_date=date(2023, 3, 2) if phase == "baseline" else date(2024, 4, 1))
+        answer_all(audit, 3)
+        photo, _created = attach_photo(audit, consultant, (photos_dir / "orientation" / picture).read_bytes(),
+                                       photo_uuid=uuid.uuid4(), item_code="CLS-S1-01", zone_instance="Lớp 1A")
+        audit.status = "submitted"
+        photos.append(photo)
+    db.session.commit()
+    displays = [photo_file(p, "display")[0].read_bytes() for p in photos]
+    login_as("reviewer")
+
+    resp = client.get("/api/v1/sites/S704/report.pdf")
+
+    reader, text = pdf_text(resp.data)
+    assert "Trước (đầu kỳ)" in text and "Sau (cuối kỳ)" in text and "CLS-S1-01" in text
+    images = [page.images for page in reader.pages if page.images]
+    assert len(images) == 1 and len(images[0]) == 2  # the pair, on one page
+    xobjects = [x.get_object() for page in reader.pages
+                for x in page["/Resources"].get("/XObject", {}).values()
+                if x.get_object()["/Subtype"] == "/Image"]
+    assert [list(x["/Filter"]) for x in xobjects] == [["/DCTDecode"]] * 2  # JPEG as is, no ASCII85
+    # the display derivatives as they are (not re-encoded), at their size
+    assert sorted((x.get_data(), x["/Width"], x["/Height"]) for x in xobjects) == sorted(
+        (data, p.width, p.height) for data, p in zip(displays, photos))
+
+
+def test_site_report_lists_open_corrective_actions(client, login_as, db, site_with_rounds):
+    from fivs.actions.services import raise_action
+
+    reviewer = login_as("reviewer")
+    for title in ("Dán nhãn tủ hồ sơ lớp 1A", "Sửa vòi nước nhà vệ sinh"):
+        raise_action(reviewer, site_with_rounds, title=title, responsible="Cô Lan",
+                     due_date=date(2024, 5, 1), priority="high")
+    db.session.commit()
+
+    _reader, text = pdf_text(client.get("/api/v1/sites/S700/report.pdf").data)
+
+    assert "Hành động khắc phục đang mở" in text
+    assert "Dán nhãn tủ hồ sơ lớp 1A" in text and "Sửa vòi nước nhà vệ sinh" in text
+    assert "quá hạn" in text  # due in 2024
+
+
+def test_pages_link_the_reports(client, login_as, site_with_rounds):
+    login_as("reviewer")
+    assert 'href="/api/v1/sites/S700/report.pdf?lang=vi"' in client.get("/sites/S700/comparison").text
+    assert 'href="/api/v1/sites/S700/report.pdf?lang=vi"' in client.get("/sites/S700").text
+    assert 'href="/api/v1/programme/report.pdf?lang=vi"' in client.get("/programme").text

@@ -1,0 +1,20 @@
+"""Vietnamese translations of the JSON API's messages (English msgid -> Vietnamese)."""
+VI = {
+'Log in, or send an API token in the header Authorization: Bearer <token>.': 'Hãy đăng nhập, hoặc gửi mã API trong tiêu đề Authorization: Bearer <mã>.',
+'The API token is missing, wrong or revoked.': 'Mã API bị thiếu, sai hoặc đã bị thu hồi.',
+'Send JSON, with the header Content-Type: application/json.': 'Hãy gửi dữ liệu JSON, với tiêu đề Content-Type: application/json.',
+'Send the photo as multipart/form-data with a field named file.': 'Hãy gửi ảnh dạng multipart/form-data, trong trường có tên file.',
+'The body is not valid JSON.': 'Nội dung gửi lên không phải JSON hợp lệ.',
+'The body must be a JSON object.': 'Nội dung gửi lên phải là một đối tượng JSON.',
+'Some fields are not valid; nothing was changed.': 'Một số trường không hợp lệ; chưa có gì thay đổi.',
+'This field is required.': 'Trường này là bắt buộc.',
+'Must be text.': 'Phải là văn bản.',
+'Must be a whole number from %(low)d to %(high)d.': 'Phải là số nguyên từ %(low)d đến %(high)d.',
+'Must be a UUID, for example 1b4e28ba-2fa1-11d2-883f-0016d3cca427.': 'Phải là một UUID, ví dụ 1b4e28ba-2fa1-11d2-883f-0016d3cca427.',
+'Must be a date written YYYY-MM-DD.': 'Phải là ngày viết theo dạng YYYY-MM-DD (năm-tháng-ngày).',
+'Must be one of: %(choices)s.': 'Phải là một trong các giá trị: %(choices)s.',
+'Must be an object with a key (text) and a version (number).': 'Phải là một đối tượng gồm key (văn bản) và version (số).',
+'Must be a list of answers.': 'Phải là một danh sách câu trả lời.',
+'No checklist with this key and version.': 'Không có bảng kiểm với key và phiên bản này.',
+'You may not start an audit at this site.': 'Bạn không được bắt đầu đánh giá tại cơ sở này.',
+}
