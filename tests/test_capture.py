@@ -153,7 +153,9 @@ def test_consultant_walks_through_a_whole_school_audit(client, db, login_as, sch
     assert "Điểm phòng 3A chấm nhầm" in history
     row = next(r for r in history.split("<tr>") if f"{item.code} [Lớp 3A]" in r)
     assert f"<td>{old_score}</td>" in row and f"<td>{new_score} · Đã kiểm tra lại</td>" in row
-    change = db.session.scalar(select(Event).where(Event.action == "answer.change"))
+    changes = db.session.scalars(select(Event).where(Event.action == "answer.change")).all()
+    assert [c.target for c in changes] == [f"{item.code} [Lớp 3A]"], [(c.old_value, c.new_value) for c in changes][:3]  # only the changed answer is logged
+    change = changes[0]
     assert change.old_value["score"] == old_score and change.new_value["score"] == new_score
 
     summary = page(client.get(f"/audits/{audit.uuid}/summary"))

@@ -60,14 +60,27 @@ def _score(choice: str):
     return int(choice) if choice.isascii() and choice.isdigit() else choice
 
 
-def answer_entries(formdata, items, room: str, answered_ids: set[int]) -> list[dict]:
-    """Service entries for a zone form: items with a choice, a note, or an earlier answer."""
+def answer_entries(formdata, items, room: str, answered: dict) -> list[dict]:
+    """Service entries for a zone form: items with a new choice or a changed note.
+
+    `answered` maps item id -> the earlier Answer in this room. A radio cannot be cleared, so an
+    item posted without a choice keeps its earlier score (a partial post never wipes answers).
+    """
     entries = []
     for item in items:
         choice = formdata.get(score_field(item), "").strip()
         note = formdata.get(note_field(item))
-        if not choice and not (note or "").strip() and item.id not in answered_ids:
+        earlier = answered.get(item.id)
+        if choice:
+            score, na = _score(choice), choice == "na"
+        elif earlier is not None:
+            if note is None or note.strip() == (earlier.note or ""):
+                continue  # nothing changed for this item
+            score, na = earlier.score, bool(earlier.na)
+        elif (note or "").strip():
+            score, na = None, False
+        else:
             continue
-        entries.append({"item": item.code, "zone_instance": room or None, "score": _score(choice),
-                        "na": choice == "na", "note": note})
+        entries.append({"item": item.code, "zone_instance": room or None, "score": score,
+                        "na": na, "note": note})
     return entries

@@ -113,7 +113,7 @@ def zone(audit_uuid, zone_code):
     ensure_editable(audit, current_user)
     if not form.validate():
         return _zone_page(audit, zone, room, form, 422, posted=True, message=form.row_version.errors[0])
-    answered = {a.item_id for a in audit.answers if a.zone_instance == room}
+    answered = {a.item_id: a for a in audit.answers if a.zone_instance == room}
     entries = answer_entries(request.form, zone.items, room, answered)
     if not entries:
         flash(_("Nothing to save yet: choose a score first."), "info")
