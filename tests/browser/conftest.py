@@ -33,12 +33,6 @@ DEMO_ROUNDS = (("TH-SONDONG", 2, 3), ("TH-HIEPHOA", 1, 3), ("TH-YENTHE", 2, 4), 
                ("PK-01", 1, 2), ("PK-02", 2, 3))
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser")
