@@ -8,7 +8,7 @@ The archive is a tar.gz holding
     media/<key>         every media file, read through the storage class
 
 The database is copied first and the media after, so every photo row in the snapshot has its file
-(photo files are committed before their rows). A restore goes into an empty installation only
+(photo files are moved into place right after their rows commit). A restore goes into an empty installation only
 (unless forced) and checks every checksum before it writes anything.
 """
 from __future__ import annotations

@@ -90,9 +90,10 @@ def missing_groups(missing) -> list[tuple[object, str, list]]:
 
 
 def action_label(action: str) -> str:
-    return {"audit.create": _("Audit started"), "audit.submit": _("Submitted"), "audit.reopen": _("Reopened"),
-            "answer.change": _("Answer changed"), "audit.zone_add": _("Room added"),
-            "audit.zone_remove": _("Room removed")}.get(action, action)
+    """The event log's own label (one list for the whole app), without the raw code."""
+    from fivs.events.queries import ACTION_LABELS
+
+    return str(ACTION_LABELS.get(action, action))
 
 
 def describe(value) -> str:
