@@ -217,8 +217,12 @@ def _other_database(members, manifest):
 
 
 DAMAGE = {
-    "media file changed": (lambda m, f: m.update({_media(m): b"X" + m[_media(m)][1:]}), "Checksum mismatch"),
-    "database changed": (lambda m, f: m.update({_database(m): m[_database(m)][:-1] + b"\x01"}), "Checksum mismatch"),
+    # Flip every bit of the first byte: always a change (the files are random bytes, so writing a
+    # fixed byte left one file in 256 unchanged).
+    "media file changed": (lambda m, f: m.update({_media(m): bytes([m[_media(m)][0] ^ 0xFF]) + m[_media(m)][1:]}),
+                           "Checksum mismatch"),
+    "database changed": (lambda m, f: m.update({_database(m): m[_database(m)][:-1] + bytes([m[_database(m)][-1] ^ 0xFF])}),
+                         "Checksum mismatch"),
     "file not in the manifest": (lambda m, f: m.update({"media/BG-TH01/new.jpg": b"new"}), "does not match"),
     "file missing": (lambda m, f: m.pop(_media(m)), "does not match"),
     "path escapes the media folder": (lambda m, f: _listed(m, f, "media/../../evil.sh", b"rm -rf"), "bad name"),
