@@ -140,6 +140,7 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "actions_api.get_action": {"GET": logged_in(200, anonymous=401)},
     "actions_api.create_action": {"POST": row(401, 201, 201, 201, 201, 403)},
     "actions_api.patch_action": {"PATCH": row(401, 200, 403, 200, 200, 200)},   # mark done
+    "actions_api.upload_action_photo": {"POST": row(401, 201, 403, 201, 201, 201)},  # who may mark done
 }
 
 
@@ -167,6 +168,7 @@ BODIES = {
         "id": str(uuid.uuid4()), "title": "Dán nhãn tủ", "due_date": "2023-09-01",
         "audit": str(sw.audit.uuid), "item": _zone(sw).items[0].code},
     "actions_api.patch_action": lambda sw: {"status": "done", "note": "Đã dọn xong"},
+    "actions_api.upload_action_photo": lambda sw: {"id": str(uuid.uuid4()), "file": (io.BytesIO(_jpeg()), "p.jpg")},
 }
 
 

@@ -448,3 +448,244 @@ def test_raise_page_bad_input_is_422_and_nothing_is_saved(world, client, data, m
                                                           "client_uuid": str(uuid.uuid4()), **data})
     assert resp.status_code == 422 and message in page(resp)
     assert _db.session.scalar(select(func.count()).select_from(CorrectiveAction)) == 0
+
+
+# ---------------------------------------------------------------- "after" photos on done
+def jpeg(photos_dir, name="Landscape_6.jpg") -> bytes:
+    return (photos_dir / "orientation" / name).read_bytes()
+
+
+def truncated(photos_dir) -> bytes:
+    data = jpeg(photos_dir, "Landscape_1.jpg")
+    return data[: len(data) // 2]
+
+
+def photo_rows():
+    from fivs.photos.models import Photo
+
+    return _db.session.scalars(select(Photo).order_by(Photo.id)).all()
+
+
+def files_under(root) -> list[str]:
+    """Every file under the media root, staging files (.tmp) included."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def post_done(client, action, note, files):
+    import io
+
+    data = {"note": note, "photos": [(io.BytesIO(data), name, "image/jpeg") for name, data in files]}
+    return client.form_post(f"/actions/{action.uuid}/done", data, content_type="multipart/form-data")
+
+
+def test_done_page_stores_after_photos_and_the_action_page_shows_before_and_after(world, client, media_root,
+                                                                                  photos_dir):
+    from fivs.photos.services import attach_photo
+
+    action = raise_one(world)
+    before, _created = attach_photo(world.baseline, world.consultant, jpeg(photos_dir, "Portrait_2.jpg"),
+                                    photo_uuid=uuid.uuid4(), item_code=world.item.code, zone_instance="Lớp 3A")
+    _db.session.commit()
+    login(client, world.principal.username)
+    form = page(client.get(f"/actions/{action.uuid}"))
+    assert 'enctype="multipart/form-data"' in form and 'name="photos"' in form and "multiple" in form
+    assert "Ảnh sau khi khắc phục (không bắt buộc)" in form
+
+    resp = post_done(client, action, "Đã dọn sạch, sách xếp vào tủ.",
+                     [("sau-1.jpg", jpeg(photos_dir)), ("sau-2.jpg", jpeg(photos_dir, "Portrait_3.jpg"))])
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/actions/{action.uuid}")
+
+    _db.session.expire_all()
+    assert action.status == "done" and action.done_note == "Đã dọn sạch, sách xếp vào tủ."
+    after = [p for p in photo_rows() if p.action_id == action.id]
+    assert len(after) == 2
+    for photo in after:
+        assert (photo.audit_id, photo.item_id, photo.site_id, photo.uploaded_by_id) == (
+            None, None, world.site.id, world.principal.id)
+        assert photo.display_key.startswith(f"BG-TH01/action-{action.uuid}/")
+    assert files_under(media_root) == sorted(
+        k for p in (before, *after) for k in (p.display_key, p.thumb_key))  # no staging file left
+    assert (after[0].width, after[0].height) > (after[0].thumb_width, after[0].thumb_height)
+    assert after[0].width > after[0].height and after[1].height > after[1].width  # upright, as shot
+
+    html = page(client.get(f"/actions/{action.uuid}"))
+    assert "Trước: ảnh lúc phát hiện" in html and "Sau: ảnh kết quả khắc phục" in html
+    for photo in (before, *after):
+        assert (f'<a href="/photos/{photo.uuid}/display"><img\n       src="/photos/{photo.uuid}/thumb"'
+                in html), photo
+    assert html.index(f"/photos/{before.uuid}/thumb") < html.index(f"/photos/{after[0].uuid}/thumb")
+    served = client.get(f"/photos/{after[0].uuid}/display")
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    assert served.data == (media_root / after[0].display_key).read_bytes()
+    log = [(e.action, e.new_value) for e in events_of(action)]
+    assert log[-2:] == [("photo.add", {"photo": str(p.uuid), "sha256": p.sha256}) for p in after]
+
+
+def test_after_photos_of_one_site_are_404_for_another(world, client, media_root, photos_dir):
+    action = raise_one(world)
+    login(client, world.staff.username)
+    assert post_done(client, action, "Đã dọn", [("sau.jpg", jpeg(photos_dir))]).status_code == 302
+    (photo,) = photo_rows()
+    for user in (world.principal, world.consultant, world.reviewer):
+        login(client, user.username)
+        assert client.get(f"/photos/{photo.uuid}/thumb").status_code == 200, user.role
+    login(client, world.other_principal.username)
+    for url in (f"/photos/{photo.uuid}/display", f"/photos/{photo.uuid}/thumb", f"/actions/{action.uuid}"):
+        assert client.get(url).status_code == 404, url
+    assert client.form_post(f"/photos/{photo.uuid}/delete").status_code == 404
+    assert len(photo_rows()) == 1
+    # and the other way round: site B's after photo is a 404 for site A's principal
+    other_action = raise_one(world, user=world.other_principal, site=world.other, audit=None, item_code=None)
+    assert post_done(client, other_action, "Đã làm", [("b.jpg", jpeg(photos_dir, "Portrait_3.jpg"))]).status_code == 302
+    other_photo = photo_rows()[-1]
+    assert other_photo.site_id == world.other.id and client.get(f"/photos/{other_photo.uuid}/thumb").status_code == 200
+    login(client, world.principal.username)
+    for url in (f"/photos/{other_photo.uuid}/display", f"/photos/{other_photo.uuid}/thumb",
+                f"/actions/{other_action.uuid}"):
+        assert client.get(url).status_code == 404, url
+
+
+@pytest.mark.parametrize("case, status, message", [
+    ("empty", 415, "Tệp tải lên bị trống."),
+    ("not-an-image", 415, "Tệp tải lên không phải là ảnh."),
+    ("truncated", 422, "Ảnh bị hỏng hoặc không đầy đủ nên không đọc được."),
+    ("good-then-truncated", 422, "Ảnh bị hỏng hoặc không đầy đủ nên không đọc được."),
+    ("good-photo-no-note", 422, "Hãy ghi rõ đã làm gì."),
+])
+def test_done_page_refuses_a_bad_photo_and_keeps_nothing(world, client, media_root, photos_dir, case, status,
+                                                         message):
+    action = raise_one(world)
+    files = {"empty": [("a.jpg", b"")], "not-an-image": [("a.jpg", b"%PDF-1.7\n" + b"x" * 500)],
+             "truncated": [("a.jpg", truncated(photos_dir))],
+             "good-then-truncated": [("a.jpg", jpeg(photos_dir)), ("b.jpg", truncated(photos_dir))],
+             "good-photo-no-note": [("a.jpg", jpeg(photos_dir))]}[case]
+    login(client, world.principal.username)
+    resp = post_done(client, action, "" if case == "good-photo-no-note" else "Đã dọn", files)
+    assert resp.status_code == status and resp.mimetype == "text/html"
+    html = page(resp)
+    assert message in html and 'aria-invalid="true"' in html
+    if case != "good-photo-no-note":
+        assert "Đã dọn</textarea>" in html  # the note is kept; only the photos must be chosen again
+    _db.session.expire_all()
+    assert (action.status, action.row_version, action.done_note) == ("open", 1, "")
+    assert photo_rows() == [] and files_under(media_root) == []  # no row, no file, no staging file
+    assert [e.action for e in events_of(action)] == ["action.create"]
+
+
+def test_done_page_without_photos_still_works(world, client, media_root):
+    action = raise_one(world)
+    login(client, world.principal.username)
+    assert post_done(client, action, "Đã dọn", []).status_code == 302
+    _db.session.expire_all()
+    assert action.status == "done" and photo_rows() == [] and files_under(media_root) == []
+
+
+def test_another_sites_action_refuses_photos_with_404_and_stores_nothing(world, client, media_root, photos_dir):
+    action = raise_one(world)
+    login(client, world.other_principal.username)
+    assert post_done(client, action, "Đã dọn", [("a.jpg", jpeg(photos_dir))]).status_code == 404
+    _db.session.expire_all()
+    assert action.status == "open" and photo_rows() == [] and files_under(media_root) == []
+
+
+# ---------------------------------------------------------------- "after" photos through the API
+def api_upload(api, action, data: bytes, photo_id: str | None = None):
+    import io
+
+    form = {"id": photo_id or str(uuid.uuid4()), "file": (io.BytesIO(data), "sau.jpg", "image/jpeg")}
+    return api.post(f"/actions/{action.uuid}/photos", data=form, content_type="multipart/form-data")
+
+
+def test_api_after_photo_then_done(world, api, media_root, photos_dir):
+    action = raise_one(world)
+    api.login(world.principal)
+    photo_id = str(uuid.uuid4())
+    first = api_upload(api, action, jpeg(photos_dir), photo_id)
+    assert first.status_code == 201, first.get_json()
+    body = first.get_json()
+    assert body["id"] == photo_id and body["action"] == str(action.uuid) and body["audit"] is None
+    assert first.headers["Location"].endswith(f"/api/v1/photos/{photo_id}")
+    again = api_upload(api, action, jpeg(photos_dir), photo_id)
+    assert again.status_code == 200 and again.get_json() == body
+    same_picture = api_upload(api, action, jpeg(photos_dir))  # another id, the same picture: stored once
+    assert same_picture.status_code == 200 and same_picture.get_json()["id"] == photo_id
+    assert len(photo_rows()) == 1
+
+    done = api.open("PATCH", f"/actions/{action.uuid}", json={"status": "done", "note": "Đã dọn"})
+    assert done.status_code == 200
+    assert done.get_json()["status"] == "done" and [p["id"] for p in done.get_json()["photos"]] == [photo_id]
+    listed = api.get("/sites/BG-TH01/actions").get_json()["actions"]
+    assert [p["id"] for p in listed[0]["photos"]] == [photo_id]
+    assert api.get(f"/photos/{photo_id}/thumb").status_code == 200
+    assert api_upload(api, action, jpeg(photos_dir, "Portrait_3.jpg")).status_code == 201  # done: still allowed
+
+    api.login(world.reviewer)
+    assert api.open("PATCH", f"/actions/{action.uuid}", json={"status": "verified"}).status_code == 200
+    assert api_upload(api, action, jpeg(photos_dir, "Portrait_1.jpg")).status_code == 403  # may not mark done
+    api.login(world.principal)
+    locked = api_upload(api, action, jpeg(photos_dir, "Portrait_1.jpg"))
+    assert locked.status_code == 409 and locked.get_json()["error"]["code"] == "locked"
+    assert locked.get_json()["error"]["message"] == "Hành động này đã được xác nhận: không thể thay đổi ảnh của nó nữa."
+    assert len(photo_rows()) == 2 and len(files_under(media_root)) == 4
+
+
+@pytest.mark.parametrize("case, status, message", [
+    ("empty", 415, "Tệp tải lên bị trống."),
+    ("not-an-image", 415, "Tệp tải lên không phải là ảnh."),
+    ("truncated", 422, "Ảnh bị hỏng hoặc không đầy đủ nên không đọc được."),
+])
+def test_api_bad_after_photo_is_refused_and_stores_nothing(world, api, media_root, photos_dir, case, status,
+                                                           message):
+    action = raise_one(world)
+    data = {"empty": b"", "not-an-image": b"%PDF-1.7\n" + b"x" * 500, "truncated": truncated(photos_dir)}[case]
+    api.login(world.staff)
+    resp = api_upload(api, action, data)
+    assert resp.status_code == status and resp.get_json()["error"]["message"] == message
+    _db.session.expire_all()
+    assert (action.status, action.row_version) == ("open", 1)
+    assert photo_rows() == [] and files_under(media_root) == []
+    assert [e.action for e in events_of(action)] == ["action.create"]
+
+
+def test_api_another_sites_action_and_photo_are_404(world, api, media_root, photos_dir):
+    action = raise_one(world)
+    api.login(world.principal)
+    photo_id = str(uuid.uuid4())
+    assert api_upload(api, action, jpeg(photos_dir), photo_id).status_code == 201
+    api.login(world.other_principal)
+    assert api_upload(api, action, jpeg(photos_dir, "Portrait_3.jpg")).status_code == 404
+    for path in (f"/photos/{photo_id}", f"/photos/{photo_id}/display", f"/photos/{photo_id}/thumb"):
+        assert api.get(path).status_code == 404, path
+    other_action = raise_one(world, user=world.other_principal, site=world.other, audit=None, item_code=None)
+    taken = api_upload(api, other_action, jpeg(photos_dir), photo_id)  # the id of site A's photo
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "id_conflict"
+    assert len(photo_rows()) == 1 and len(files_under(media_root)) == 2
+
+
+def test_site_removes_a_wrong_after_photo_until_the_action_is_verified(world, client, media_root, photos_dir):
+    action = raise_one(world)
+    login(client, world.principal.username)
+    assert post_done(client, action, "Đã dọn", [("a.jpg", jpeg(photos_dir)),
+                                                 ("b.jpg", jpeg(photos_dir, "Portrait_3.jpg"))]).status_code == 302
+    wrong, kept = photo_rows()
+    wrong_id, wrong_sha = str(wrong.uuid), wrong.sha256
+    html = page(client.get(f"/actions/{action.uuid}"))
+    assert f'formaction="/photos/{wrong.uuid}/delete"' in html and 'id="photo-remove"' in html
+    login(client, world.reviewer.username)
+    assert f'formaction="/photos/{wrong.uuid}/delete"' not in page(client.get(f"/actions/{action.uuid}"))
+    assert client.form_post(f"/photos/{wrong.uuid}/delete").status_code == 403
+
+    login(client, world.principal.username)
+    resp = client.form_post(f"/photos/{wrong.uuid}/delete")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/actions/{action.uuid}#photos")
+    assert [p.id for p in photo_rows()] == [kept.id]
+    assert files_under(media_root) == sorted([kept.display_key, kept.thumb_key])
+    assert (events_of(action)[-1].action, events_of(action)[-1].old_value) == (
+        "photo.delete", {"photo": wrong_id, "sha256": wrong_sha})
+
+    services.verify(_db.session.get(CorrectiveAction, action.id), world.consultant)
+    _db.session.commit()
+    assert f'formaction="/photos/{kept.uuid}/delete"' not in page(client.get(f"/actions/{action.uuid}"))
+    refused = client.form_post(f"/photos/{kept.uuid}/delete")
+    assert refused.status_code == 409 and "không thể thay đổi ảnh" in page(refused)
+    assert [p.id for p in photo_rows()] == [kept.id] and len(files_under(media_root)) == 2

@@ -125,6 +125,10 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     action = api.post("/sites/BG-TH01/actions", json={"title": "Dọn bệ cửa sổ", "due_date": "2023-06-01"})
     api.get("/sites/BG-TH01/actions")
     api.get(f"/actions/{action.get_json()['id']}")
+    after = {"id": str(uuid.uuid4()), "file": (io.BytesIO(jpeg), "sau.jpg")}
+    api.post(f"/actions/{action.get_json()['id']}/photos", content_type="multipart/form-data", data=after)
+    api.post(f"/actions/{action.get_json()['id']}/photos", content_type="multipart/form-data",
+             data={"id": str(uuid.uuid4()), "file": (io.BytesIO(b"no"), "x.jpg")})
     api.open("PATCH", f"/actions/{action.get_json()['id']}", json={"status": "done", "note": "Đã dọn"})
     api.get("/sites", token=None)
 

@@ -412,7 +412,7 @@ def test_photo_dict(app, db, setup):
         data = services.photo_dict(photo)
     assert data == {
         "id": str(photo.uuid), "audit": str(setup["audit"].uuid), "item": ITEM, "zone_instance": ROOM,
-        "width": photo.width, "height": photo.height, "thumb_width": photo.thumb_width,
+        "action": None, "width": photo.width, "height": photo.height, "thumb_width": photo.thumb_width,
         "thumb_height": photo.thumb_height, "created_at": data["created_at"],
         "captured_at": photo.captured_at.isoformat() if photo.captured_at else None,
         "display_url": f"/api/v1/photos/{photo.uuid}/display", "thumb_url": f"/api/v1/photos/{photo.uuid}/thumb"}

@@ -223,3 +223,69 @@ def test_pages_link_the_reports(client, login_as, site_with_rounds):
     assert 'href="/api/v1/sites/S700/report.pdf?lang=vi"' in client.get("/sites/S700/comparison").text
     assert 'href="/api/v1/sites/S700/report.pdf?lang=vi"' in client.get("/sites/S700").text
     assert 'href="/api/v1/programme/report.pdf?lang=vi"' in client.get("/programme").text
+
+
+def test_site_report_lists_verified_actions_with_their_date_and_after_photo(client, login_as, db,
+                                                                             site_with_rounds, photos_dir):
+    from datetime import datetime, timezone
+
+    from fivs.actions.services import mark_done, raise_action, verify
+    from fivs.photos.services import photos_of_actions
+
+    reviewer = login_as("reviewer")
+    principal = make_user("principal", site=site_with_rounds)
+    still_open, _created = raise_action(reviewer, site_with_rounds, title="Sửa vòi nước nhà vệ sinh",
+                                        responsible="", due_date=date(2099, 5, 1), priority="high")
+    verified = raise_action(reviewer, site_with_rounds, title="Dán nhãn tủ hồ sơ lớp 1A", responsible="Cô Lan",
+                            due_date=date(2024, 5, 1), priority="medium")[0]
+    mark_done(verified, principal, "Đã dán nhãn đủ 12 ngăn tủ.",
+              photos=[(photos_dir / "orientation" / "Landscape_6.jpg").read_bytes()])
+    # 20:30 UTC on 3 May is 03:30 on 4 May in Vietnam: the report gives the local date
+    verify(verified, reviewer, now=datetime(2024, 5, 3, 20, 30, tzinfo=timezone.utc))
+    db.session.commit()
+    (photo,) = photos_of_actions([verified.id])[verified.id]
+
+    reader, text = pdf_text(client.get("/api/v1/sites/S700/report.pdf").data)
+
+    opened = text.index("Hành động khắc phục đang mở")
+    done = text.index("Hành động khắc phục đã xác nhận")
+    assert opened < text.index(still_open.title) < done
+    section = text[done:]
+    for expected in ("Dán nhãn tủ hồ sơ lớp 1A", "Đã dán nhãn đủ 12 ngăn tủ.", "Ngày xác nhận", "Ảnh sau",
+                     "04/05/2024"):
+        assert expected in section, expected
+    assert "Dán nhãn tủ hồ sơ lớp 1A" not in text[opened:done]
+    thumbs = [x.get_object() for page in reader.pages
+              for x in page["/Resources"].get("/XObject", {}).values()
+              if x.get_object()["/Subtype"] == "/Image"]
+    assert [(x["/Width"], x["/Height"]) for x in thumbs] == [(photo.thumb_width, photo.thumb_height)]
+    assert thumbs[0].get_data() == photo_file(photo, "thumb")[0].read_bytes()  # the thumbnail as stored
+
+
+def test_programme_report_counts_actions_per_site(client, login_as, db, site_with_rounds):
+    from fivs.actions.services import mark_done, raise_action, verify
+
+    make_site(code="S705", name="Trạm Y tế xã Phong Minh", kind="clinic")
+    reviewer = login_as("reviewer")
+    principal = make_user("principal", site=site_with_rounds)
+
+    def action(title, due):
+        return raise_action(reviewer, site_with_rounds, title=title, responsible="", due_date=due,
+                            priority="high")[0]
+
+    action("Quá hạn", date(2024, 5, 1))
+    action("Còn hạn", date(2099, 5, 1))
+    for title in ("Đã làm", "Đã xác nhận"):
+        a = action(title, date(2024, 5, 1))
+        mark_done(a, principal, "Xong")
+        if title == "Đã xác nhận":
+            verify(a, reviewer)
+    db.session.commit()
+
+    _reader, text = pdf_text(client.get("/api/v1/programme/report.pdf").data)
+
+    section = text[text.index("Hành động khắc phục theo cơ sở"):]
+    assert "Cơ sở Đang mở Quá hạn Đã làm Đã xác nhận" in section
+    assert f"S700 — {SITE_NAME} 2 1 1 1" in section  # open 2 (1 of them overdue), done 1, verified 1
+    assert "S705 — Trạm Y tế xã Phong Minh 0 0 0 0" in section
+    assert "Đang mở gồm cả các hành động được mở lại" in section

@@ -1,4 +1,5 @@
-"""/api/v1 for corrective actions: list and raise per site, read and change one action.
+"""/api/v1 for corrective actions: list and raise per site, read and change one action, add its
+"after" photos (POST them, then PATCH the status to done: a refused photo changes nothing).
 
 Authentication and errors are the API's own (fivs.api.auth, JSON error shape); another site's
 action is a 404; a stale row_version is a 409 carrying the action as it is now.
@@ -19,6 +20,7 @@ from fivs.api.representations import json_response
 from fivs.audits.models import Audit
 from fivs.auth.access import get_audit_or_404, get_site_or_404
 from fivs.extensions import csrf, db
+from fivs.photos import services as photos
 from fivs.services_errors import ConflictError, ValidationError
 from fivs.timeutil import as_utc
 
@@ -33,7 +35,9 @@ TRANSITIONS = ("done", "verified", "reopened")
 @actions_api_bp.get("/sites/<code>/actions")
 def list_actions(code: str):
     site = get_site_or_404(code)
-    return json_response({"actions": [action_dict(a) for a in queries.site_actions(site.id)]})
+    actions = queries.site_actions(site.id)
+    after = photos.photos_of_actions([a.id for a in actions])
+    return json_response({"actions": [action_dict(a, after.get(a.id, [])) for a in actions]})
 
 
 @actions_api_bp.post("/sites/<code>/actions")
@@ -90,6 +94,17 @@ def patch_action(action_id: str):
     return json_response(action_dict(action))
 
 
+@actions_api_bp.post("/actions/<action_id>/photos")
+def upload_action_photo(action_id: str):
+    """An "after" photo (multipart: id, file), idempotent on its id: 201 first, 200 for a replay."""
+    action = get_action_or_404(action_id)
+    upload = schemas.photo_upload()
+    photo, created = photos.attach_action_photo(action, api_user(), upload.data, photo_uuid=upload.id)
+    db.session.commit()
+    return json_response(photos.photo_dict(photo), 201 if created else 200,
+                         {"Location": url_for("api.get_photo", photo_id=photo.uuid)})
+
+
 def _edits(fields, data: dict) -> dict:
     readers = {"title": fields.text, "responsible": fields.text, "due_date": fields.date,
                "priority": lambda name: fields.choice(name, PRIORITIES)}
@@ -114,7 +129,10 @@ def _time(value) -> str | None:
     return as_utc(value).isoformat() if value else None
 
 
-def action_dict(action: CorrectiveAction) -> dict:
+def action_dict(action: CorrectiveAction, after_photos: list | None = None) -> dict:
+    """The action as JSON; `after_photos` when loaded already (a list of actions), else one query."""
+    if after_photos is None:
+        after_photos = photos.photos_of_actions([action.id]).get(action.id, [])
     return {"id": str(action.uuid), "site": action.site.code,
             "audit": str(db.session.get(Audit, action.audit_id).uuid) if action.audit_id else None,
             "item": action.item.code if action.item else None, "zone_instance": action.zone_instance or None,
@@ -124,5 +142,6 @@ def action_dict(action: CorrectiveAction) -> dict:
             "done_note": action.done_note or "", "row_version": action.row_version,
             "created_by": action.created_by.username if action.created_by else None,
             "created_at": _time(action.created_at), "done_at": _time(action.done_at),
-            "verified_at": _time(action.verified_at)}
+            "verified_at": _time(action.verified_at),
+            "photos": [photos.photo_dict(p) for p in after_photos]}
 

@@ -5,6 +5,7 @@ import uuid
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, UUID
@@ -35,6 +36,8 @@ class EditActionForm(_ActionFields):
 
 class DoneForm(FlaskForm):
     note = TextAreaField(_l("What was done"))
+    # Read from request.files by the view; the field gives the label and carries the errors.
+    photos = MultipleFileField(_l("Photos after the work (optional)"))
 
 
 class ReopenActionForm(FlaskForm):

@@ -6,6 +6,7 @@ a stale row_version is a 409. "Today" is the sites' local date (fivs.timeutil.lo
 from __future__ import annotations
 
 import uuid as uuid_mod
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from flask_babel import gettext as _
@@ -137,13 +138,23 @@ def _valid_fields(data: dict, *, required) -> dict:
 
 
 # ---------------------------------------------------------------- the workflow
-def mark_done(action: CorrectiveAction, user, note: str, *, row_version: int | None = None,
-              now: datetime | None = None) -> CorrectiveAction:
+def mark_done(action: CorrectiveAction, user, note: str, *, photos: Sequence[bytes] = (),
+              row_version: int | None = None, now: datetime | None = None) -> CorrectiveAction:
+    """Done, with what was done and optional "after" photos (the uploaded bytes of each).
+
+    The photos go through fivs.photos like any other; one it refuses raises its error (4xx), and
+    the caller's rollback then undoes the status change too: done with all the photos, or nothing.
+    """
     if not can_mark_done(user, action):
         raise PermissionDenied(_("Only the site, its consultant or an admin can mark this action done."))
     note = _required_text("note", note, _("Say what was done."))
     _transition(action, user, "done", OPEN_STATUSES, row_version, note=note)
     action.done_note, action.done_at, action.done_by_id = note, now or utcnow(), user.id
+    if photos:
+        from fivs.photos.services import attach_action_photo  # fivs.photos imports this module
+
+        for data in photos:
+            attach_action_photo(action, user, data, photo_uuid=uuid_mod.uuid4())
     return action
 
 

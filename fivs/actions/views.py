@@ -14,6 +14,7 @@ from fivs.actions.queries import get_action_or_404
 from fivs.audits.models import Audit
 from fivs.auth.access import get_audit_or_404, site_scope_required
 from fivs.extensions import db
+from fivs.photos.services import PhotoRefused, finding_photos, photos_of_actions
 from fivs.services_errors import ConflictError, ValidationError
 
 actions_bp = Blueprint("actions", __name__)
@@ -96,8 +97,11 @@ def edit(action_uuid):
 @actions_bp.post("/actions/<action_uuid>/done")
 @login_required
 def done(action_uuid):
+    """Done with a note and optional "after" photos: all of it, or (a photo refused) nothing."""
     action, form = get_action_or_404(action_uuid), DoneForm()
-    return _change(action, form, lambda: services.mark_done(action, current_user, form.note.data),
+    photos = [f.read() for f in request.files.getlist("photos") if f.filename]  # none chosen: one empty part
+    return _change(action, form,
+                   lambda: services.mark_done(action, current_user, form.note.data, photos=photos),
                    _("Marked done."), form.note)
 
 
@@ -121,10 +125,10 @@ def _change(action, form, change, message, field=None):
         abort(400)
     try:
         change()
-    except ValidationError as exc:
+    except (ValidationError, PhotoRefused) as exc:
         db.session.rollback()
-        field.errors = [exc.message]
-        return _detail(action, 422, **{form.__class__.__name__: form})
+        (form.photos if isinstance(exc, PhotoRefused) else field).errors = [exc.message]
+        return _detail(action, exc.status, **{form.__class__.__name__: form})
     db.session.commit()
     flash(message, "info")
     return redirect(url_for(".detail", action_uuid=action.uuid))
@@ -136,7 +140,9 @@ def _detail(action, status: int = 200, **forms):
         done_form=forms.get("DoneForm") or DoneForm(), verify_form=VerifyForm(),
         reopen_form=forms.get("ReopenActionForm") or ReopenActionForm(),
         can_mark_done=services.can_mark_done(current_user, action),
-        can_verify=services.can_verify(current_user, action)), status
+        can_verify=services.can_verify(current_user, action),
+        after_photos=photos_of_actions([action.id]).get(action.id, []),
+        before_photos=finding_photos(action)), status
 
 
 # ---------------------------------------------------------------- helpers

@@ -116,6 +116,7 @@ SCHEMAS = {
     "ReopenRequest": _object({"reason": TEXT}),
     "Photo": _object({
         "id": UUID, "audit": _nullable(UUID), "item": _nullable(TEXT), "zone_instance": _nullable(TEXT),
+        "action": {**_nullable(UUID), "description": "The corrective action of an \"after\" photo."},
         "width": {"type": "integer"}, "height": {"type": "integer"},
         "thumb_width": {"type": "integer"}, "thumb_height": {"type": "integer"},
         "captured_at": _nullable(TEXT), "created_at": DATETIME,
@@ -389,7 +390,13 @@ SCHEMAS.update({
         "overdue": {"type": "boolean", "description": "Open or reopened and due before today in Vietnam."},
         "done_note": TEXT, "row_version": POSITIVE, "created_by": _nullable(TEXT), "created_at": DATETIME,
         "done_at": _nullable(DATETIME), "verified_at": _nullable(DATETIME),
+        "photos": {"type": "array", "items": _ref("Photo"), "description": "\"After\" photos, oldest first."},
     }),
+    "ActionPhotoUpload": {"type": "object", "required": ["file", "id"], "properties": {
+        "file": {"type": "string", "contentMediaType": "application/octet-stream",
+                 "description": "JPEG, PNG, WebP or HEIC; only resized, metadata-free copies are kept."},
+        "id": {**UUID, "description": "Made on the device; a retry with the same id stores one photo."},
+    }},
     "ActionList": _object({"actions": {"type": "array", "items": _ref("Action")}}),
     "ActionCreate": _object({
         "id": {**UUID, "description": "Optional, made on the device; a retry with the same id never duplicates."},
@@ -443,6 +450,20 @@ PATHS.update({
                   "responses": _responses({"200": _ok("Action", "Changed.")},
                                           400, 403, 404, 409, 413, 415, 422, e409=ACTION_CONFLICT)},
     },
+    "/actions/{action_id}/photos": {"post": {
+        "operationId": "uploadActionPhoto", "tags": ["actions", "photos"],
+        "summary": "Add an \"after\" photo of the work (whoever may mark the action done; not once verified); "
+                   "idempotent on its id. Send the photos first, then PATCH the status to done: a refused "
+                   "photo (415, 422) stores nothing and changes nothing.",
+        "parameters": [ACTION_ID],
+        "requestBody": {"required": True,
+                        "content": {"multipart/form-data": {"schema": _ref("ActionPhotoUpload")}}},
+        "responses": _responses({"201": _ok("Photo", "Stored."),
+                                 "200": _ok("Photo", "Already stored with this id (a replay).")},
+                                400, 403, 404, 409, 413, 415, 422,
+                                e409=_error(409, "The action is verified, or the id is taken by another "
+                                                 "photo.")),
+    }},
 })
 
 DOCUMENT = {

@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from fivs.actions.models import CorrectiveAction
 from fivs.audits.models import Audit
 from fivs.checklists.models import Item
 from fivs.extensions import db
@@ -44,3 +45,4 @@ class Photo(db.Model):
 
     audit: Mapped[Audit | None] = relationship()
     item: Mapped[Item | None] = relationship()
+    action: Mapped[CorrectiveAction | None] = relationship()

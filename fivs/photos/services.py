@@ -1,4 +1,5 @@
-"""Photos of an audit: attach, delete, serve, and the baseline photos beside a final audit.
+"""Photos of an audit and "after" photos of a corrective action: attach, delete, serve, and the
+baseline photos beside a final audit.
 
 Files follow the database transaction, whoever commits it (an HTML view, the API, a command):
 `attach_photo` writes both derivatives to staging files and adds the row; the session hooks at
@@ -23,6 +24,8 @@ from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from fivs.actions import services as actions
+from fivs.actions.models import CorrectiveAction
 from fivs.audits.models import Audit
 from fivs.audits.services import add_zone_instance, ensure_editable, log_event, normalise_label
 from fivs.auth.access import can_view_audit, parse_uuid_or_404, visible_site_ids
@@ -78,31 +81,69 @@ def attach_photo(audit: Audit, user, data: bytes, *, photo_uuid, item_code: str 
             zi.zone_id == item.zone_id and zi.label == label for zi in audit.zone_instances):
         add_zone_instance(audit, item.zone, label, user)
 
-    storage = get_storage()
-    keys = {v: storage.key_for(audit.site.code, str(audit.uuid), str(photo_uuid), v) for v in VARIANTS}
-    photo = Photo(uuid=photo_uuid, audit=audit, site_id=audit.site_id, item_id=item.id if item else None,
-                  item=item, zone_instance=label, sha256=result.sha256, captured_at=result.captured_at,
-                  width=result.width, height=result.height, thumb_width=result.thumb_width,
-                  thumb_height=result.thumb_height, source_format=result.source_format,
-                  display_key=keys["display"], thumb_key=keys["thumb"], caption=caption,
-                  uploaded_by_id=user.id)
-    try:
-        with db.session.begin_nested():
-            db.session.add(photo)
-            db.session.flush()
-    except IntegrityError:
-        # The same upload sent twice at once: the other request stored it.
-        existing = _by_uuid(photo_uuid)
-        if existing is None:
-            raise
-        return _replayed(existing, audit, item, label), False
-    _after_commit(_Move(storage, storage.stage(result.display), keys["display"]))
-    _after_commit(_Move(storage, storage.stage(result.thumb), keys["thumb"]))
+    photo = _store(result, photo_uuid, audit.site.code, str(audit.uuid), audit=audit, site_id=audit.site_id,
+                   item_id=item.id if item else None, item=item, zone_instance=label, caption=caption,
+                   uploaded_by_id=user.id)
+    if photo is None:  # the same upload sent twice at once: the other request stored it
+        return _replayed(_by_uuid(photo_uuid), audit, item, label), False
     log_event("photo.add", user=user, audit=audit, target=str(photo.uuid),
               new={"item": item.code if item else None, "zone_instance": label or None,
                    "sha256": result.sha256})
     db.session.flush()
     return photo, True
+
+
+def attach_action_photo(action: CorrectiveAction, user, data: bytes, *, photo_uuid,
+                        caption: str = "") -> tuple[Photo, bool]:
+    """An "after" photo of a corrective action: the same pipeline, storage and files-follow-the-
+    commit as an audit's photos, stored under the action's site (key "<site>/action-<uuid>/...").
+
+    Whoever may mark the action done may add (and remove) photos while it is open, reopened or
+    done; once it is verified the evidence is closed. Idempotent on `photo_uuid` like
+    `attach_photo`, and the same picture twice on one action is stored once: (that photo, False).
+    """
+    if not actions.can_mark_done(user, action):
+        raise PermissionDenied(_not_yours_message())
+    existing = _by_uuid(photo_uuid)
+    if existing is not None:
+        return _replayed_on_action(existing, action), False
+    _ensure_action_photos_editable(action, user)
+    caption = _caption(caption)
+    result = _ingest(data)
+    same = db.session.scalar(select(Photo).where(Photo.action_id == action.id, Photo.sha256 == result.sha256)
+                             .limit(1))
+    if same is not None:
+        return same, False
+    photo = _store(result, photo_uuid, action.site.code, f"action-{action.uuid}", action_id=action.id,
+                   site_id=action.site_id, caption=caption, uploaded_by_id=user.id)
+    if photo is None:
+        return _replayed_on_action(_by_uuid(photo_uuid), action), False
+    log_event("photo.add", user=user, site_id=action.site_id, target=actions.target(action),
+              new={"photo": str(photo.uuid), "sha256": result.sha256})
+    db.session.flush()
+    return photo, True
+
+
+def _store(result: pipeline.IngestResult, photo_uuid, site_code: str, folder: str, **fields) -> Photo | None:
+    """Add the photo's row and stage both derivatives to appear under their keys when the
+    transaction commits. None when a concurrent request stored a photo with this id first."""
+    storage = get_storage()
+    keys = {v: storage.key_for(site_code, folder, str(photo_uuid), v) for v in VARIANTS}
+    photo = Photo(uuid=photo_uuid, sha256=result.sha256, captured_at=result.captured_at,
+                  width=result.width, height=result.height, thumb_width=result.thumb_width,
+                  thumb_height=result.thumb_height, source_format=result.source_format,
+                  display_key=keys["display"], thumb_key=keys["thumb"], **fields)
+    try:
+        with db.session.begin_nested():
+            db.session.add(photo)
+            db.session.flush()
+    except IntegrityError:
+        if _by_uuid(photo_uuid) is None:
+            raise
+        return None
+    _after_commit(_Move(storage, storage.stage(result.display), keys["display"]))
+    _after_commit(_Move(storage, storage.stage(result.thumb), keys["thumb"]))
+    return photo
 
 
 def _by_uuid(photo_uuid) -> Photo | None:
@@ -112,6 +153,24 @@ def _by_uuid(photo_uuid) -> Photo | None:
 def _replayed(existing: Photo, audit: Audit, item: Item | None, label: str) -> Photo:
     if (existing.audit_id, existing.item_id, existing.zone_instance) != (
             audit.id, item.id if item else None, label):
+        raise ConflictError(_("A photo with this id already exists elsewhere."), code="id_conflict")
+    return existing
+
+
+def _not_yours_message() -> str:
+    return _("Only the site, its consultant or an admin can change the photos of this action.")
+
+
+def _ensure_action_photos_editable(action: CorrectiveAction, user) -> None:
+    """Whoever may mark the action done, while it is open, reopened or done (not once verified)."""
+    if not actions.can_mark_done(user, action):
+        raise PermissionDenied(_not_yours_message())
+    if action.status not in (*actions.OPEN_STATUSES, "done"):
+        raise ConflictError(_("This action is verified: its photos can no longer change."), code="locked")
+
+
+def _replayed_on_action(existing: Photo, action: CorrectiveAction) -> Photo:
+    if existing.action_id != action.id:
         raise ConflictError(_("A photo with this id already exists elsewhere."), code="id_conflict")
     return existing
 
@@ -140,11 +199,15 @@ def _caption(caption: str | None) -> str:
     return caption
 
 
+class PhotoRefused(ServiceError):
+    """The pipeline refused the picture (empty, not an image, damaged, too large...)."""
+
+
 def _ingest(data: bytes) -> pipeline.IngestResult:
     try:
         return pipeline.ingest(data)
     except pipeline.PhotoError as exc:
-        raise ServiceError(_photo_message(exc), status=exc.status, code=exc.code) from exc
+        raise PhotoRefused(_photo_message(exc), status=exc.status, code=exc.code) from exc
 
 
 def _photo_message(exc: pipeline.PhotoError) -> str:
@@ -168,13 +231,19 @@ def _photo_message(exc: pipeline.PhotoError) -> str:
 
 # ---------------------------------------------------------------- delete
 def delete_photo(photo: Photo, user) -> None:
-    """Remove a photo of a draft or reopened audit; its files go once the deletion commits."""
-    if photo.audit is None:
-        raise PermissionDenied(_("This photo belongs to a corrective action; remove it there."))
-    ensure_editable(photo.audit, user)
-    log_event("photo.delete", user=user, audit=photo.audit, target=str(photo.uuid),
-              old={"item": photo.item.code if photo.item else None,
-                   "zone_instance": photo.zone_instance or None, "sha256": photo.sha256})
+    """Remove a photo of a draft or reopened audit, or an "after" photo of an action that is not
+    verified (by whoever may mark it done); its files go once the deletion commits."""
+    if photo.action is not None:
+        _ensure_action_photos_editable(photo.action, user)
+        log_event("photo.delete", user=user, site_id=photo.site_id, target=actions.target(photo.action),
+                  old={"photo": str(photo.uuid), "sha256": photo.sha256})
+    elif photo.audit is None:
+        raise PermissionDenied(_("You may not change this photo."))
+    else:
+        ensure_editable(photo.audit, user)
+        log_event("photo.delete", user=user, audit=photo.audit, target=str(photo.uuid),
+                  old={"item": photo.item.code if photo.item else None,
+                       "zone_instance": photo.zone_instance or None, "sha256": photo.sha256})
     db.session.delete(photo)
     db.session.flush()
     storage = get_storage()
@@ -216,6 +285,7 @@ def photo_dict(photo: Photo) -> dict:
     return {
         "id": str(photo.uuid),
         "audit": str(photo.audit.uuid) if photo.audit else None,
+        "action": str(photo.action.uuid) if photo.action else None,
         "item": photo.item.code if photo.item else None,
         "zone_instance": photo.zone_instance or None,
         "width": photo.width, "height": photo.height,
@@ -236,6 +306,25 @@ def photos_for_audit(audit: Audit) -> dict[tuple[int | None, str], list[Photo]]:
     for photo in photos:
         grouped[(photo.item_id, photo.zone_instance)].append(photo)
     return dict(grouped)
+
+
+def photos_of_actions(action_ids) -> dict[int, list[Photo]]:
+    """{action id: ["after" photos, oldest first]} of several actions in one query."""
+    grouped: dict[int, list[Photo]] = defaultdict(list)
+    if action_ids:
+        for photo in db.session.scalars(select(Photo).where(Photo.action_id.in_(set(action_ids)))
+                                        .order_by(Photo.created_at, Photo.id)):
+            grouped[photo.action_id].append(photo)
+    return dict(grouped)
+
+
+def finding_photos(action: CorrectiveAction) -> list[Photo]:
+    """The photos of the answer an action was raised from (its "before"); [] without one."""
+    if action.audit_id is None or action.item_id is None:
+        return []
+    return list(db.session.scalars(select(Photo).where(
+        Photo.audit_id == action.audit_id, Photo.item_id == action.item_id,
+        Photo.zone_instance == action.zone_instance).order_by(Photo.created_at, Photo.id)))
 
 
 # ---------------------------------------------------------------- baseline and final

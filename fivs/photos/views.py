@@ -48,7 +48,8 @@ def upload(audit_uuid):
 @login_required
 def delete(photo_uuid):
     photo = get_photo_or_404(photo_uuid)
-    back = _back_to(photo.audit, photo.item.code if photo.item else None, photo.zone_instance)
+    back = (url_for("actions.detail", action_uuid=photo.action.uuid, _anchor="photos") if photo.action else
+            _back_to(photo.audit, photo.item.code if photo.item else None, photo.zone_instance))
     delete_photo(photo, current_user)
     db.session.commit()
     flash(_("Photo removed."), "info")

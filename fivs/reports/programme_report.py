@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from reportlab.platypus import PageBreak, Spacer
 
 from fivs import scoring
+from fivs.actions.queries import Counts, counts_by_site
 from fivs.audits.models import PHASES
 from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import Programme, load_programme, load_site_comparison
@@ -27,6 +28,7 @@ def build_programme_report(lang: str) -> bytes:
                  pdf.para(_("%(count)d sites", count=len(programme.sites)), st["body"]),
                  *coverage(programme, st), *statistics(programme, lang, st),
                  *rankings(programme, lang, st), *small_multiples(programme, lang, st),
+                 *action_counts(programme, st),
                  pdf.para(_("Method"), st["h2"]), *pdf.method_note(lang, st["body"])]
         for c in programme.sites:
             site = db.session.get(Site, c.site.id)
@@ -90,6 +92,20 @@ def rankings(programme: Programme, lang: str, st: dict) -> list:
                   pdf.table(rows, [24, pdf.CONTENT_WIDTH - 244, 80, 60, 80], st["cell"],
                             align_right_from=3)]
     return story
+
+
+def action_counts(programme: Programme, st: dict) -> list:
+    """Corrective actions per site (fivs.actions.queries.counts_by_site: one query)."""
+    counts = counts_by_site()
+    rows = [[_("Site"), _("Open"), _("Overdue"), _("Done"), _("Verified")]]
+    for c in programme.sites:
+        n = counts.get(c.site.id, Counts())
+        rows.append([f"{c.site.code} — {c.site.name}",
+                     *(str(v) for v in (n.open, n.overdue, n.done, n.verified))])
+    return [pdf.para(_("Corrective actions per site"), st["h2"]),
+            pdf.table(rows, [pdf.CONTENT_WIDTH - 240, 60, 60, 60, 60], st["cell"], align_right_from=1),
+            pdf.para(_("Open includes reopened actions; overdue actions are open ones past their due date "
+                       "(Vietnam time) and are also counted as open."), st["small"])]
 
 
 def small_multiples(programme: Programme, lang: str, st: dict) -> list:

@@ -15,7 +15,7 @@ from fivs import scoring
 from fivs.actions.queries import site_actions
 from fivs.actions.services import OPEN_STATUSES, is_overdue, priority_label, status_label
 from fivs.comparisons.services import SiteComparison, load_site_comparison
-from fivs.photos.services import before_after_pairs, photo_file
+from fivs.photos.services import before_after_pairs, photo_file, photos_of_actions
 from fivs.reports import pdf
 from fivs.services_errors import NotFoundError
 from fivs.timeutil import to_local, utcnow
@@ -68,6 +68,7 @@ def build_site_report(site, lang: str) -> bytes:
                  *site_details(comparison, lang, st),
                  *photo_section(photo_pairs(site, lang), st),
                  *open_actions(site_actions(site.id, statuses=OPEN_STATUSES), lang, st),
+                 *verified_actions(site_actions(site.id, statuses=("verified",)), lang, st),
                  pdf.para(_("Method"), st["h2"]), *pdf.method_note(lang, st["body"])]
         return pdf.render(story, title=report_title(comparison.site),
                           generated=to_local(utcnow()), lang=lang)
@@ -205,6 +206,31 @@ def open_actions(actions: list, lang: str, st: dict) -> list:
              for a in actions]
     return [pdf.para(_("Open corrective actions"), st["h2"]),
             pdf.table(rows, [130, 120, 75, 55, 45, pdf.CONTENT_WIDTH - 425], st["cell"])]
+
+
+def verified_actions(actions: list, lang: str, st: dict) -> list:
+    """The site's verified corrective actions: what was done, when it was verified, and the
+    first "after" photo as a thumbnail (left out when its file is missing)."""
+    if not actions:
+        return []
+    after = photos_of_actions([a.id for a in actions])
+    rows = [[_("Corrective action"), _("Item"), _("What was done"), _("Verified on"), _("After photo")]]
+    for a in actions:
+        rows.append([a.title, f"{a.item.code} — {a.item.text(lang)}" if a.item else "—", a.done_note or "—",
+                     pdf.day(to_local(a.verified_at).date()) if a.verified_at else "—",
+                     _thumbnail(after.get(a.id, []))])
+    return [pdf.para(_("Verified corrective actions"), st["h2"]),
+            pdf.table(rows, [125, 105, pdf.CONTENT_WIDTH - 390, 75, 85], st["cell"])]
+
+
+def _thumbnail(photos: list, box: float = 75):
+    for photo in photos[:1]:
+        try:
+            path = photo_file(photo, "thumb")[0]
+        except NotFoundError:
+            return "—"
+        return _photo(path, (photo.thumb_width, photo.thumb_height), box, box)
+    return "—"
 
 
 def photo_section(pairs: list[PhotoPair], st: dict, *, width: float = pdf.CONTENT_WIDTH) -> list:

@@ -65,6 +65,26 @@ VI = {
 'actions (CSV)': 'hành động khắc phục (CSV)',
 'Change the action': 'Sửa hành động khắc phục',
 'Cancel': 'Huỷ',
+# "after" photos (fivs/photos/services.py, forms, the action page)
+'Only the site, its consultant or an admin can change the photos of this action.':
+    'Chỉ cơ sở, chuyên gia tư vấn của cơ sở hoặc quản trị viên mới được thay đổi ảnh của hành động này.',
+'This action is verified: its photos can no longer change.':
+    'Hành động này đã được xác nhận: không thể thay đổi ảnh của nó nữa.',
+'You may not change this photo.': 'Bạn không được thay đổi ảnh này.',
+'Photos after the work (optional)': 'Ảnh sau khi khắc phục (không bắt buộc)',
+'One or more photos of the result (camera or gallery). If a photo cannot be used, nothing is saved: choose the photos again.':
+    'Một hoặc nhiều ảnh kết quả (chụp hoặc chọn từ thư viện). Nếu có ảnh không dùng được thì chưa có gì được lưu: hãy chọn lại ảnh.',
+'Photos': 'Ảnh',
+'Before: photos of the finding': 'Trước: ảnh lúc phát hiện',
+'Photo of the finding': 'Ảnh lúc phát hiện',
+'After: photos of the result': 'Sau: ảnh kết quả khắc phục',
+'Photo of the result': 'Ảnh kết quả khắc phục',
+# reports (fivs/reports/site_report.py, programme_report.py)
+'Verified corrective actions': 'Hành động khắc phục đã xác nhận',
+'Verified on': 'Ngày xác nhận',
+'After photo': 'Ảnh sau',
+'Open includes reopened actions; overdue actions are open ones past their due date (Vietnam time) and are also counted as open.':
+    'Đang mở gồm cả các hành động được mở lại; quá hạn là các hành động đang mở đã qua hạn hoàn thành (giờ Việt Nam) và cũng được tính là đang mở.',
 # event log labels (fivs/events/queries.py)
 'Corrective action raised': 'Tạo hành động khắc phục',
 'Corrective action changed': 'Sửa hành động khắc phục',
