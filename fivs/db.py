@@ -3,14 +3,111 @@
 SQLite: WAL journal, a generous busy timeout, foreign keys on, and every transaction begun
 with BEGIN IMMEDIATE (SQLAlchemy's documented pysqlite recipe), so concurrent writers queue
 for the write lock instead of failing with "database is locked" on lock upgrade.
+
+Waiting for SQLite's lock is slow: its busy handler sleeps 1, 2, 5, 10 … 100 ms between tries,
+so under twenty busy tablets most of the time goes to sleeping while the lock is free. On a
+database file, transactions therefore queue first on a lock of their own: threads of one
+process on a `threading.Lock` (bounded by the busy timeout), processes (gunicorn workers) on an
+exclusive `flock` of `<database>-writer.lock`; both hand over the moment the holder commits or
+rolls back. A thread that already holds the queue through another connection does not queue
+again (that would wait for itself); SQLite's own busy timeout then applies as before.
+
+Read first, then write. The busiest requests (a tablet saving answers, uploading a photo)
+spend most of their time reading and checking (the token, the audit, the photo's pixels) and
+little writing. A view marked `@read_first` runs its reads, from the first before_request hook
+on, in a deferred (shared) transaction that holds neither the queue nor SQLite's write lock;
+the service calls `begin_writes()` when its checks are done: the read transaction ends (loaded
+objects stay loaded) and the next statement begins a write transaction as usual. Whatever was
+read is checked again by the writes (compare-and-set on the row version and status). A write
+statement inside the read phase is a programming error and raises at once. On PostgreSQL
+nothing changes: `begin_writes()` does nothing there.
 """
 from __future__ import annotations
 
-from flask import Flask
+import fcntl
+import os
+import sqlite3
+import threading
+
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+class _WriterQueue:
+    """One per database file and process: the in-process lock and the lock file's path."""
+
+    _queues: dict[str, _WriterQueue] = {}
+    _queues_lock = threading.Lock()
+
+    def __init__(self, lock_path: str) -> None:
+        self.lock_path = lock_path
+        self.thread_lock = threading.Lock()
+        self.holder: int | None = None  # the thread that holds the queue
+
+    @classmethod
+    def for_database(cls, database: str) -> _WriterQueue:
+        path = os.path.abspath(database) + "-writer.lock"
+        with cls._queues_lock:
+            return cls._queues.setdefault(path, cls(path))
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A pysqlite connection whose transactions hold the database's writer queue."""
+
+    _queue: _WriterQueue | None = None
+    _lock_fd: int | None = None
+    _holding = False
+
+    def attach_queue(self, queue: _WriterQueue) -> None:
+        self._queue = queue
+        self._lock_fd = os.open(queue.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def enter_queue(self) -> None:
+        queue = self._queue
+        if queue is None or self._holding or queue.holder == threading.get_ident():
+            return
+        if not queue.thread_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked (waited for the writer queue)")
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)  # blocks without the GIL
+        except BaseException:
+            queue.thread_lock.release()
+            raise
+        self._holding, queue.holder = True, threading.get_ident()
+
+    def leave_queue(self) -> None:
+        if not self._holding:
+            return
+        self._holding, self._queue.holder = False, None
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+        finally:
+            self._queue.thread_lock.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.leave_queue()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.leave_queue()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.leave_queue()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -24,15 +121,107 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cur.close()
 
 
+# ---------------------------------------------------------------- read first, then write
+def read_first(view):
+    """Mark a view whose reads run before its writes (see the module's docstring)."""
+    view._fivs_read_first = True
+    return view
+
+
+def _reading_phase() -> bool:
+    if not has_request_context() or g.get("_fivs_writing"):
+        return False
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "_fivs_read_first", False)
+
+
+def in_read_phase() -> bool:
+    """True while a @read_first request has not called begin_writes() yet."""
+    return _reading_phase()
+
+
+def on_begin_writes(callback) -> None:
+    """Run `callback()` as the first thing of the write phase (at once outside a read phase)."""
+    if _reading_phase():
+        g.setdefault("_fivs_on_write", []).append(callback)
+    else:
+        callback()
+
+
+def begin_writes() -> None:
+    """End a @read_first request's read phase: its read transaction ends without expiring what
+    it loaded, and the next statement begins a write transaction. Does nothing elsewhere."""
+    if not _reading_phase():
+        return
+    from fivs.extensions import db
+
+    g._fivs_writing = True
+    session = db.session()  # the request's Session (not the scoped proxy)
+    if session.in_transaction():
+        expire, session.expire_on_commit = session.expire_on_commit, False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+    for callback in g.pop("_fivs_on_write", []):
+        callback()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _refuse_writes_while_reading(conn, _cursor, statement, _params, _context, _many) -> None:
+    if conn.info.get("fivs_reading") and statement.lstrip()[:7].upper().startswith(_WRITES):
+        raise RuntimeError("a write inside the read phase of a @read_first view: call begin_writes() first")
+
+
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    if _reading_phase():
+        conn.exec_driver_sql("BEGIN")  # deferred: a reader beside the others, no queue, no write lock
+        conn.info["fivs_reading"] = True
+        return
+    conn.info["fivs_reading"] = False
+    dbapi = conn.connection.dbapi_connection
+    queued = isinstance(dbapi, QueuedConnection)
+    if queued:
+        try:
+            dbapi.enter_queue()
+        except sqlite3.OperationalError as exc:
+            raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if queued:
+            dbapi.leave_queue()
+        raise
+
+
+def _file_database(engine: Engine) -> str | None:
+    database = engine.url.database or ""
+    if not database or database == ":memory:" or database.startswith("file:") or engine.url.query.get("uri"):
+        return None
+    return database
 
 
 def tune_sqlite_engine(engine: Engine) -> None:
     if engine.dialect.name != "sqlite" or getattr(engine, "_fivs_tuned", False):
         return
+    database = _file_database(engine)
+    if database is not None and engine.dialect.driver == "pysqlite":
+        queue = _WriterQueue.for_database(database)
+
+        @event.listens_for(engine, "do_connect")
+        def _queued_factory(_dialect, _record, _cargs, cparams):
+            cparams["factory"] = QueuedConnection
+
+        @event.listens_for(engine, "connect")
+        def _attach(dbapi_connection, _record):
+            if isinstance(dbapi_connection, QueuedConnection):
+                dbapi_connection.attach_queue(queue)
+
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
+    event.listen(engine, "before_cursor_execute", _refuse_writes_while_reading)
     engine._fivs_tuned = True
 
 

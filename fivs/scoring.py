@@ -66,6 +66,7 @@ __all__ = [
     "ScoredAnswer",
     "AuditScores",
     "audit_scores",
+    "audit_scores_from_totals",
     "band",
     "band_label",
     "format_pct",
@@ -274,9 +275,41 @@ def audit_scores(answers: Iterable[ScoredAnswer]) -> AuditScores:
             zone_counts[zone] += 1
             s_totals[a.s] += a.score
             s_counts[a.s] += 1
+    return _from_sums(s_totals, s_counts, zone_totals, zone_counts, scored, na)
+
+
+ItemTotal = tuple  # (s, zone_code, sum of scores, scored answers, N/A answers) of one item, all rooms
+
+
+def audit_scores_from_totals(totals: Iterable[ItemTotal]) -> AuditScores:
+    """The same percentages as `audit_scores`, from answers already summed per item (by the
+    database: a save need not hand over every answer). An item with answers that are all
+    unscored still counts its zone as seen: pass it with zeros."""
+    s_totals = {s: 0 for s in S_KEYS}
+    s_counts = {s: 0 for s in S_KEYS}
+    zone_totals: dict[str, int] = {}
+    zone_counts: dict[str, int] = {}
+    scored = na = 0
+    for s, zone, total, count, na_count in totals:
+        if s not in s_totals:
+            raise ValueError(f"unknown S key {s!r}")
+        if count < 0 or na_count < 0 or not 0 <= total <= MAX_SCORE * count:
+            raise ValueError(f"impossible totals for zone {zone!r}: sum {total}, {count} scored")
+        if zone not in zone_totals:
+            zone_totals[zone] = zone_counts[zone] = 0
+        na += na_count
+        scored += count
+        zone_totals[zone] += total
+        zone_counts[zone] += count
+        s_totals[s] += total
+        s_counts[s] += count
+    return _from_sums(s_totals, s_counts, zone_totals, zone_counts, scored, na)
+
+
+def _from_sums(s_totals: dict[str, int], s_counts: dict[str, int], zone_totals: dict[str, int],
+               zone_counts: dict[str, int], scored: int, na: int) -> AuditScores:
     by_s = {s: _pct(s_totals[s], s_counts[s]) for s in S_KEYS}
     by_zone = {z: _pct(zone_totals[z], zone_counts[z]) for z in zone_totals}
-
     incomplete = tuple(s for s in S_KEYS if by_s[s] is None)
     overall = None if incomplete else _mean_or_none(by_s[s] for s in S_KEYS)
     return AuditScores(

@@ -144,6 +144,39 @@ def test_repeated_zone_instances_pooled_and_zone_percentages():
     assert r.scored == 7 and r.na == 2
 
 
+@pytest.mark.parametrize("seed", range(25))
+def test_scores_from_per_item_totals_equal_scores_from_answers(seed):
+    """What the database sums per item gives exactly the percentages of the answers themselves."""
+    rng = random.Random(seed)
+    items = [(f"I{n}", rng.choice(S_KEYS), rng.choice(["classroom", "kitchen", "toilet"])) for n in range(12)]
+    answers = []
+    for code, s, zone in items:
+        for room in range(rng.randint(1, 3)):
+            kind = rng.random()
+            answers.append(ans(code, s, None if kind < 0.2 else rng.randint(0, 4), zone=zone, inst=str(room),
+                               na=kind < 0.1))
+    rng.shuffle(answers)
+    totals: dict[str, list] = {}
+    for a in answers:
+        row = totals.setdefault(a.item_code, [a.s, a.zone_code, 0, 0, 0])
+        if a.na:
+            row[4] += 1
+        elif a.score is not None:
+            row[2] += a.score
+            row[3] += 1
+    expected, got = audit_scores(answers), scoring.audit_scores_from_totals(tuple(r) for r in totals.values())
+    assert got.by_s == pytest.approx(expected.by_s) and got.overall == pytest.approx(expected.overall)
+    assert got.by_zone == pytest.approx(expected.by_zone)
+    assert (got.scored, got.na, got.incomplete_s) == (expected.scored, expected.na, expected.incomplete_s)
+
+
+@pytest.mark.parametrize("row", [("seisou", "Z", 1, 1, 0), ("seiri", "Z", 5, 1, 0), ("seiri", "Z", 1, -1, 0),
+                                 ("seiri", "Z", -1, 1, 0), ("seiri", "Z", 0, 0, -1)])
+def test_impossible_totals_are_refused(row):
+    with pytest.raises(ValueError):
+        scoring.audit_scores_from_totals([row])
+
+
 def test_full_precision_kept():
     r = audit_scores([ans("A1", SEIRI, 1), ans("A2", SEIRI, 1), ans("A3", SEIRI, 0), *one_per_s(4)[1:]])
     assert r.by_s[SEIRI] == 2 / 12 * 100  # not rounded to 16.7

@@ -16,10 +16,11 @@ from sqlalchemy import or_, update
 from wtforms import ValidationError as FormValidationError
 
 from fivs.auth.models import ApiToken, User
-from fivs.auth.services import hash_token, user_for_token
+from fivs.auth.services import token_user
+from fivs.db import on_begin_writes
 from fivs.extensions import db
 from fivs.services_errors import ServiceError
-from fivs.timeutil import utcnow
+from fivs.timeutil import as_utc, utcnow
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 TOUCH_EVERY = timedelta(minutes=1)
@@ -56,20 +57,23 @@ def api_user() -> User:
 def _login_with_token(header: str) -> None:
     scheme, _sep, token = header.partition(" ")
     token = token.strip()
-    user = user_for_token(token) if scheme.lower() == "bearer" and token else None
-    if user is None:
+    found = token_user(token) if scheme.lower() == "bearer" and token else None
+    if found is None:
         raise Unauthorized(_("The API token is missing, wrong or revoked."), code="invalid_token")
-    _touch(token)
+    user, token_id, last_used_at = found
+    if last_used_at is None or as_utc(last_used_at) < utcnow() - TOUCH_EVERY:
+        on_begin_writes(lambda: _touch(token_id))
     # Flask-Login keeps the request's user in g._login_user; setting it leaves the session alone.
     g._login_user = user
 
 
-def _touch(token: str) -> None:
-    """Record when the token was last used, at most once a minute: one conditional UPDATE."""
+def _touch(token_id: int) -> None:
+    """Record when the token was last used, at most once a minute: one conditional UPDATE, sent
+    only when the time read with the token was older (in a @read_first request: when it writes)."""
     now = utcnow()
     result = db.session.execute(
         update(ApiToken)
-        .where(ApiToken.token_hash == hash_token(token),
+        .where(ApiToken.id == token_id,
                or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_EVERY))
         .values(last_used_at=now)
         .execution_options(synchronize_session=False))

@@ -101,6 +101,13 @@ SCHEMAS = {
         "answers": {"type": "array", "items": _ref("Answer")},
         "scores": {**_ref("Scores"), "description": "Unrounded percentages (0-100) from fivs.scoring."},
     })]},
+    "AnswersSaved": _object({
+        "id": UUID, "status": {"enum": list(STATUSES)},
+        "row_version": {**POSITIVE, "description": "Send it back with the next change."},
+        "updated_at": DATETIME,
+        "answers": {"type": "array", "items": _ref("Answer"), "description": "The answers just saved."},
+        "scores": {**_ref("Scores"), "description": "The audit's unrounded percentages after this save."},
+    }),
     "AnswerInput": _object({
         "item": TEXT,
         "zone_instance": {**_nullable(TEXT), "description": "The room label; required for repeating zones."},
@@ -219,6 +226,10 @@ EXAMPLE_AUDIT_ID = "5b0f6f0e-7d0a-4c6e-9a51-2f3b8c1d4e70"
 EXAMPLE_PHOTO_ID = "9c3d2e1f-4a5b-4c6d-8e7f-a0b1c2d3e4f5"
 AUDIT_ID = _path_param("audit_id", UUID, "The audit's id (UUID).", EXAMPLE_AUDIT_ID)
 SITE_CODE = _path_param("code", TEXT, "Site code.", EXAMPLE_SITE)
+PREFER = {"name": "Prefer", "in": "header", "required": False,
+          "schema": {"type": "string", "enum": ["return=minimal", "return=representation"]},
+          "description": "RFC 7240. return=minimal: answer with AnswersSaved instead of the whole audit "
+                         "(what the app's tablets send: a few hundred bytes per save instead of every answer)."}
 CONFLICT_WITH_STATE = _error(409, "Stale row_version, locked (submitted) audit, or not in a state for this; "
                                   "details holds the audit as it is now.", "AuditConflict")
 
@@ -278,10 +289,13 @@ PATHS = {
     "/audits/{audit_id}/answers": {"put": {
         "operationId": "putAnswers", "tags": ["audits"],
         "summary": "Upsert answers, all or nothing, if row_version is current.",
-        "parameters": [AUDIT_ID], "requestBody": _json_body("AnswersPut", {"row_version": 1, "answers": [
+        "parameters": [AUDIT_ID, PREFER], "requestBody": _json_body("AnswersPut", {"row_version": 1, "answers": [
             {"item": "CLS-S1-01", "zone_instance": "Lớp 3A", "score": 3, "na": False,
              "note": "Bàn ghế xếp gọn, còn sách cũ trên bệ cửa sổ."}]}),
-        "responses": _responses({"200": _ok("Audit", "Saved; the audit with its new row_version.")},
+        "responses": _responses({"200": {
+            "description": "Saved: the audit with its new row_version; with Prefer: return=minimal only "
+                           "the new row_version, the saved answers and the scores (AnswersSaved).",
+            "content": {"application/json": {"schema": {"anyOf": [_ref("Audit"), _ref("AnswersSaved")]}}}}},
                                 400, 403, 404, 409, 413, 415, 422, e409=CONFLICT_WITH_STATE),
     }},
     "/audits/{audit_id}/submit": {"post": {

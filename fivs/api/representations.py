@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, bindparam, case, func, select
 
-from fivs.audits.models import Answer, Audit
-from fivs.audits.services import audit_scores
-from fivs.checklists.models import ChecklistTemplate, Item
+from fivs import scoring
+from fivs.audits.models import Answer, Audit, ZoneInstance
+from fivs.checklists.models import ChecklistTemplate
+from fivs.checklists.spec import ChecklistSpec, checklist_spec
 from fivs.extensions import db
 from fivs.sites.models import Site
 from fivs.timeutil import as_utc
@@ -49,9 +49,10 @@ def checklist_dict(template: ChecklistTemplate) -> dict:
     }
 
 
-def audit_summary(audit: Audit) -> dict:
+def audit_summary(audit: Audit, spec: ChecklistSpec | None = None) -> dict:
+    template = spec or audit.template
     return {"id": str(audit.uuid), "site": audit.site.code,
-            "checklist": {"key": audit.template.key, "version": audit.template.version},
+            "checklist": {"key": template.key, "version": template.version},
             "phase": audit.phase, "kind": audit.kind, "status": audit.status,
             "date": audit.audit_date.isoformat(), "auditor": audit.auditor.username,
             "row_version": audit.row_version, "created_at": _time(audit.created_at),
@@ -59,26 +60,63 @@ def audit_summary(audit: Audit) -> dict:
 
 
 def audit_dict(audit: Audit) -> dict:
-    """The whole audit: rooms, answers and unrounded percentages from fivs.scoring."""
-    _checklist = _load_checklist(audit)  # held: the session's identity map keeps only referenced objects
-    scores = audit_scores(audit)
+    """The whole audit: rooms, answers and unrounded percentages from fivs.scoring.
+
+    Built from two narrow queries and the checklist's cached spec.
+    """
+    spec = checklist_spec(audit.template_id)
+    rooms = db.session.execute(select(ZoneInstance.zone_id, ZoneInstance.label)
+                               .where(ZoneInstance.audit_id == audit.id)
+                               .order_by(ZoneInstance.position, ZoneInstance.id)).all()
+    rows = _answer_rows(audit.id)
+    rows.sort(key=lambda r: (spec.by_id[r.item_id].position, r.zone_instance))
     return {
-        **audit_summary(audit),
-        "zone_instances": [{"zone": zi.zone.code, "label": zi.label or None} for zi in audit.zone_instances],
-        "answers": [_answer_dict(a) for a in sorted(audit.answers, key=lambda a: (a.item.position,
-                                                                                   a.zone_instance))],
-        "scores": {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall},
+        **audit_summary(audit, spec),
+        "zone_instances": [{"zone": spec.zone_codes[r.zone_id], "label": r.label or None} for r in rooms],
+        "answers": [_answer_dict(spec, r) for r in rows],
+        "scores": _scores(spec, rows),
     }
 
 
-def _load_checklist(audit: Audit) -> list[Item]:
-    """Two queries load every item and zone, so answers and rooms find theirs in the session
-    (as long as the caller holds the list: the identity map does not keep objects alive)."""
-    return db.session.scalars(select(Item).where(Item.template_id == audit.template_id)
-                              .options(selectinload(Item.zone))).all()
+def saved_answers_dict(audit: Audit, saved: list[Answer]) -> dict:
+    """The short answer to a save (Prefer: return=minimal): what a tablet needs to go on, without
+    the whole audit on a slow line: the new row version, the answers just saved and the scores."""
+    spec = checklist_spec(audit.template_id)
+    return {"id": str(audit.uuid), "status": audit.status, "row_version": audit.row_version,
+            "updated_at": _time(audit.updated_at),
+            "answers": [_answer_dict(spec, a) for a in saved],
+            "scores": _summed_scores(spec, audit.id)}
 
 
-def _answer_dict(answer: Answer) -> dict:
-    return {"item": answer.item.code, "zone_instance": answer.zone_instance or None,
-            "score": answer.score, "na": bool(answer.na), "note": answer.note or "",
-            "updated_at": _time(answer.updated_at)}
+def _answer_rows(audit_id: int) -> list:
+    return db.session.execute(select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na,
+                                     Answer.note, Answer.updated_at)
+                              .where(Answer.audit_id == audit_id)).all()
+
+
+def _answer_dict(spec: ChecklistSpec, row) -> dict:
+    return {"item": spec.by_id[row.item_id].code, "zone_instance": row.zone_instance or None,
+            "score": row.score, "na": bool(row.na), "note": row.note or "", "updated_at": _time(row.updated_at)}
+
+
+_counted = and_(Answer.score.is_not(None), Answer.na.is_(False))
+_SUMMED_PER_ITEM = (select(Answer.item_id, func.coalesce(func.sum(case((_counted, Answer.score), else_=0)), 0),
+                           func.sum(case((_counted, 1), else_=0)), func.sum(case((Answer.na.is_(True), 1), else_=0)))
+                    .where(Answer.audit_id == bindparam("audit_id")).group_by(Answer.item_id))
+
+
+def _summed_scores(spec: ChecklistSpec, audit_id: int) -> dict:
+    """The audit's scores from its answers summed per item by the database (one short query)."""
+    rows = db.session.execute(_SUMMED_PER_ITEM, {"audit_id": audit_id}).tuples()
+    scores = scoring.audit_scores_from_totals(
+        (item.s, item.zone_code, int(total), int(count), int(na))
+        for item_id, total, count, na in rows for item in (spec.by_id[item_id],))
+    return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}
+
+
+def _scores(spec: ChecklistSpec, rows) -> dict:
+    scores = scoring.audit_scores(
+        scoring.ScoredAnswer(item_code=item.code, s=item.s, zone_code=item.zone_code,
+                             zone_instance=r.zone_instance, score=r.score, na=bool(r.na))
+        for r in rows for item in (spec.by_id[r.item_id],))
+    return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}

@@ -149,6 +149,12 @@ class AnswersPut:
     answers: list
 
 
+def prefers_minimal() -> bool:
+    """RFC 7240: `Prefer: return=minimal` asks for a short answer instead of the whole resource."""
+    return any(pref.split(";")[0].strip().lower() == "return=minimal"
+               for header in request.headers.getlist("Prefer") for pref in header.split(","))
+
+
 def answers_put(data: dict) -> AnswersPut:
     fields = _Fields(data)
     row_version = fields.integer("row_version")

@@ -17,12 +17,13 @@ from fivs.api import schemas
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.openapi import openapi_document
 from fivs.api.representations import (audit_dict, audit_summary, checklist_dict, checklist_summary,
-                                      json_response, site_dict)
+                                      json_response, saved_answers_dict, site_dict)
 from fivs.audits.models import Audit
 from fivs.audits.services import reopen_audit, save_answers, start_audit, submit_audit
 from fivs.auth.access import (audit_kind_for, can_audit_site, get_audit_or_404, get_site_or_404,
                               visible_site_ids, visible_sites_query)
 from fivs.checklists.models import ChecklistTemplate
+from fivs.db import read_first
 from fivs.errors import error_response
 from fivs.extensions import csrf, db
 from fivs.photos.pipeline import PhotoError
@@ -120,13 +121,17 @@ def get_audit(audit_id: str):
 
 
 @api_bp.put("/audits/<audit_id>/answers")
+@read_first
 def put_answers(audit_id: str):
     audit = get_audit_or_404(audit_id)
     body = schemas.answers_put(schemas.json_body())
     with _current_state_on_conflict(audit):
-        save_answers(audit, api_user(), body.answers, row_version=body.row_version)
+        saved = save_answers(audit, api_user(), body.answers, row_version=body.row_version)
+    minimal = schemas.prefers_minimal()
+    state = saved_answers_dict(audit, saved) if minimal else audit_dict(audit)  # before commit expires it
     db.session.commit()
-    return json_response(audit_dict(audit))
+    return json_response(state, headers={"Vary": "Prefer", **(
+        {"Preference-Applied": "return=minimal"} if minimal else {})})
 
 
 @api_bp.post("/audits/<audit_id>/submit")
@@ -163,6 +168,7 @@ def _current_state_on_conflict(audit: Audit):
 # ---------------------------------------------------------------- photos
 # fivs.photos.services is imported where used: the photos feature lands separately.
 @api_bp.post("/audits/<audit_id>/photos")
+@read_first
 def upload_photo(audit_id: str):
     """Idempotent on the photo's UUID: 201 first, 200 for a replay."""
     audit = get_audit_or_404(audit_id)

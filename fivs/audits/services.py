@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import uuid as uuid_mod
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fivs import scoring
 from fivs.audits.models import PHASES, Answer, Audit, Event, ZoneInstance
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
+from fivs.checklists.spec import ItemSpec, checklist_spec
+from fivs.db import begin_writes
 from fivs.extensions import db
 from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
 from fivs.text import clean_text, has_control_chars
@@ -179,28 +184,49 @@ def _record_change(audit: Audit, user, action: str, **kw) -> None:
         log_event(action, user=user, audit=audit, **kw)
 
 
-def bump_row_version(audit: Audit, expected: int | None) -> None:
-    """Atomic compare-and-increment: a stale `expected` raises ConflictError (409)."""
-    stmt = update(Audit).where(Audit.id == audit.id)
+@cache
+def _bump_statement(check_version: bool, locked_ok: bool):
+    """UPDATE ... RETURNING the new row version, built once per variant (memoised cache key)."""
+    audits = Audit.__table__
+    stmt = update(audits).where(audits.c.id == bindparam("audit_id"))
+    if not locked_ok:
+        stmt = stmt.where(audits.c.status != "submitted")
+    if check_version:
+        stmt = stmt.where(audits.c.row_version == bindparam("expected"))
+    return stmt.values(row_version=audits.c.row_version + 1, updated_at=bindparam("now")).returning(
+        audits.c.row_version, audits.c.status)
+
+
+def bump_row_version(audit: Audit, expected: int | None, *, locked_ok: bool = False) -> None:
+    """Atomic compare-and-increment of an audit that is not submitted.
+
+    One UPDATE ... RETURNING: a stale `expected` raises ConflictError (409); an audit submitted
+    by someone else since it was read raises LockedError (unless `locked_ok`: reopening).
+    """
+    now = utcnow()
+    params = {"audit_id": audit.id, "now": now}
     if expected is not None:
-        stmt = stmt.where(Audit.row_version == expected)
-    result = db.session.execute(
-        stmt.values(row_version=Audit.row_version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+        params["expected"] = expected
+    row = db.session.execute(_bump_statement(expected is not None, locked_ok), params).one_or_none()
+    if row is None:
         db.session.refresh(audit)
+        if audit.status == "submitted":
+            raise LockedError(_("This audit is submitted and locked. A reviewer can reopen it."))
         raise ConflictError(
             _("Someone else changed this audit in the meantime (version %(current)d, yours %(yours)d). "
               "Reload to see their answers; yours are shown beside them.",
               current=audit.row_version, yours=expected),
             code="stale_row_version", details={"row_version": audit.row_version})
-    db.session.refresh(audit, ["row_version", "updated_at"])
+    # The row as it is now, under the write lock: later steps trust these, not what was read earlier.
+    set_committed_value(audit, "row_version", row.row_version)
+    set_committed_value(audit, "status", row.status)
+    set_committed_value(audit, "updated_at", now)
 
 
 # ---------------------------------------------------------------- answers
 @dataclass
 class AnswerInput:
-    item: Item
+    item: ItemSpec
     zone_instance: str
     score: int | None
     na: bool
@@ -209,7 +235,7 @@ class AnswerInput:
 
 def parse_answer_entries(audit: Audit, entries: list) -> list[AnswerInput]:
     """Validate a batch; any bad entry raises ValidationError listing every problem."""
-    items = {i.code: i for i in audit.template.items}
+    items = checklist_spec(audit.template_id).by_code
     problems: list[dict] = []
     parsed: list[AnswerInput] = []
     if not isinstance(entries, list) or not entries:
@@ -221,7 +247,7 @@ def parse_answer_entries(audit: Audit, entries: list) -> list[AnswerInput]:
             continue
         item = items[entry["item"]]
         label = normalise_label(entry.get("zone_instance"))
-        parsed.append(AnswerInput(item=item, zone_instance=label if item.zone.repeats else "",
+        parsed.append(AnswerInput(item=item, zone_instance=label if item.repeats else "",
                                   score=entry.get("score"), na=bool(entry.get("na", False)),
                                   note=clean_text(entry["note"]) if entry.get("note") is not None else None))
     if problems:
@@ -233,7 +259,7 @@ def _safe_item(entry):
     return entry.get("item") if isinstance(entry, dict) and isinstance(entry.get("item"), str) else None
 
 
-def _entry_problems(entry, items: dict[str, Item]) -> list[dict]:
+def _entry_problems(entry, items: dict[str, ItemSpec]) -> list[dict]:
     if not isinstance(entry, dict):
         return [{"field": None, "message": _("Each answer must be an object.")}]
     errs = []
@@ -258,7 +284,7 @@ def _entry_problems(entry, items: dict[str, Item]) -> list[dict]:
     label = entry.get("zone_instance")
     if label is not None and not isinstance(label, str):
         errs.append({"field": "zone_instance", "message": _("The room name must be text.")})
-    elif item is not None and item.zone.repeats and not normalise_label(label):
+    elif item is not None and item.repeats and not normalise_label(label):
         errs.append({"field": "zone_instance", "message": _("This zone repeats: name the room (zone_instance).")})
     elif isinstance(label, str) and len(normalise_label(label)) > LABEL_MAX:
         errs.append({"field": "zone_instance", "message": _("The room name is too long.")})
@@ -267,34 +293,154 @@ def _entry_problems(entry, items: dict[str, Item]) -> list[dict]:
     return errs
 
 
-def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) -> list[Answer]:
-    """Upsert a batch of answers all-or-nothing, bumping the audit's row version once."""
+def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) -> list:
+    """Upsert a batch of answers all-or-nothing, bumping the audit's row version once.
+
+    Reads only what the batch touches: the checklist comes from its cached spec. When the
+    caller has loaded `audit.answers` (the capture pages) the answers change as ORM objects;
+    otherwise (the API, every tablet save) the batch's rows are read and written with a few
+    prepared statements. Returns the saved answers (objects with the Answer's columns).
+    """
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
+    begin_writes()  # a @read_first request's checks are done (see fivs.db); the writes check again
     bump_row_version(audit, row_version)
+    _add_missing_rooms(audit, parsed, user)
+    if "answers" in audit.__dict__:
+        saved = _save_loaded(audit, user, parsed)
+    elif audit.status == "reopened":  # every change is logged with its old value: read them first
+        saved = _save_rows(audit, user, parsed)
+    else:
+        saved = _upsert_rows(audit, user, parsed)
+    db.session.flush()
+    return saved
+
+
+def _save_loaded(audit: Audit, user, parsed: list[AnswerInput]) -> list[Answer]:
     existing = {(a.item_id, a.zone_instance): a for a in audit.answers}
     saved = []
+    now = utcnow()
     for entry in parsed:
-        if entry.item.zone.repeats and _instance(audit, entry.item.zone, entry.zone_instance) is None:
-            add_zone_instance(audit, entry.item.zone, entry.zone_instance, user)
         answer = existing.get((entry.item.id, entry.zone_instance))
         old = _answer_state(answer)
         if answer is None:
-            answer = Answer(audit=audit, item_id=entry.item.id, item=entry.item,
-                            zone_instance=entry.zone_instance, note="")
-            db.session.add(answer)
+            answer = Answer(audit_id=audit.id, item_id=entry.item.id, zone_instance=entry.zone_instance, note="")
+            audit.answers.append(answer)
             existing[(entry.item.id, entry.zone_instance)] = answer
         answer.score, answer.na = (None, True) if entry.na else (entry.score, False)
         if entry.note is not None:
             answer.note = entry.note
-        answer.updated_at, answer.updated_by_id = utcnow(), user.id
-        new = _answer_state(answer)
-        if old != new:
-            _record_change(audit, user, "answer.change",
-                           target=_answer_target(entry.item.code, entry.zone_instance), old=old, new=new)
+        answer.updated_at, answer.updated_by_id = now, user.id
+        _log_answer_change(audit, user, entry, old, _answer_state(answer))
         saved.append(answer)
-    db.session.flush()
     return saved
+
+
+@dataclass
+class SavedAnswer:
+    """An answer as written by `_save_rows` (the columns a response needs)."""
+    id: int | None
+    item_id: int
+    zone_instance: str
+    score: int | None
+    na: bool
+    note: str
+    updated_at: object
+
+
+_ANSWERS_OF_ITEMS = (select(Answer.__table__.c.id, Answer.__table__.c.item_id, Answer.__table__.c.zone_instance,
+                            Answer.__table__.c.score, Answer.__table__.c.na, Answer.__table__.c.note)
+                     .where(Answer.__table__.c.audit_id == bindparam("audit_id"),
+                            Answer.__table__.c.item_id.in_(bindparam("item_ids", expanding=True))))
+_UPDATE_ANSWER = (update(Answer.__table__).where(Answer.__table__.c.id == bindparam("answer_id"))
+                  .values(score=bindparam("score"), na=bindparam("na"), note=bindparam("note"),
+                          updated_at=bindparam("updated_at"), updated_by_id=bindparam("updated_by_id")))
+
+
+def _save_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
+    """The batch as rows: one SELECT of its answers, then UPDATEs and INSERTs (no ORM objects)."""
+    existing = {(r.item_id, r.zone_instance): SavedAnswer(r.id, r.item_id, r.zone_instance, r.score, bool(r.na),
+                                                          r.note or "", None)
+                for r in db.session.execute(_ANSWERS_OF_ITEMS, {"audit_id": audit.id,
+                                                                "item_ids": sorted({e.item.id for e in parsed})})}
+    now = utcnow()
+    saved: dict[tuple[int, str], SavedAnswer] = {}
+    for entry in parsed:
+        key = (entry.item.id, entry.zone_instance)
+        current = saved.get(key) or existing.get(key)
+        old = _answer_state(current)
+        answer = SavedAnswer(current.id if current else None, entry.item.id, entry.zone_instance,
+                             None if entry.na else entry.score, entry.na,
+                             entry.note if entry.note is not None else (current.note if current else ""), now)
+        _log_answer_change(audit, user, entry, old, _answer_state(answer))
+        saved[key] = answer
+    updates = [a for a in saved.values() if a.id is not None]
+    inserts = [a for a in saved.values() if a.id is None]
+    if updates:
+        db.session.execute(_UPDATE_ANSWER, [
+            {"answer_id": a.id, "score": a.score, "na": a.na, "note": a.note, "updated_at": now,
+             "updated_by_id": user.id} for a in updates])
+        for a in updates:  # an Answer of these rows already in the session must not stay stale
+            stale = db.session.identity_map.get(identity_key(Answer, a.id))
+            if stale is not None:
+                db.session.expire(stale)
+    if inserts:
+        db.session.execute(insert(Answer.__table__), [
+            {"audit_id": audit.id, "item_id": a.item_id, "zone_instance": a.zone_instance, "score": a.score,
+             "na": a.na, "note": a.note, "updated_at": now, "updated_by_id": user.id} for a in inserts])
+    return list(saved.values())
+
+
+@cache
+def _upsert_statement(dialect: str, keep_note: bool):
+    """INSERT ... ON CONFLICT (audit, item, room) DO UPDATE ... RETURNING: one statement per answer,
+    built once per database and note rule. keep_note: a new answer gets "", an old one keeps its note."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = Answer.__table__
+    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+        audit_id=bindparam("audit_id"), item_id=bindparam("item_id"), zone_instance=bindparam("zone_instance"),
+        score=bindparam("score"), na=bindparam("na"), note=bindparam("note"),
+        updated_at=bindparam("updated_at"), updated_by_id=bindparam("updated_by_id"))
+    changes = {name: stmt.excluded[name] for name in ("score", "na", "updated_at", "updated_by_id")}
+    if not keep_note:
+        changes["note"] = stmt.excluded.note
+    return stmt.on_conflict_do_update(index_elements=["audit_id", "item_id", "zone_instance"], set_=changes).returning(
+        table.c.id, table.c.item_id, table.c.zone_instance, table.c.score, table.c.na, table.c.note, table.c.updated_at)
+
+
+def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
+    """The batch as upserts, nothing read first (no event to log: the audit is not reopened)."""
+    dialect, now = db.session.get_bind().dialect.name, utcnow()
+    saved: dict[tuple[int, str], SavedAnswer] = {}
+    for entry in parsed:
+        row = db.session.execute(_upsert_statement(dialect, entry.note is None), {
+            "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
+            "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
+            "updated_at": now, "updated_by_id": user.id}).one()
+        stale = db.session.identity_map.get(identity_key(Answer, row.id))
+        if stale is not None:  # an Answer of this row already in the session must not stay stale
+            db.session.expire(stale)
+        saved[(row.item_id, row.zone_instance)] = SavedAnswer(row.id, row.item_id, row.zone_instance, row.score,
+                                                              bool(row.na), row.note or "", row.updated_at)
+    return list(saved.values())
+
+
+def _log_answer_change(audit: Audit, user, entry: AnswerInput, old: dict | None, new: dict) -> None:
+    if old != new:
+        _record_change(audit, user, "answer.change",
+                       target=_answer_target(entry.item.code, entry.zone_instance), old=old, new=new)
+
+
+def _add_missing_rooms(audit: Audit, parsed: list[AnswerInput], user) -> None:
+    """Answers for a room of a repeating zone that the audit does not have yet add the room."""
+    wanted = {(e.item.zone_id, e.zone_instance) for e in parsed if e.item.repeats}
+    if not wanted:
+        return
+    have = set(db.session.execute(select(ZoneInstance.zone_id, ZoneInstance.label).where(
+        ZoneInstance.audit_id == audit.id, ZoneInstance.zone_id.in_({z for z, _l in wanted}))).tuples())
+    for zone_id, label in sorted(wanted - have):
+        add_zone_instance(audit, db.session.get(Zone, zone_id), label, user)
 
 
 def _answer_target(code: str, label: str) -> str:
@@ -357,7 +503,7 @@ def reopen_audit(audit: Audit, user, reason: str) -> Audit:
         raise ValidationError(_("The reason is too long (at most %(n)d characters).", n=NOTE_MAX))
     if audit.status != "submitted":
         raise ConflictError(_("Only a submitted audit can be reopened."), code="not_submitted")
-    bump_row_version(audit, None)
+    bump_row_version(audit, None, locked_ok=True)
     audit.status = "reopened"
     log_event("audit.reopen", user=user, audit=audit, target=str(audit.uuid),
               old={"status": "submitted"}, new={"status": "reopened"}, detail=reason)
@@ -367,8 +513,10 @@ def reopen_audit(audit: Audit, user, reason: str) -> Audit:
 
 # ---------------------------------------------------------------- scores
 def scored_answers(audit: Audit) -> list[scoring.ScoredAnswer]:
-    return [scoring.ScoredAnswer(item_code=a.item.code, s=a.item.s, zone_code=a.item.zone.code,
-                                 zone_instance=a.zone_instance, score=a.score, na=bool(a.na))
+    items = checklist_spec(audit.template_id).by_id
+    return [scoring.ScoredAnswer(item_code=items[a.item_id].code, s=items[a.item_id].s,
+                                 zone_code=items[a.item_id].zone_code, zone_instance=a.zone_instance,
+                                 score=a.score, na=bool(a.na))
             for a in audit.answers]
 
 

@@ -5,12 +5,13 @@ Another site's object is a 404, never a 403, so its existence does not leak.
 from __future__ import annotations
 
 import uuid as uuid_mod
-from functools import wraps
+from functools import cache, wraps
 
-from flask import abort
+from flask import abort, g, has_app_context
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select
 
+from fivs.auth.models import User, consultant_sites
 from fivs.extensions import db
 from fivs.sites.models import Site
 
@@ -36,12 +37,35 @@ def roles_required(*roles: str):
 admin_required = roles_required("admin")
 
 
+_ASSIGNED_SITE_IDS = select(consultant_sites.c.site_id).where(consultant_sites.c.user_id == bindparam("user_id"))
+
+
+def assigned_site_ids(user) -> frozenset[int]:
+    """A consultant's assigned sites: ids only, read once per request (no Site rows)."""
+    memo = g.setdefault("_fivs_assigned_site_ids", {}) if has_app_context() else {}
+    if user.id not in memo:
+        if "assigned_sites" in user.__dict__:  # already loaded: no query
+            memo[user.id] = frozenset(s.id for s in user.assigned_sites)
+        else:
+            memo[user.id] = frozenset(db.session.scalars(_ASSIGNED_SITE_IDS, {"user_id": user.id}))
+    return memo[user.id]
+
+
+@event.listens_for(User.assigned_sites, "append")
+@event.listens_for(User.assigned_sites, "remove")
+@event.listens_for(User.assigned_sites, "bulk_replace")
+def _forget_assigned_site_ids(*_args, **_kw) -> None:
+    """A change to anyone's assignments drops the request's memo (read again when next needed)."""
+    if has_app_context():
+        g.pop("_fivs_assigned_site_ids", None)
+
+
 def visible_site_ids(user) -> set[int] | None:
     """Site ids the user may read; None means every site."""
     if user.role in ALL_SITES_ROLES:
         return None
     if user.role == "consultant":
-        return {s.id for s in user.assigned_sites}
+        return set(assigned_site_ids(user))
     return {user.site_id} if user.site_id else set()
 
 
@@ -54,8 +78,12 @@ def visible_sites_query(user):
 
 
 def can_view_site(user, site: Site) -> bool:
+    return can_view_site_id(user, site.id)
+
+
+def can_view_site_id(user, site_id: int) -> bool:
     ids = visible_site_ids(user)
-    return ids is None or site.id in ids
+    return ids is None or site_id in ids
 
 
 def auditable_site_ids(user) -> set[int] | None:
@@ -63,15 +91,19 @@ def auditable_site_ids(user) -> set[int] | None:
     if user.role == "admin":
         return None
     if user.role == "consultant":
-        return {s.id for s in user.assigned_sites}
+        return set(assigned_site_ids(user))
     if user.role in ("principal", "staff"):
         return {user.site_id} if user.site_id else set()
     return set()
 
 
 def can_audit_site(user, site: Site) -> bool:
+    return can_audit_site_id(user, site.id)
+
+
+def can_audit_site_id(user, site_id: int) -> bool:
     ids = auditable_site_ids(user)
-    return ids is None or site.id in ids
+    return ids is None or site_id in ids
 
 
 def audit_kind_for(user) -> str:
@@ -93,7 +125,7 @@ def parse_uuid_or_404(value) -> uuid_mod.UUID:
 
 
 def can_view_audit(user, audit) -> bool:
-    if not can_view_site(user, audit.site):
+    if not can_view_site_id(user, audit.site_id):
         return False
     # Staff see their own self-assessments and the site's consultant audits.
     return True
@@ -106,17 +138,30 @@ def can_edit_audit(user, audit) -> bool:
     if user.role == "reviewer":
         return audit.status == "reopened"
     if audit.kind == "consultant":
-        return user.role == "consultant" and can_audit_site(user, audit.site)
+        return user.role == "consultant" and can_audit_site_id(user, audit.site_id)
     return user.role in ("principal", "staff") and user.site_id == audit.site_id
 
 
-def get_audit_or_404(audit_uuid):
+@cache
+def _audit_by_uuid():
+    """The audit and its checklist's content hash (for the checklist spec), in one query.
+    Built once, so its cache key is memoised (fivs.audits.models imports this module)."""
     from fivs.audits.models import Audit
+    from fivs.checklists.models import ChecklistTemplate
 
-    audit = db.session.scalar(select(Audit).where(Audit.uuid == parse_uuid_or_404(audit_uuid)))
-    if audit is None or not can_view_audit(current_user, audit):
+    return (select(Audit, ChecklistTemplate.content_hash)
+            .join(ChecklistTemplate, ChecklistTemplate.id == Audit.template_id)
+            .where(Audit.uuid == bindparam("uuid")))
+
+
+def get_audit_or_404(audit_uuid):
+    from fivs.checklists.spec import note_content_hash
+
+    row = db.session.execute(_audit_by_uuid(), {"uuid": parse_uuid_or_404(audit_uuid)}).one_or_none()
+    if row is None or not can_view_audit(current_user, row.Audit):
         abort(404)
-    return audit
+    note_content_hash(row.Audit.template_id, row.content_hash)
+    return row.Audit
 
 
 def site_scope_required(view):

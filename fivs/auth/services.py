@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from fivs.auth.models import ROLES, SITE_BOUND_ROLES, ApiToken, User
 from fivs.extensions import db
@@ -115,8 +116,20 @@ def revoke_tokens(user: User, token_id: int | None = None, actor=None) -> int:
     return count
 
 
-def user_for_token(token: str) -> User | None:
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token)))
-    if row is None or row.revoked_at is not None or not row.user.active:
+# Built once: the statement's cache key is memoised, so each request only binds the hash.
+_TOKEN_USER = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+               .join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.token_hash == bindparam("token_hash")))
+
+
+def token_user(token: str) -> tuple[User, int, datetime | None] | None:
+    """(user, token id, token last used at) for an unrevoked token of an active user (one query)."""
+    row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).one_or_none()
+    if row is None or row.revoked_at is not None or not row.User.active:
         return None
-    return row.user
+    return row.User, row.id, row.last_used_at
+
+
+def user_for_token(token: str) -> User | None:
+    found = token_user(token)
+    return found[0] if found else None

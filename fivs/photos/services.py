@@ -32,6 +32,7 @@ from fivs.auth.access import can_view_audit, parse_uuid_or_404, visible_site_ids
 from fivs.checklists.models import Item, Zone
 from fivs.comparisons.queries import audits
 from fivs.comparisons.services import pick_round
+from fivs.db import begin_writes, in_read_phase
 from fivs.extensions import db
 from fivs.photos import pipeline
 from fivs.photos.models import Photo
@@ -72,6 +73,10 @@ def attach_photo(audit: Audit, user, data: bytes, *, photo_uuid, item_code: str 
     ensure_editable(audit, user)
     caption = _caption(caption)
     result = _ingest(data)
+    if in_read_phase():  # the pixels are done: now write, and check the audit again under the lock
+        begin_writes()
+        db.session.refresh(audit, ["status"])
+        ensure_editable(audit, user)
     same = db.session.scalar(select(Photo).where(
         Photo.audit_id == audit.id, Photo.item_id == (item.id if item else None),
         Photo.zone_instance == label, Photo.sha256 == result.sha256).limit(1))

@@ -195,7 +195,8 @@
     fetch(url, {
       method: "PUT",
       credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "Accept": "application/json",
+      // return=minimal: the new row version and scores, not every answer again (slow lines).
+      headers: {"Content-Type": "application/json", "Accept": "application/json", "Prefer": "return=minimal",
                 "X-CSRFToken": meta ? meta.getAttribute("content") : ""},
       body: body
     }).then(function (resp) {
@@ -274,21 +275,40 @@
   /* The audit as the server last confirmed it is kept on the tablet (localStorage): a page served
    * by the service worker's cache may be older than the answers saved since. */
   function remember(data) {
+    var answers = data.answers || [];
+    if (!data.zone_instances) {
+      // A short answer (Prefer: return=minimal) holds only the answers just saved: add them to the ones
+      // remembered before, replacing the same item and room.
+      var before = readState();
+      var merged = {};
+      var order = [];
+      ((before && before.answers) || []).concat(answers).forEach(function (a) {
+        var key = a.item + "\u0000" + (a.zone_instance || "");
+        if (!(key in merged)) {
+          order.push(key);
+        }
+        merged[key] = a;
+      });
+      answers = order.map(function (key) { return merged[key]; });
+    }
     try {
       localStorage.setItem(STATE_KEY, JSON.stringify({row_version: data.row_version, scores: data.scores,
-                                                      answers: data.answers}));
+                                                      answers: answers}));
     } catch (e) {
       // storage full or disabled: pages from the cache may then show older answers
     }
   }
 
-  function recall() {
-    var saved = null;
+  function readState() {
     try {
-      saved = JSON.parse(localStorage.getItem(STATE_KEY));
+      return JSON.parse(localStorage.getItem(STATE_KEY));
     } catch (e) {
-      saved = null;
+      return null;
     }
+  }
+
+  function recall() {
+    var saved = readState();
     if (saved && saved.row_version > parseInt(version.value, 10)) {
       version.value = String(saved.row_version);
       showScores(saved.scores);

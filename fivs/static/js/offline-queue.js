@@ -142,7 +142,7 @@
       return fetch(audit + "/answers", {
         method: "PUT",
         credentials: "same-origin",
-        headers: csrfHeaders({"Content-Type": "application/json"}),
+        headers: csrfHeaders({"Content-Type": "application/json", "Prefer": "return=minimal"}),
         body: JSON.stringify({row_version: got.data.row_version,
                               answers: records.map(function (r) { return r.answer; })})
       }).then(readJson);

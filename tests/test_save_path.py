@@ -1,0 +1,130 @@
+"""The answer-save path that every tablet hits: short answers (Prefer: return=minimal), scores
+summed by the database, the checklist spec cache, and read-first transactions on SQLite."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import func, select, text, update
+
+from fivs.audits import services
+from fivs.audits.models import Answer, Audit
+from fivs.checklists.loader import load_template, parse_file
+from fivs.checklists.spec import checklist_spec
+from fivs.db import begin_writes
+from fivs.services_errors import LockedError
+from tests.api_support import api  # noqa: F401  (fixture)
+from tests.factories import make_audit, make_site, make_user
+from tests.test_checklists import VALID, write
+
+
+@pytest.fixture
+def setup(db):
+    site = make_site(code="BG-TH01")
+    consultant = make_user("consultant", site=site)
+    audit = make_audit(site, consultant, rooms=())
+    db.session.commit()
+    return site, consultant, audit
+
+
+def _plain_items(audit) -> list[str]:
+    return [i.code for i in audit.template.items if not i.zone.repeats]
+
+
+def test_minimal_answer_has_version_saved_answers_and_the_same_scores(api, db, setup):
+    _site, consultant, audit = setup
+    api.login(consultant)
+    items = _plain_items(audit)
+    na_item = next(i.code for i in audit.template.items if i.na_allowed and not i.zone.repeats)
+    first = api.put(f"/audits/{audit.uuid}/answers", json={"row_version": 1, "answers": [
+        {"item": items[0], "score": 4}, {"item": items[1], "score": 1, "note": "Tủ thuốc chưa dán nhãn"},
+        {"item": na_item, "na": True}]})
+    assert first.status_code == 200 and "answers" in first.get_json() and "zone_instances" in first.get_json()
+    resp = api.put(f"/audits/{audit.uuid}/answers", headers={"Prefer": "return=minimal"},
+                   json={"row_version": 2, "answers": [{"item": items[1], "score": 3}]})
+    assert resp.status_code == 200
+    assert resp.headers["Preference-Applied"] == "return=minimal" and "Prefer" in resp.headers["Vary"]
+    body = resp.get_json()
+    assert set(body) == {"id", "status", "row_version", "updated_at", "answers", "scores"}
+    assert body["id"] == str(audit.uuid) and body["row_version"] == 3 and body["status"] == "draft"
+    # Only the answer just saved, its note kept; the scores are those of the whole audit.
+    assert [(a["item"], a["score"], a["note"]) for a in body["answers"]] == [
+        (items[1], 3, "Tủ thuốc chưa dán nhãn")]
+    full = api.get(f"/audits/{audit.uuid}").get_json()
+    assert body["scores"] == full["scores"]
+    assert full["row_version"] == 3 and len(full["answers"]) == 3
+    assert len(resp.data) < len(api.get(f"/audits/{audit.uuid}").data)
+
+
+def test_minimal_answer_of_a_batch_lists_each_answer_once(api, db, setup):
+    _site, consultant, audit = setup
+    api.login(consultant)
+    item = _plain_items(audit)[0]
+    resp = api.put(f"/audits/{audit.uuid}/answers", headers={"Prefer": "return=minimal"}, json={
+        "row_version": 1, "answers": [{"item": item, "score": 1}, {"item": item, "score": 2}]})
+    assert resp.status_code == 200
+    assert [(a["item"], a["score"]) for a in resp.get_json()["answers"]] == [(item, 2)]
+    assert db.session.scalar(select(func.count()).select_from(Answer)) == 1
+    assert db.session.scalar(select(Answer.score)) == 2
+
+
+def test_an_audit_submitted_after_it_was_read_refuses_the_save(app, db, setup):
+    """The save's checks read the audit first; the write checks its status again, in one statement."""
+    _site, consultant, audit = setup
+    item = _plain_items(audit)[0]
+    assert audit.status == "draft"
+    db.session.execute(update(Audit).where(Audit.id == audit.id).values(status="submitted")
+                       .execution_options(synchronize_session=False))  # another request, unseen
+    assert audit.status == "draft"
+    with pytest.raises(LockedError):
+        services.save_answers(audit, consultant, [{"item": item, "score": 4}], row_version=None)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
+    assert db.session.get(Audit, audit.id).row_version == 1
+
+
+def test_api_save_does_not_leave_a_loaded_answer_stale(app, db, setup):
+    _site, consultant, audit = setup
+    item = _plain_items(audit)[0]
+    services.save_answers(audit, consultant, [{"item": item, "score": 1}], row_version=None)
+    db.session.flush()
+    answer = db.session.scalar(select(Answer))
+    assert answer.score == 1
+    db.session.expire(audit, ["answers"])
+    services.save_answers(audit, consultant, [{"item": item, "score": 4, "note": "Đã sửa"}], row_version=None)
+    assert (answer.score, answer.note) == (4, "Đã sửa")
+
+
+def test_spec_follows_a_template_reloaded_before_any_audit_used_it(app, db, tmp_path):
+    template = load_template(parse_file(write(tmp_path, VALID))).template
+    db.session.commit()
+    assert [i.code for i in checklist_spec(template.id).items] == ["R-1", "R-2"]
+    extra = VALID + ("      - code: R-3\n        s: seiso\n"
+                     "        text: {vi: \"Sàn sạch\", en: \"Clean floor\"}\n")
+    assert load_template(parse_file(write(tmp_path, extra, "t2.yaml"))).action == "updated"
+    db.session.commit()
+    spec = checklist_spec(template.id)
+    assert [i.code for i in spec.items] == ["R-1", "R-2", "R-3"]
+    assert spec.by_code["R-3"].s == "seiso" and spec.by_code["R-1"].repeats
+
+
+def test_a_read_first_view_reads_without_the_write_lock_and_refuses_early_writes(app, db, setup, backend):
+    _site, _consultant, audit = setup
+    audit_id, path = audit.id, f"/api/v1/audits/{audit.uuid}/answers"
+    db.session.commit()  # the test's session holds nothing from here on
+    with app.test_request_context(path, method="PUT"):
+        assert db.session.scalar(select(Audit.row_version).where(Audit.id == audit_id)) == 1
+        if backend == "sqlite":
+            # A shared read: another connection (another worker) can still write meanwhile.
+            other = sqlite3.connect(db.engine.url.database, timeout=5)
+            other.execute("UPDATE audits SET updated_at = updated_at WHERE id = ?", (audit_id,))
+            other.commit()
+            other.close()
+            with pytest.raises(RuntimeError, match="read phase"):
+                db.session.execute(text("UPDATE audits SET row_version = 5 WHERE id = :id"), {"id": audit_id})
+            db.session.rollback()
+        begin_writes()
+        db.session.execute(text("UPDATE audits SET row_version = 5 WHERE id = :id"), {"id": audit_id})
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Audit, audit_id).row_version == 5
