@@ -10,7 +10,9 @@ refusal is a ``PhotoError`` with an HTTP status, a short code and an English sen
 
 Speed: a JPEG is decoded with ``Image.draft`` so libjpeg scales it down by 1/2, 1/4 or
 1/8 while decoding. Resizing, colour conversion and rotation all happen on the small
-image. This module is a plain library: no Flask, no database.
+image. The SHA-256 is computed while the pixels decode, and the thumbnail is made while
+the display image encodes, on one helper thread (hashlib and Pillow release the GIL).
+This module is a plain library: no Flask, no database.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import io
 import threading
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -165,6 +168,7 @@ def ingest(
     source_format = _accepted_format(im)
     source_size = im.size  # before draft() shrinks it
     _check_pixels(source_size)
+    digest = _helper().submit(_sha256, data)  # hashlib releases the GIL: hashed while decoding
     _decode(im, display_edge)
     # Metadata after decoding: PNG may keep eXIf/iTXt chunks after the pixel data.
     orientation = _read_orientation(im)
@@ -172,14 +176,14 @@ def ingest(
     source_width, source_height = _upright_size(source_size, orientation)
 
     display = _make_display(im, display_edge, im.info.get("icc_profile"), orientation)
-    # Made from the display image, not the original: box-reduce by an integer factor
-    # (area averaging, no aliasing), then bicubic for the last small step.
-    thumb = _resize_within(display, thumb_edge, Image.Resampling.BICUBIC, reducing_gap=1.0)
+    thumb_job = _helper().submit(_make_thumb, display, thumb_edge, quality)  # while the display encodes
+    display_jpeg = _encode_jpeg(display, quality)
+    thumb, thumb_jpeg = thumb_job.result()
 
     return IngestResult(
-        display=_encode_jpeg(display, quality),
-        thumb=_encode_jpeg(thumb, quality),
-        sha256=hashlib.sha256(data).hexdigest(),
+        display=display_jpeg,
+        thumb=thumb_jpeg,
+        sha256=digest.result(),
         captured_at=captured_at,
         width=display.width,
         height=display.height,
@@ -189,6 +193,23 @@ def ingest(
         source_width=source_width,
         source_height=source_height,
     )
+
+
+@lru_cache(maxsize=1)
+def _helper() -> ThreadPoolExecutor:
+    """One helper thread per process for the work that overlaps (made on first use, not at import)."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="fivs-photo")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _make_thumb(display: Image.Image, edge: int, quality: int) -> tuple[Image.Image, bytes]:
+    """Made from the display image, not the original: box-reduce by an integer factor
+    (area averaging, no aliasing), then bicubic for the last small step."""
+    thumb = _resize_within(display, edge, Image.Resampling.BICUBIC, reducing_gap=1.0)
+    return thumb, _encode_jpeg(thumb, quality)
 
 
 # --------------------------------------------------------------------------- opening
