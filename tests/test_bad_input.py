@@ -88,6 +88,8 @@ API_CASES = {
     "score_boolean": ("PUT", "draft", lambda w: answer(w, score=True), 422, "validation_error"),
     "unknown_item": ("PUT", "draft", lambda w: answer(w, item="NO-SUCH-1"), 422, "validation_error"),
     "room_not_text": ("PUT", "draft", lambda w: answer(w, zone_instance=["Lớp 9Z"]), 422, "validation_error"),
+    "room_on_a_zone_audited_once": ("PUT", "draft", lambda w: answer(w, zone_instance="Lớp 9Z"), 422,
+                                    "validation_error"),
     "na_not_allowed": ("PUT", "draft", lambda w: answer(w, item=w["non_na_item"], score=None, na=True), 422,
                        "validation_error"),
     "note_over_5000": ("PUT", "draft", lambda w: answer(w, note="x" * 5001), 422, "validation_error"),

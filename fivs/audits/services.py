@@ -286,6 +286,9 @@ def _entry_problems(entry, items: dict[str, ItemSpec]) -> list[dict]:
         errs.append({"field": "zone_instance", "message": _("The room name must be text.")})
     elif item is not None and item.repeats and not normalise_label(label):
         errs.append({"field": "zone_instance", "message": _("This zone repeats: name the room (zone_instance).")})
+    elif item is not None and not item.repeats and normalise_label(label):
+        errs.append({"field": "zone_instance",
+                     "message": _("This zone is audited once: send no room (zone_instance) for it.")})
     elif isinstance(label, str) and len(normalise_label(label)) > LABEL_MAX:
         errs.append({"field": "zone_instance", "message": _("The room name is too long.")})
     elif isinstance(label, str) and has_control_chars(label):

@@ -37,6 +37,7 @@ VI = {
 'The note is too long (at most %(n)d characters).': 'Ghi chú quá dài (tối đa %(n)d ký tự).',
 'The room name must be text.': 'Tên phòng phải là văn bản.',
 'This zone repeats: name the room (zone_instance).': 'Khu vực này lặp lại: hãy ghi tên phòng (zone_instance).',
+'This zone is audited once: send no room (zone_instance) for it.': 'Khu vực này chỉ đánh giá một lần: không gửi tên phòng (zone_instance) cho khu vực này.',
 'The room name is too long.': 'Tên phòng quá dài.',
 'The room name contains control characters.': 'Tên phòng chứa ký tự điều khiển.',
 '%(n)d items are not scored yet; score them or mark them N/A.': 'Còn %(n)d tiêu chí chưa chấm; hãy chấm điểm hoặc đánh dấu “Không áp dụng”.',
