@@ -280,3 +280,41 @@ def test_reviewer_programme_page_has_coverage_and_charts(page, log_in, T, shot):
     shot(page, "programme")
     page.get_by_role("heading", name=T("Coverage: consultant audits per round")).scroll_into_view_if_needed()
     shot(page, "programme-coverage")
+
+
+def test_waiting_changes_of_another_user_are_neither_shown_nor_sent(page, live_app, log_in, T, viewport, watch):
+    """A tablet is shared: changes someone else left waiting on it never go out with this user's session."""
+    log_in("consultant")
+    page.goto(f"/audits/new?site={SITES[viewport][0]}")
+    page.get_by_label(T("Phase")).select_option("periodic")
+    page.get_by_role("button", name=T("Start the audit")).click()
+    page.wait_for_url(re.compile(r"/audits/[0-9a-f-]{36}$"))
+    audit_uuid = page.url.rsplit("/", 1)[1]
+    item = next(z for z in zones_of(live_app, audit_uuid) if not z.repeats).items[0]
+    someone_else = page.locator("[data-offline-bar]").get_attribute("data-user") + "0"
+    page.evaluate("""([user, audit, item]) => new Promise((resolve, reject) => {
+        const open = indexedDB.open("fivs-offline", 1);
+        open.onupgradeneeded = () => open.result.createObjectStore("queue", {keyPath: "key"});
+        open.onsuccess = () => {
+          const tx = open.result.transaction("queue", "readwrite");
+          tx.objectStore("queue").put({key: ["answer", user, audit, item, ""].join("|"), kind: "answer", user,
+            audit, at: Date.now(), answer: {item, zone_instance: null, score: 0, na: false, note: null}});
+          tx.oncomplete = () => { open.result.close(); resolve(); };
+          tx.onerror = () => reject(tx.error);
+        };
+      })""", [someone_else, f"/api/v1/audits/{audit_uuid}", item.code])
+    served = len(live_app.served)
+    page.reload()  # every page load sends what is waiting: here, nothing of this user's
+    page.evaluate("() => window.fivsQueue.drain()")
+    assert page.evaluate("() => window.fivsQueue.waiting()") == 0
+    assert page.locator("[data-offline-bar]").is_hidden()
+    assert not [p for p in live_app.served[served:] if p.startswith("/api/")], live_app.served[served:]
+    assert answers_in_db(live_app, audit_uuid) == []
+    kept = page.evaluate("""() => new Promise((resolve) => {
+        const open = indexedDB.open("fivs-offline", 1);
+        open.onsuccess = () => {
+          const req = open.result.transaction("queue").objectStore("queue").getAll();
+          req.onsuccess = () => { open.result.close(); resolve(req.result.map((r) => r.user)); };
+        };
+      })""")
+    assert kept == [someone_else]  # still waiting for its own user

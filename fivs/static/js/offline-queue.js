@@ -1,9 +1,11 @@
 /* fivs offline queue: answers and photos made with no connection wait in IndexedDB and are sent
  * through the API when the connection returns ("online"), on "Send now", and on every page load.
  *
- * Records: {key, kind: "answer"|"photo", audit: "/api/v1/audits/<uuid>", at, answer|photo}.
- * An answer's key is its audit, item and room, so a newer answer replaces the queued one; a photo's
- * key is its client UUID, so a retry is a replay the server recognises. A record leaves the queue only
+ * Records: {key, kind: "answer"|"photo", user, audit: "/api/v1/audits/<uuid>", at, answer|photo}.
+ * An answer's key is its user, audit, item and room, so a newer answer replaces the queued one; a
+ * photo's key is its client UUID, so a retry is a replay the server recognises. A record belongs to
+ * the user who made it (a tablet is shared): it is shown, sent and discarded only while that user
+ * is logged in, never with someone else's session. A record leaves the queue only
  * after a 2xx from the server. Queued answers are sent with the audit's current row_version (read
  * first with GET); a 409 is shown with both values and nothing is overwritten.
  * Also registers the service worker (sw.js) and asks it to keep the opened audit's pages.
@@ -53,8 +55,13 @@
     });
   }
 
+  var me = text("user");
+
+  /* The logged-in user's records (records from before users were kept count as anyone's). */
   function all() {
-    return withStore("readonly", function (store) { return store.getAll(); });
+    return withStore("readonly", function (store) { return store.getAll(); }).then(function (records) {
+      return records.filter(function (record) { return (record.user || me) === me; });
+    });
   }
 
   /* Deletes the records, unless one was replaced by a newer answer while it was being sent. */
@@ -222,8 +229,8 @@
     var at = Date.now();
     return withStore("readwrite", function (store) {
       answers.forEach(function (answer) {
-        store.put({key: ["answer", audit, answer.item, answer.zone_instance || ""].join("|"),
-                   kind: "answer", audit: audit, at: at, answer: answer});
+        store.put({key: ["answer", me, audit, answer.item, answer.zone_instance || ""].join("|"),
+                   kind: "answer", user: me, audit: audit, at: at, answer: answer});
       });
       return null;
     }).then(showCount);
@@ -231,7 +238,8 @@
 
   function putPhoto(audit, photo) {
     return withStore("readwrite", function (store) {
-      return store.put({key: "photo|" + photo.id, kind: "photo", audit: audit, at: Date.now(), photo: photo});
+      return store.put({key: "photo|" + photo.id, kind: "photo", user: me, audit: audit, at: Date.now(),
+                        photo: photo});
     }).then(showCount);
   }
 
@@ -244,7 +252,12 @@
   }
 
   function discard() {
-    return withStore("readwrite", function (store) { return store.clear(); }).then(function () {
+    return all().then(function (records) {
+      return withStore("readwrite", function (store) {
+        records.forEach(function (record) { store.delete(record.key); });
+        return null;
+      });
+    }).then(function () {
       conflictBox.hidden = true;
       showProblem("");
       return showCount();
