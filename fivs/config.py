@@ -69,6 +69,11 @@ def load_config(app, test_config: dict | None = None) -> None:
     )
     if test_config:
         app.config.update(test_config)
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # A database file cannot go away under a pooled connection: no "SELECT 1" before each use.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.pop("pool_pre_ping", None)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config.get("SECRET_KEY"):
         raise RuntimeError(
             "No secret key: set FIVS_SECRET_KEY or create instance/secret_key "
