@@ -6,8 +6,6 @@ action is a 404; a stale row_version is a 409 carrying the action as it is now.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask import Blueprint, url_for
 from flask_babel import gettext as _
 
@@ -16,12 +14,12 @@ from fivs.actions.models import PRIORITIES, CorrectiveAction
 from fivs.actions.queries import get_action_or_404
 from fivs.api import schemas
 from fivs.api.auth import api_user, authenticate, challenge
+from fivs.api.conflicts import current_state_on_conflict
 from fivs.api.representations import json_response
 from fivs.audits.models import Audit
 from fivs.auth.access import get_audit_or_404, get_site_or_404
 from fivs.extensions import csrf, db
 from fivs.photos import services as photos
-from fivs.services_errors import ConflictError, ValidationError
 from fivs.timeutil import as_utc
 
 actions_api_bp = Blueprint("actions_api", __name__, url_prefix="/api/v1")
@@ -44,7 +42,7 @@ def list_actions(code: str):
 def create_action(code: str):
     """Idempotent on the client's id: 201 first, 200 for a replay."""
     site = get_site_or_404(code)
-    fields = schemas._Fields(schemas.json_body())
+    fields = schemas.Fields(schemas.json_body())
     action_id = fields.uuid("id") if "id" in fields.data else None
     values = {"title": fields.text("title"), "responsible": fields.text("responsible", required=False) or "",
               "due_date": fields.date("due_date"),
@@ -71,7 +69,7 @@ def patch_action(action_id: str):
     or edits of title, responsible, due_date, priority with row_version."""
     action = get_action_or_404(action_id)
     data = schemas.json_body()
-    fields = schemas._Fields(data)
+    fields = schemas.Fields(data)
     status = fields.choice("status", TRANSITIONS, required=False)
     note, reason = fields.text("note", required=False), fields.text("reason", required=False)
     row_version = fields.integer("row_version", required=status is None)
@@ -80,7 +78,7 @@ def patch_action(action_id: str):
         fields.problem("status", _("Send a status change or a field to edit."))
     fields.check()
     user = api_user()
-    with _current_state_on_conflict(action):
+    with current_state_on_conflict(action, "action", action_dict):
         if changes:
             services.edit_action(action, user, changes, row_version=row_version)
             row_version = None  # checked by the edit
@@ -109,20 +107,6 @@ def _edits(fields, data: dict) -> dict:
     readers = {"title": fields.text, "responsible": fields.text, "due_date": fields.date,
                "priority": lambda name: fields.choice(name, PRIORITIES)}
     return {name: read(name) for name, read in readers.items() if data.get(name) is not None}
-
-
-@contextmanager
-def _current_state_on_conflict(action: CorrectiveAction):
-    """A 409 carries the action as it is now, so the client can merge and retry."""
-    try:
-        yield
-    except ConflictError as exc:
-        db.session.rollback()
-        exc.details = {"row_version": action.row_version, "action": action_dict(action)}
-        raise
-    except ValidationError:
-        db.session.rollback()
-        raise
 
 
 def _time(value) -> str | None:

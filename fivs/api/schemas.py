@@ -39,7 +39,7 @@ def json_body(*, optional: bool = False) -> dict:
     return data
 
 
-class _Fields:
+class Fields:
     """Reads fields from a mapping, collecting one problem per bad field."""
 
     def __init__(self, data) -> None:
@@ -114,7 +114,7 @@ class AuditCreate:
 
 
 def audit_create(data: dict) -> AuditCreate:
-    fields = _Fields(data)
+    fields = Fields(data)
     audit_id, site = fields.uuid("id"), fields.text("site")
     phase, when = fields.choice("phase", PHASES), fields.date("date")
     checklist = _checklist_ref(fields, data.get("checklist"))
@@ -122,10 +122,10 @@ def audit_create(data: dict) -> AuditCreate:
     return AuditCreate(audit_id, site, phase, when, checklist)
 
 
-def _checklist_ref(fields: _Fields, value) -> tuple[str, int] | None:
+def _checklist_ref(fields: Fields, value) -> tuple[str, int] | None:
     if value is None:
         return None
-    ref = _Fields(value) if isinstance(value, dict) else None
+    ref = Fields(value) if isinstance(value, dict) else None
     key = ref.text("key") if ref else None
     version = ref.integer("version") if ref else None
     if ref is None or ref.problems:
@@ -135,7 +135,7 @@ def _checklist_ref(fields: _Fields, value) -> tuple[str, int] | None:
 
 
 def audit_filters(args) -> dict:
-    fields = _Fields({name: value for name, value in args.items() if value})
+    fields = Fields({name: value for name, value in args.items() if value})
     filters = {"site": fields.text("site", required=False),
                "phase": fields.choice("phase", PHASES, required=False),
                "status": fields.choice("status", STATUSES, required=False)}
@@ -156,7 +156,7 @@ def prefers_minimal() -> bool:
 
 
 def answers_put(data: dict) -> AnswersPut:
-    fields = _Fields(data)
+    fields = Fields(data)
     row_version = fields.integer("row_version")
     answers = data.get("answers")
     if not isinstance(answers, list):
@@ -166,14 +166,14 @@ def answers_put(data: dict) -> AnswersPut:
 
 
 def submit(data: dict) -> int | None:
-    fields = _Fields(data)
+    fields = Fields(data)
     row_version = fields.integer("row_version", required=False)
     fields.check()
     return row_version
 
 
 def reopen(data: dict) -> str:
-    fields = _Fields(data)
+    fields = Fields(data)
     reason = fields.text("reason")
     fields.check()
     return reason
@@ -191,7 +191,7 @@ def photo_upload() -> PhotoUpload:
     if request.mimetype != "multipart/form-data":
         raise ServiceError(_("Send the photo as multipart/form-data with a field named file."),
                            status=415, code="unsupported_media_type")
-    fields = _Fields(request.form)
+    fields = Fields(request.form)
     photo_id = fields.uuid("id")
     item = fields.text("item", required=False) or None
     zone_instance = fields.text("zone_instance", required=False) or None

@@ -6,8 +6,6 @@ Errors are the app's JSON error shape (fivs/errors.py).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -15,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from fivs.api import schemas
 from fivs.api.auth import api_user, authenticate, challenge
+from fivs.api.conflicts import current_state_on_conflict
 from fivs.api.openapi import openapi_document
 from fivs.api.representations import (audit_dict, audit_summary, checklist_dict, checklist_summary,
                                       json_response, saved_answers_dict, site_dict)
@@ -27,7 +26,7 @@ from fivs.db import read_first
 from fivs.errors import error_response
 from fivs.extensions import csrf, db
 from fivs.photos.pipeline import PhotoError
-from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
+from fivs.services_errors import PermissionDenied, ValidationError
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api_bp)  # bearer requests need no CSRF; cookie requests are checked in authenticate()
@@ -125,7 +124,7 @@ def get_audit(audit_id: str):
 def put_answers(audit_id: str):
     audit = get_audit_or_404(audit_id)
     body = schemas.answers_put(schemas.json_body())
-    with _current_state_on_conflict(audit):
+    with current_state_on_conflict(audit, "audit", audit_dict):
         saved = save_answers(audit, api_user(), body.answers, row_version=body.row_version)
     minimal = schemas.prefers_minimal()
     state = saved_answers_dict(audit, saved) if minimal else audit_dict(audit)  # before commit expires it
@@ -138,7 +137,7 @@ def put_answers(audit_id: str):
 def submit(audit_id: str):
     audit = get_audit_or_404(audit_id)
     row_version = schemas.submit(schemas.json_body(optional=True))
-    with _current_state_on_conflict(audit):
+    with current_state_on_conflict(audit, "audit", audit_dict):
         submit_audit(audit, api_user(), row_version=row_version)
     db.session.commit()
     return json_response(audit_dict(audit))
@@ -148,21 +147,10 @@ def submit(audit_id: str):
 def reopen(audit_id: str):
     audit = get_audit_or_404(audit_id)
     reason = schemas.reopen(schemas.json_body())
-    with _current_state_on_conflict(audit):
+    with current_state_on_conflict(audit, "audit", audit_dict):
         reopen_audit(audit, api_user(), reason)
     db.session.commit()
     return json_response(audit_dict(audit))
-
-
-@contextmanager
-def _current_state_on_conflict(audit: Audit):
-    """A 409 carries the audit as it is now, so the client can merge and retry."""
-    try:
-        yield
-    except ConflictError as exc:
-        db.session.rollback()
-        exc.details = {"row_version": audit.row_version, "audit": audit_dict(audit)}
-        raise
 
 
 # ---------------------------------------------------------------- photos

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, request
 from flask_babel import gettext as _
 
-from fivs.api.auth import api_user, authenticate
+from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.representations import json_response
 from fivs.auth.access import ALL_SITES_ROLES, get_site_or_404, visible_site_ids
 from fivs.comparisons.services import programme_comparison, site_comparison
@@ -26,11 +26,7 @@ MIMETYPES = {"csv": "text/csv; charset=utf-8",
              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-@comparisons_api_bp.after_request
-def _challenge(response):
-    if response.status_code == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="fivs"'
-    return response
+comparisons_api_bp.after_request(challenge)
 
 
 @comparisons_api_bp.get("/sites/<code>/comparison")
