@@ -128,21 +128,17 @@ def read_first(view):
     return view
 
 
-def _reading_phase() -> bool:
+def in_read_phase() -> bool:
+    """True while a @read_first request has not called begin_writes() yet."""
     if not has_request_context() or g.get("_fivs_writing"):
         return False
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "_fivs_read_first", False)
 
 
-def in_read_phase() -> bool:
-    """True while a @read_first request has not called begin_writes() yet."""
-    return _reading_phase()
-
-
 def on_begin_writes(callback) -> None:
     """Run `callback()` as the first thing of the write phase (at once outside a read phase)."""
-    if _reading_phase():
+    if in_read_phase():
         g.setdefault("_fivs_on_write", []).append(callback)
     else:
         callback()
@@ -151,7 +147,7 @@ def on_begin_writes(callback) -> None:
 def begin_writes() -> None:
     """End a @read_first request's read phase: its read transaction ends without expiring what
     it loaded, and the next statement begins a write transaction. Does nothing elsewhere."""
-    if not _reading_phase():
+    if not in_read_phase():
         return
     from fivs.extensions import db
 
@@ -176,7 +172,7 @@ def _refuse_writes_while_reading(conn, _cursor, statement, _params, _context, _m
 
 
 def _sqlite_begin(conn) -> None:
-    if _reading_phase():
+    if in_read_phase():
         conn.exec_driver_sql("BEGIN")  # deferred: a reader beside the others, no queue, no write lock
         conn.info["fivs_reading"] = True
         return

@@ -11,7 +11,7 @@ from functools import cache
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
@@ -301,8 +301,8 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
 
     Reads only what the batch touches: the checklist comes from its cached spec. When the
     caller has loaded `audit.answers` (the capture pages) the answers change as ORM objects;
-    otherwise (the API, every tablet save) the batch's rows are read and written with a few
-    prepared statements. Returns the saved answers (objects with the Answer's columns).
+    otherwise (the API, every tablet save) each answer is one prepared upsert. Returns the saved
+    answers (objects with the Answer's columns).
     """
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
@@ -311,8 +311,6 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     _add_missing_rooms(audit, parsed, user)
     if "answers" in audit.__dict__:
         saved = _save_loaded(audit, user, parsed)
-    elif audit.status == "reopened":  # every change is logged with its old value: read them first
-        saved = _save_rows(audit, user, parsed)
     else:
         saved = _upsert_rows(audit, user, parsed)
     db.session.flush()
@@ -341,57 +339,14 @@ def _save_loaded(audit: Audit, user, parsed: list[AnswerInput]) -> list[Answer]:
 
 @dataclass
 class SavedAnswer:
-    """An answer as written by `_save_rows` (the columns a response needs)."""
-    id: int | None
+    """An answer as `_upsert_rows` wrote it (the columns a response needs)."""
+    id: int
     item_id: int
     zone_instance: str
     score: int | None
     na: bool
     note: str
     updated_at: object
-
-
-_ANSWERS_OF_ITEMS = (select(Answer.__table__.c.id, Answer.__table__.c.item_id, Answer.__table__.c.zone_instance,
-                            Answer.__table__.c.score, Answer.__table__.c.na, Answer.__table__.c.note)
-                     .where(Answer.__table__.c.audit_id == bindparam("audit_id"),
-                            Answer.__table__.c.item_id.in_(bindparam("item_ids", expanding=True))))
-_UPDATE_ANSWER = (update(Answer.__table__).where(Answer.__table__.c.id == bindparam("answer_id"))
-                  .values(score=bindparam("score"), na=bindparam("na"), note=bindparam("note"),
-                          updated_at=bindparam("updated_at"), updated_by_id=bindparam("updated_by_id")))
-
-
-def _save_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
-    """The batch as rows: one SELECT of its answers, then UPDATEs and INSERTs (no ORM objects)."""
-    existing = {(r.item_id, r.zone_instance): SavedAnswer(r.id, r.item_id, r.zone_instance, r.score, bool(r.na),
-                                                          r.note or "", None)
-                for r in db.session.execute(_ANSWERS_OF_ITEMS, {"audit_id": audit.id,
-                                                                "item_ids": sorted({e.item.id for e in parsed})})}
-    now = utcnow()
-    saved: dict[tuple[int, str], SavedAnswer] = {}
-    for entry in parsed:
-        key = (entry.item.id, entry.zone_instance)
-        current = saved.get(key) or existing.get(key)
-        old = _answer_state(current)
-        answer = SavedAnswer(current.id if current else None, entry.item.id, entry.zone_instance,
-                             None if entry.na else entry.score, entry.na,
-                             entry.note if entry.note is not None else (current.note if current else ""), now)
-        _log_answer_change(audit, user, entry, old, _answer_state(answer))
-        saved[key] = answer
-    updates = [a for a in saved.values() if a.id is not None]
-    inserts = [a for a in saved.values() if a.id is None]
-    if updates:
-        db.session.execute(_UPDATE_ANSWER, [
-            {"answer_id": a.id, "score": a.score, "na": a.na, "note": a.note, "updated_at": now,
-             "updated_by_id": user.id} for a in updates])
-        for a in updates:  # an Answer of these rows already in the session must not stay stale
-            stale = db.session.identity_map.get(identity_key(Answer, a.id))
-            if stale is not None:
-                db.session.expire(stale)
-    if inserts:
-        db.session.execute(insert(Answer.__table__), [
-            {"audit_id": audit.id, "item_id": a.item_id, "zone_instance": a.zone_instance, "score": a.score,
-             "na": a.na, "note": a.note, "updated_at": now, "updated_by_id": user.id} for a in inserts])
-    return list(saved.values())
 
 
 @cache
@@ -412,8 +367,17 @@ def _upsert_statement(dialect: str, keep_note: bool):
         table.c.id, table.c.item_id, table.c.zone_instance, table.c.score, table.c.na, table.c.note, table.c.updated_at)
 
 
+_ANSWERS_OF_ITEMS = (select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na, Answer.note)
+                     .where(Answer.audit_id == bindparam("audit_id"),
+                            Answer.item_id.in_(bindparam("item_ids", expanding=True))))
+
+
 def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
-    """The batch as upserts, nothing read first (no event to log: the audit is not reopened)."""
+    """The batch as upserts. Nothing is read first, unless the audit is reopened: then every
+    change is logged with its old value."""
+    logged = audit.status == "reopened"
+    states = {(r.item_id, r.zone_instance): _answer_state(r) for r in db.session.execute(
+        _ANSWERS_OF_ITEMS, {"audit_id": audit.id, "item_ids": sorted({e.item.id for e in parsed})})} if logged else {}
     dialect, now = db.session.get_bind().dialect.name, utcnow()
     saved: dict[tuple[int, str], SavedAnswer] = {}
     for entry in parsed:
@@ -424,8 +388,12 @@ def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAns
         stale = db.session.identity_map.get(identity_key(Answer, row.id))
         if stale is not None:  # an Answer of this row already in the session must not stay stale
             db.session.expire(stale)
-        saved[(row.item_id, row.zone_instance)] = SavedAnswer(row.id, row.item_id, row.zone_instance, row.score,
-                                                              bool(row.na), row.note or "", row.updated_at)
+        key = (row.item_id, row.zone_instance)
+        saved[key] = SavedAnswer(row.id, row.item_id, row.zone_instance, row.score, bool(row.na),
+                                 row.note or "", row.updated_at)
+        if logged:
+            _log_answer_change(audit, user, entry, states.get(key), _answer_state(saved[key]))
+            states[key] = _answer_state(saved[key])
     return list(saved.values())
 
 

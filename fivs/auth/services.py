@@ -128,8 +128,3 @@ def token_user(token: str) -> tuple[User, int, datetime | None] | None:
     if row is None or row.revoked_at is not None or not row.User.active:
         return None
     return row.User, row.id, row.last_used_at
-
-
-def user_for_token(token: str) -> User | None:
-    found = token_user(token)
-    return found[0] if found else None

@@ -9,7 +9,6 @@ before any audit used it is read again; the cache lives in the app (one per data
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from flask import current_app, g, has_app_context
@@ -76,14 +75,12 @@ def _spec(template_id: int) -> ChecklistSpec:
         return cache[(template_id, known)]
     row = db.session.execute(_TEMPLATE_HASH, {"template_id": template_id}).one()
     spec = cache.get((template_id, row.content_hash))
-    if spec is None:
-        spec = _read(template_id, row.key, row.version, row.content_hash)
-        with _LOCK:
-            cache[(template_id, row.content_hash)] = spec
+    if spec is None:  # two threads may both read it: the same data, the last one stays
+        spec = cache[(template_id, row.content_hash)] = _read(template_id, row.key, row.version,
+                                                              row.content_hash)
     return spec
 
 
-_LOCK = threading.Lock()
 _TEMPLATE_HASH = (select(ChecklistTemplate.key, ChecklistTemplate.version, ChecklistTemplate.content_hash)
                   .where(ChecklistTemplate.id == bindparam("template_id")))
 

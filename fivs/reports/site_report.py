@@ -224,13 +224,14 @@ def verified_actions(actions: list, lang: str, st: dict) -> list:
 
 
 def _thumbnail(photos: list, box: float = 75):
-    for photo in photos[:1]:
-        try:
-            path = photo_file(photo, "thumb")[0]
-        except NotFoundError:
-            return "—"
-        return _photo(path, (photo.thumb_width, photo.thumb_height), box, box)
-    return "—"
+    """The first photo's thumbnail, or a dash (no photo, or its file is missing)."""
+    if not photos:
+        return "—"
+    try:
+        path = photo_file(photos[0], "thumb")[0]
+    except NotFoundError:
+        return "—"
+    return _photo(path, (photos[0].thumb_width, photos[0].thumb_height), box, box)
 
 
 def photo_section(pairs: list[PhotoPair], st: dict, *, width: float = pdf.CONTENT_WIDTH) -> list:

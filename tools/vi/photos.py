@@ -13,8 +13,6 @@ VI = {
 'The image is damaged or incomplete and cannot be read.': 'Ảnh bị hỏng hoặc không đầy đủ nên không đọc được.',
 'The image is too large: photos may have at most 50 megapixels.': 'Ảnh quá lớn: mỗi ảnh tối đa 50 megapixel.',
 'The photo could not be processed.': 'Không xử lý được ảnh.',
-'This photo belongs to a corrective action; remove it there.':
-    'Ảnh này thuộc về một hành động khắc phục; hãy xoá ảnh ở đó.',
 'The image file of this photo is missing.': 'Không tìm thấy tệp hình của ảnh này.',
 'Choose a photo to upload.': 'Hãy chọn một ảnh để tải lên.',
 'Photo added.': 'Đã thêm ảnh.',
