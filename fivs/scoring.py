@@ -66,7 +66,7 @@ __all__ = [
     "ScoredAnswer",
     "AuditScores",
     "audit_scores",
-    "audit_scores_from_totals",
+    "audit_scores_from_sums",
     "band",
     "band_label",
     "format_pct",
@@ -278,31 +278,32 @@ def audit_scores(answers: Iterable[ScoredAnswer]) -> AuditScores:
     return _from_sums(s_totals, s_counts, zone_totals, zone_counts, scored, na)
 
 
-ItemTotal = tuple  # (s, zone_code, sum of scores, scored answers, N/A answers) of one item, all rooms
+SumRow = tuple  # (kind, key, sum of scores, scored answers, N/A answers); kind "s" (key: an S) or "zone"
 
 
-def audit_scores_from_totals(totals: Iterable[ItemTotal]) -> AuditScores:
-    """The same percentages as `audit_scores`, from answers already summed per item (by the
-    database: a save need not hand over every answer). An item with answers that are all
-    unscored still counts its zone as seen: pass it with zeros."""
+def audit_scores_from_sums(rows: Iterable[SumRow]) -> AuditScores:
+    """The same percentages as `audit_scores`, from answers already summed per S and per zone
+    (by the database: a save need not hand over every answer; at most 5 + zones rows). A zone
+    whose answers are all unscored is still seen: pass it with zeros. The scored and N/A counts
+    are those of the S rows (each answer is in exactly one S and one zone)."""
     s_totals = {s: 0 for s in S_KEYS}
     s_counts = {s: 0 for s in S_KEYS}
     zone_totals: dict[str, int] = {}
     zone_counts: dict[str, int] = {}
     scored = na = 0
-    for s, zone, total, count, na_count in totals:
-        if s not in s_totals:
-            raise ValueError(f"unknown S key {s!r}")
+    for kind, key, total, count, na_count in rows:
+        if kind not in ("s", "zone") or (kind == "s" and key not in s_totals):
+            raise ValueError(f"unknown sum row {kind!r} {key!r}")
         if count < 0 or na_count < 0 or not 0 <= total <= MAX_SCORE * count:
-            raise ValueError(f"impossible totals for zone {zone!r}: sum {total}, {count} scored")
-        if zone not in zone_totals:
-            zone_totals[zone] = zone_counts[zone] = 0
-        na += na_count
-        scored += count
-        zone_totals[zone] += total
-        zone_counts[zone] += count
-        s_totals[s] += total
-        s_counts[s] += count
+            raise ValueError(f"impossible sums for {kind} {key!r}: sum {total}, {count} scored")
+        if kind == "s":
+            s_totals[key] += total
+            s_counts[key] += count
+            scored += count
+            na += na_count
+        else:
+            zone_totals[key] = zone_totals.get(key, 0) + total
+            zone_counts[key] = zone_counts.get(key, 0) + count
     return _from_sums(s_totals, s_counts, zone_totals, zone_counts, scored, na)
 
 

@@ -56,6 +56,29 @@ def test_minimal_answer_has_version_saved_answers_and_the_same_scores(api, db, s
     assert len(resp.data) < len(api.get(f"/audits/{audit.uuid}").data)
 
 
+def test_minimal_scores_equal_the_whole_audits_with_rooms_na_and_unscored(api, db, setup):
+    """The database's sums per S and zone give the same scores as the whole audit, on an audit
+    with every item answered, two rooms of each repeating zone, N/A and unscored answers."""
+    _site, consultant, audit = setup
+    api.login(consultant)
+    answers = []
+    for n, item in enumerate(audit.template.items):
+        for room in (["Lớp 1A", "Lớp 2B"] if item.zone.repeats else [None]):
+            entry = {"item": item.code, "score": (n * 7 + len(answers)) % 5}
+            if item.na_allowed and n % 3 == 0:
+                entry = {"item": item.code, "na": True}
+            elif n % 11 == 5:
+                entry = {"item": item.code, "score": None}
+            answers.append({**entry, "zone_instance": room} if room else entry)
+    resp = api.put(f"/audits/{audit.uuid}/answers", headers={"Prefer": "return=minimal"},
+                   json={"row_version": 1, "answers": answers})
+    assert resp.status_code == 200, resp.get_json()
+    full = api.get(f"/audits/{audit.uuid}").get_json()
+    assert len(full["answers"]) == len(answers) and len(full["zone_instances"]) >= 2
+    assert resp.get_json()["scores"] == full["scores"]
+    assert full["scores"]["overall"] is not None
+
+
 def test_minimal_answer_of_a_batch_lists_each_answer_once(api, db, setup):
     _site, consultant, audit = setup
     api.login(consultant)

@@ -145,8 +145,8 @@ def test_repeated_zone_instances_pooled_and_zone_percentages():
 
 
 @pytest.mark.parametrize("seed", range(25))
-def test_scores_from_per_item_totals_equal_scores_from_answers(seed):
-    """What the database sums per item gives exactly the percentages of the answers themselves."""
+def test_scores_from_sums_per_s_and_zone_equal_scores_from_answers(seed):
+    """What the database sums per S and per zone gives exactly the percentages of the answers themselves."""
     rng = random.Random(seed)
     items = [(f"I{n}", rng.choice(S_KEYS), rng.choice(["classroom", "kitchen", "toilet"])) for n in range(12)]
     answers = []
@@ -156,25 +156,27 @@ def test_scores_from_per_item_totals_equal_scores_from_answers(seed):
             answers.append(ans(code, s, None if kind < 0.2 else rng.randint(0, 4), zone=zone, inst=str(room),
                                na=kind < 0.1))
     rng.shuffle(answers)
-    totals: dict[str, list] = {}
+    sums: dict[tuple[str, str], list] = {}
     for a in answers:
-        row = totals.setdefault(a.item_code, [a.s, a.zone_code, 0, 0, 0])
-        if a.na:
-            row[4] += 1
-        elif a.score is not None:
-            row[2] += a.score
-            row[3] += 1
-    expected, got = audit_scores(answers), scoring.audit_scores_from_totals(tuple(r) for r in totals.values())
+        for key in (("s", a.s), ("zone", a.zone_code)):
+            row = sums.setdefault(key, [*key, 0, 0, 0])
+            if a.na:
+                row[4] += 1
+            elif a.score is not None:
+                row[2] += a.score
+                row[3] += 1
+    expected, got = audit_scores(answers), scoring.audit_scores_from_sums(tuple(r) for r in sums.values())
     assert got.by_s == pytest.approx(expected.by_s) and got.overall == pytest.approx(expected.overall)
     assert got.by_zone == pytest.approx(expected.by_zone)
     assert (got.scored, got.na, got.incomplete_s) == (expected.scored, expected.na, expected.incomplete_s)
 
 
-@pytest.mark.parametrize("row", [("seisou", "Z", 1, 1, 0), ("seiri", "Z", 5, 1, 0), ("seiri", "Z", 1, -1, 0),
-                                 ("seiri", "Z", -1, 1, 0), ("seiri", "Z", 0, 0, -1)])
-def test_impossible_totals_are_refused(row):
+@pytest.mark.parametrize("row", [("s", "seisou", 1, 1, 0), ("s", SEIRI, 5, 1, 0), ("s", SEIRI, 1, -1, 0),
+                                 ("s", SEIRI, -1, 1, 0), ("s", SEIRI, 0, 0, -1), ("zone", "Z", 9, 2, 0),
+                                 ("room", "Z", 1, 1, 0)])
+def test_impossible_sums_are_refused(row):
     with pytest.raises(ValueError):
-        scoring.audit_scores_from_totals([row])
+        scoring.audit_scores_from_sums([row])
 
 
 def test_full_precision_kept():

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, case, func, select
+from sqlalchemy import String, and_, bindparam, case, cast, func, literal, select, union_all
 
 from fivs import scoring
 from fivs.audits.models import Answer, Audit, ZoneInstance
-from fivs.checklists.models import ChecklistTemplate
+from fivs.checklists.models import ChecklistTemplate, Item
 from fivs.checklists.spec import ChecklistSpec, checklist_spec
 from fivs.extensions import db
 from fivs.sites.models import Site
@@ -100,17 +100,27 @@ def _answer_dict(spec: ChecklistSpec, row) -> dict:
 
 
 _counted = and_(Answer.score.is_not(None), Answer.na.is_(False))
-_SUMMED_PER_ITEM = (select(Answer.item_id, func.coalesce(func.sum(case((_counted, Answer.score), else_=0)), 0),
-                           func.sum(case((_counted, 1), else_=0)), func.sum(case((Answer.na.is_(True), 1), else_=0)))
-                    .where(Answer.audit_id == bindparam("audit_id")).group_by(Answer.item_id))
+
+
+def _summed_by(kind: str, key):
+    return (select(literal(kind), key, func.coalesce(func.sum(case((_counted, Answer.score), else_=0)), 0),
+                   func.sum(case((_counted, 1), else_=0)), func.sum(case((Answer.na.is_(True), 1), else_=0)))
+            .join(Item, Item.id == Answer.item_id)
+            .where(Answer.audit_id == bindparam("audit_id")).group_by(key))
+
+
+# The two things scores are made of, summed by the database: at most 5 + zones short rows,
+# however many items and rooms the audit has (zone ids as text: one column type for both halves).
+_SUMMED_BY_S_AND_ZONE = union_all(_summed_by("s", Item.s), _summed_by("zone", cast(Item.zone_id, String)))
 
 
 def _summed_scores(spec: ChecklistSpec, audit_id: int) -> dict:
-    """The audit's scores from its answers summed per item by the database (one short query)."""
-    rows = db.session.execute(_SUMMED_PER_ITEM, {"audit_id": audit_id}).tuples()
-    scores = scoring.audit_scores_from_totals(
-        (item.s, item.zone_code, int(total), int(count), int(na))
-        for item_id, total, count, na in rows for item in (spec.by_id[item_id],))
+    """The audit's scores from its answers summed per S and per zone (one short query)."""
+    rows = db.session.execute(_SUMMED_BY_S_AND_ZONE, {"audit_id": audit_id}).tuples()
+    named = [(kind, key if kind == "s" else spec.zone_codes[int(key)], int(total), int(count), int(na))
+             for kind, key, total, count, na in rows]
+    order = spec.zone_order  # zones in checklist order, as the whole audit lists them
+    scores = scoring.audit_scores_from_sums(sorted(named, key=lambda r: (r[0] == "zone", order.get(r[1], 0))))
     return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}
 
 

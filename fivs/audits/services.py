@@ -11,7 +11,7 @@ from functools import cache
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
@@ -349,22 +349,30 @@ class SavedAnswer:
     updated_at: object
 
 
-@cache
-def _upsert_statement(dialect: str, keep_note: bool):
-    """INSERT ... ON CONFLICT (audit, item, room) DO UPDATE ... RETURNING: one statement per answer,
-    built once per database and note rule. keep_note: a new answer gets "", an old one keeps its note."""
-    from sqlalchemy.dialects import postgresql, sqlite
+_UPSERT_SQL = """
+INSERT INTO answers (audit_id, item_id, zone_instance, score, na, note, updated_at, updated_by_id)
+VALUES (:audit_id, :item_id, :zone_instance, :score, :na, :note, :updated_at, :updated_by_id)
+ON CONFLICT (audit_id, item_id, zone_instance) DO UPDATE
+SET score = excluded.score, na = excluded.na, updated_at = excluded.updated_at,
+    updated_by_id = excluded.updated_by_id{note}
+RETURNING id, item_id, zone_instance, score, na, note, updated_at"""
 
+
+@cache
+def _upsert_statement(keep_note: bool):
+    """INSERT ... ON CONFLICT (audit, item, room) DO UPDATE ... RETURNING: one statement per answer,
+    the same SQL on SQLite (3.35+) and PostgreSQL. keep_note: a new answer gets "", an old one
+    keeps its note.
+
+    Written as text because SQLAlchemy never caches the compiled form of a dialect's
+    `insert().on_conflict_do_update()` (its cache key is None): built with it, every save paid
+    for compiling the INSERT again. A textual statement is compiled once; the typed parameters
+    and columns keep the same conversions (booleans, timestamps) as the table's own."""
     table = Answer.__table__
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
-        audit_id=bindparam("audit_id"), item_id=bindparam("item_id"), zone_instance=bindparam("zone_instance"),
-        score=bindparam("score"), na=bindparam("na"), note=bindparam("note"),
-        updated_at=bindparam("updated_at"), updated_by_id=bindparam("updated_by_id"))
-    changes = {name: stmt.excluded[name] for name in ("score", "na", "updated_at", "updated_by_id")}
-    if not keep_note:
-        changes["note"] = stmt.excluded.note
-    return stmt.on_conflict_do_update(index_elements=["audit_id", "item_id", "zone_instance"], set_=changes).returning(
-        table.c.id, table.c.item_id, table.c.zone_instance, table.c.score, table.c.na, table.c.note, table.c.updated_at)
+    columns = [table.c[name] for name in ("id", "item_id", "zone_instance", "score", "na", "note", "updated_at")]
+    params = [bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"]
+    return text(_UPSERT_SQL.format(note="" if keep_note else ", note = excluded.note")).bindparams(
+        *params).columns(*columns)
 
 
 _ANSWERS_OF_ITEMS = (select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na, Answer.note)
@@ -378,10 +386,10 @@ def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAns
     logged = audit.status == "reopened"
     states = {(r.item_id, r.zone_instance): _answer_state(r) for r in db.session.execute(
         _ANSWERS_OF_ITEMS, {"audit_id": audit.id, "item_ids": sorted({e.item.id for e in parsed})})} if logged else {}
-    dialect, now = db.session.get_bind().dialect.name, utcnow()
+    now = utcnow()
     saved: dict[tuple[int, str], SavedAnswer] = {}
     for entry in parsed:
-        row = db.session.execute(_upsert_statement(dialect, entry.note is None), {
+        row = db.session.execute(_upsert_statement(entry.note is None), {
             "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
             "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
             "updated_at": now, "updated_by_id": user.id}).one()

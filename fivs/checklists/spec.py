@@ -44,6 +44,7 @@ class ChecklistSpec:
     by_code: dict[str, ItemSpec]
     by_id: dict[int, ItemSpec]
     zone_codes: dict[int, str]   # zone id -> code
+    zone_order: dict[str, int]   # zone code -> its place in checklist order (of its first item)
 
 
 def checklist_spec(template_id: int) -> ChecklistSpec:
@@ -97,4 +98,5 @@ def _read(template_id: int, key: str, version: int, content_hash: str) -> Checkl
             .where(Item.template_id == template_id).order_by(Item.position, Item.id)))
     return ChecklistSpec(template_id=template_id, key=key, version=version, content_hash=content_hash,
                          items=items, by_code={i.code: i for i in items}, by_id={i.id: i for i in items},
-                         zone_codes={zid: z.code for zid, z in zones.items()})
+                         zone_codes={zid: z.code for zid, z in zones.items()},
+                         zone_order={code: n for n, code in enumerate(dict.fromkeys(i.zone_code for i in items))})
