@@ -20,7 +20,8 @@ the service calls `begin_writes()` when its checks are done: the read transactio
 objects stay loaded) and the next statement begins a write transaction as usual. Whatever was
 read is checked again by the writes (compare-and-set on the row version and status). A write
 statement inside the read phase is a programming error and raises at once. On PostgreSQL
-nothing changes: `begin_writes()` does nothing there.
+one transaction runs the whole request: `begin_writes()` only runs what waited for the writes
+(`on_begin_writes`).
 """
 from __future__ import annotations
 
@@ -153,7 +154,9 @@ def begin_writes() -> None:
 
     g._fivs_writing = True
     session = db.session()  # the request's Session (not the scoped proxy)
-    if session.in_transaction():
+    # Only SQLite's read transaction must end (it holds no write lock; the next one takes it).
+    # Elsewhere the one transaction goes on: ending it would cost a COMMIT and a BEGIN.
+    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
         expire, session.expire_on_commit = session.expire_on_commit, False
         try:
             session.commit()

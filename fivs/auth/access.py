@@ -51,6 +51,13 @@ def assigned_site_ids(user) -> frozenset[int]:
     return memo[user.id]
 
 
+def remember_assigned_site_ids(user, site_ids) -> None:
+    """The caller read the consultant's assigned site ids with something else (the API token):
+    this request need not read them again."""
+    if has_app_context():
+        g.setdefault("_fivs_assigned_site_ids", {})[user.id] = frozenset(site_ids)
+
+
 @event.listens_for(User.assigned_sites, "append")
 @event.listens_for(User.assigned_sites, "remove")
 @event.listens_for(User.assigned_sites, "bulk_replace")

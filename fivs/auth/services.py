@@ -4,9 +4,9 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, bindparam, cast, func, select
 
-from fivs.auth.models import ROLES, SITE_BOUND_ROLES, ApiToken, User
+from fivs.auth.models import ROLES, SITE_BOUND_ROLES, ApiToken, User, consultant_sites
 from fivs.extensions import db
 from fivs.services_errors import NotFoundError, ValidationError
 from fivs.sites.models import Site
@@ -117,14 +117,22 @@ def revoke_tokens(user: User, token_id: int | None = None, actor=None) -> int:
 
 
 # Built once: the statement's cache key is memoised, so each request only binds the hash.
-_TOKEN_USER = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
+# A consultant's assigned site ids come with it ("3,7,12"), so that checking the site of what
+# the token's request touches costs no second query.
+_ASSIGNED_IDS = (select(func.aggregate_strings(cast(consultant_sites.c.site_id, String), ","))
+                 .where(consultant_sites.c.user_id == User.id).scalar_subquery())
+_TOKEN_USER = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, _ASSIGNED_IDS.label("site_ids"))
                .join(ApiToken, ApiToken.user_id == User.id)
                .where(ApiToken.token_hash == bindparam("token_hash")))
 
 
 def token_user(token: str) -> tuple[User, int, datetime | None] | None:
     """(user, token id, token last used at) for an unrevoked token of an active user (one query)."""
+    from fivs.auth.access import remember_assigned_site_ids
+
     row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).one_or_none()
     if row is None or row.revoked_at is not None or not row.User.active:
         return None
+    if row.User.role == "consultant":
+        remember_assigned_site_ids(row.User, (int(n) for n in row.site_ids.split(",")) if row.site_ids else ())
     return row.User, row.id, row.last_used_at
