@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install install-dev translations secret-key db-upgrade seed bench clean chromium
+.PHONY: run test install install-dev translations secret-key db-upgrade seed bench clean chromium redis-server
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,13 @@ chromium:
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 	  || { echo "chromium is missing: apt-get install -y chromium" >&2; exit 1; }
 
-test: install-dev chromium
+# tests/test_ratelimit_redis.py starts Debian's redis-server on a free port; as root it is installed when missing.
+redis-server:
+	@command -v redis-server > /dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } \
+	  || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 1; }
+
+test: install-dev chromium redis-server
 	$(BIN)/python -m pytest -q
 
 bench: install-dev

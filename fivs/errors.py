@@ -1,7 +1,7 @@
 """Error pages: every error a user can cause is a clear 4xx page (JSON under /api/)."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -58,7 +58,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service(exc: ServiceError):
-        return error_response(exc.status, exc.message, code=exc.code, details=exc.details)
+        response = make_response(error_response(exc.status, exc.message, code=exc.code, details=exc.details))
+        if getattr(exc, "retry_after", None):  # RFC 9110: when to try again (a 429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):

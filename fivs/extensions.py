@@ -28,4 +28,6 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Moving window: a limit counts the attempts of the last minute, so 10 failures at :59 and 10 more at :00 are
+# not 20 allowed failures (as they would be with fixed windows). fivs.auth.ratelimit uses limiter.limiter directly.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], strategy="moving-window")

@@ -11,7 +11,8 @@ from fivs import create_app
 from fivs.audits.models import Event
 from fivs.auth.ratelimit import register_failed_token_attempt, token_attempts_blocked
 from tests.conftest import PASSWORD
-from tests.factories import make_user
+from tests.api_support import api, token_for  # noqa: F401  (fixture)
+from tests.factories import make_site, make_user
 
 BLOCKED = ("Quá nhiều lần đăng nhập sai", "Too many failed logins")
 
@@ -27,7 +28,8 @@ def _failed_logins(db) -> int:
 
 
 def _is_block_page(resp) -> bool:
-    return resp.status_code == 429 and any(m in resp.get_data(as_text=True) for m in BLOCKED)
+    return (resp.status_code == 429 and resp.headers.get("Retry-After") == "60"
+            and any(m in resp.get_data(as_text=True) for m in BLOCKED))
 
 
 # ---------------------------------------------------------------- brute force
@@ -112,13 +114,49 @@ def test_failed_token_attempts_are_limited_per_client(app):
         assert not token_attempts_blocked()
 
 
+def test_wrong_api_tokens_are_answered_401_then_429_for_that_client_only(api, db):
+    """Through the API itself: ten wrong tokens from one address are 401s; the eleventh, and even a
+    right token from that address, is 429 with Retry-After until the minute ends. Other clients and
+    requests without a token are not affected."""
+    site = make_site()
+    consultant = make_user("consultant", assigned=[site])
+    db.session.commit()
+    good = token_for(consultant)
+    attacker, office = {"REMOTE_ADDR": "10.5.0.1"}, {"REMOTE_ADDR": "10.5.0.2"}
+    for n in range(10):
+        resp = api.get("/sites", token=f"guess-{n}", environ_base=attacker)
+        assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "invalid_token"
+    for token in ("guess-10", good):
+        resp = api.get("/sites", token=token, environ_base=attacker)
+        assert resp.status_code == 429
+        assert resp.get_json()["error"]["code"] == "too_many_attempts"
+        assert "Quá nhiều mã API sai" in resp.get_json()["error"]["message"]
+        assert resp.headers["Retry-After"] == "60"
+    assert api.get("/sites?lang=en", token="guess-11", environ_base=attacker).get_json()["error"]["message"] == (
+        "Too many wrong API tokens from this address. Wait a minute and try again.")
+    assert api.get("/sites", token=good, environ_base=office).status_code == 200
+    assert api.get("/sites", token=None, environ_base=office).status_code == 401
+
+
+def test_twenty_tablets_behind_one_router_saving_with_good_tokens_are_never_throttled(api, db):
+    site = make_site()
+    consultants = [make_user("consultant", assigned=[site]) for _ in range(20)]
+    db.session.commit()
+    tokens = [token_for(c) for c in consultants]
+    router = {"REMOTE_ADDR": "10.6.0.1"}
+    assert api.get("/sites", token="one-stale-token", environ_base=router).status_code == 401
+    for _round in range(3):
+        for token in tokens:
+            assert api.get("/sites", token=token, environ_base=router).status_code == 200
+
+
 def test_too_many_attempts_is_json_under_the_api(app):
     from fivs.auth.ratelimit import TooManyAttempts
 
     with app.test_request_context("/api/v1/audits"):
-        body, status = app.handle_user_exception(TooManyAttempts("Too many attempts."))
-    assert status == 429
-    assert body.get_json()["error"] == {"code": "too_many_attempts", "message": "Too many attempts.",
+        resp = app.handle_user_exception(TooManyAttempts("Too many attempts."))
+    assert resp.status_code == 429 and resp.headers["Retry-After"] == "60"
+    assert resp.get_json()["error"] == {"code": "too_many_attempts", "message": "Too many attempts.",
                                         "details": None}
 
 
@@ -201,3 +239,53 @@ def test_session_without_a_last_seen_time_is_not_trusted(client, login_as):
     login_as("reviewer")
     _set_last_seen(client, None)
     assert client.get("/").status_code == 302
+
+
+# ---------------------------------------------------------------- moving window
+class _Clock:
+    """Stands in for the `time` module in limits' memory storage."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+def test_the_limits_use_a_moving_window_limiter(app):
+    from limits.strategies import MovingWindowRateLimiter
+
+    from fivs.extensions import limiter
+
+    assert isinstance(limiter.limiter, MovingWindowRateLimiter)  # what fivs.auth.ratelimit tests and hits
+
+
+@pytest.mark.parametrize("kind", ["login", "token"])
+def test_failures_count_over_the_last_minute_not_a_fixed_one(kind, client, api, db, monkeypatch):
+    """1 failure at t0 and 9 at t0+59 s: at t0+61 s the first has left the last minute, so one more
+    failure is answered and the next is refused. A fixed window would have started afresh at t0+60 s
+    and let 10 more through; a moving one lets at most 10 failures through in any 60 seconds."""
+    import limits.storage.memory
+
+    t0 = time.time()
+    clock = _Clock(t0)
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+
+    def attempt():
+        if kind == "login":
+            return _post_login(client, "nobody", "wrong-password")
+        return api.get("/sites", token="wrong-token", environ_base={"REMOTE_ADDR": "10.0.0.1"})
+
+    assert attempt().status_code == 401
+    clock.now = t0 + 59
+    for _ in range(9):
+        assert attempt().status_code == 401
+    clock.now = t0 + 61
+    assert attempt().status_code == 401
+    for _ in range(2):
+        resp = attempt()
+        assert resp.status_code == 429 and resp.headers["Retry-After"] == "60"
+    clock.now = t0 + 118.5  # the nine failures at t0+59 s are still within the last minute
+    assert attempt().status_code == 429
+    clock.now = t0 + 119.5  # now they are not: one failure (t0+61 s) is left in the window
+    assert attempt().status_code == 401

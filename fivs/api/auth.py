@@ -16,6 +16,7 @@ from sqlalchemy import or_, update
 from wtforms import ValidationError as FormValidationError
 
 from fivs.auth.models import ApiToken, User
+from fivs.auth.ratelimit import TooManyAttempts, register_failed_token_attempt, token_attempts_blocked
 from fivs.auth.services import token_user
 from fivs.db import on_begin_writes
 from fivs.extensions import db
@@ -55,10 +56,15 @@ def api_user() -> User:
 
 
 def _login_with_token(header: str) -> None:
+    """A client that sent too many bad tokens this minute gets 429 without its token being
+    looked at (brute force); each bad token counts against its address (fivs.auth.ratelimit)."""
+    if token_attempts_blocked():
+        raise TooManyAttempts(_("Too many wrong API tokens from this address. Wait a minute and try again."))
     scheme, _sep, token = header.partition(" ")
     token = token.strip()
     found = token_user(token) if scheme.lower() == "bearer" and token else None
     if found is None:
+        register_failed_token_attempt()
         raise Unauthorized(_("The API token is missing, wrong or revoked."), code="invalid_token")
     user, token_id, last_used_at = found
     if last_used_at is None or as_utc(last_used_at) < utcnow() - TOUCH_EVERY:

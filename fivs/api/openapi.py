@@ -187,11 +187,16 @@ _ERRORS = {
     413: "The request body is too large.",
     415: "Wrong Content-Type.",
     422: "Well-formed but not valid; details lists each problem. Nothing was saved.",
+    429: "Too many wrong API tokens from this client within a minute; nothing was looked at. "
+         "Try again after Retry-After seconds.",
 }
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
+                               "schema": {"type": "integer", "minimum": 1}}}
 
 
 def _error(status: int, description: str | None = None, schema: str = "Error") -> dict:
     return {"description": description or _ERRORS[status],
+            **({"headers": RETRY_AFTER} if status == 429 else {}),
             "content": {"application/json": {"schema": _ref(schema)}}}
 
 
@@ -206,7 +211,7 @@ def _json_body(schema: str, example: dict, *, required: bool = True) -> dict:
 
 def _responses(ok: dict, *errors: int, **special) -> dict:
     responses = {**ok}
-    for status in sorted({401, *errors}):
+    for status in sorted({401, 429, *errors}):  # every operation takes a token: 401 and 429
         responses[str(status)] = special.get(f"e{status}") or _error(status)
     return responses
 

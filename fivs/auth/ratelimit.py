@@ -1,11 +1,14 @@
 """Brute-force limits: only failures count, so successful logins and ordinary work are never throttled.
 
 More than FAILURES failed logins from one client (remote address) or for one username, or failed
-API token attempts from one client, within a minute: further attempts get 429 until the window ends.
-Counters live in the Flask-Limiter storage (memory by default, Redis via FIVS_RATELIMIT_URL).
+API token attempts from one client, within the last minute (a moving window): further attempts get
+429 until fewer remain in it. Counters live in the Flask-Limiter storage (memory by default, Redis
+via FIVS_RATELIMIT_URL); if it does not answer, nothing is counted and nobody is blocked (a warning
+is logged).
 """
 from __future__ import annotations
 
+from flask import current_app
 from flask_limiter.util import get_remote_address
 from limits import parse
 
@@ -21,6 +24,7 @@ class TooManyAttempts(ServiceError):
 
     status = 429
     code = "too_many_attempts"
+    retry_after = int(FAILURES.get_expiry())  # seconds: at most one window
 
 
 def _keys(kind: str, username: str | None = None) -> list[tuple[str, str]]:
@@ -31,13 +35,29 @@ def _keys(kind: str, username: str | None = None) -> list[tuple[str, str]]:
 
 
 def _blocked(keys) -> bool:
-    return limiter.enabled and not all(limiter.limiter.test(FAILURES, *key) for key in keys)
+    if not limiter.enabled:
+        return False
+    try:
+        return not all(limiter.limiter.test(FAILURES, *key) for key in keys)
+    except Exception:  # noqa: BLE001 (storage down: see _storage_failed)
+        _storage_failed()
+        return False
 
 
 def _hit(keys) -> None:
-    if limiter.enabled:
+    if not limiter.enabled:
+        return
+    try:
         for key in keys:
             limiter.limiter.hit(FAILURES, *key)
+    except Exception:  # noqa: BLE001
+        _storage_failed()
+
+
+def _storage_failed() -> None:
+    """The counters' storage (Redis) does not answer. Logins and API calls go on unlimited rather
+    than every one of them failing: the limits guard against guessing, the work must not stop."""
+    current_app.logger.warning("rate-limit storage unavailable; failed attempts are not counted", exc_info=True)
 
 
 def login_blocked(username: str) -> bool:

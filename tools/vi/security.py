@@ -2,6 +2,7 @@
 VI = {
 'You were logged out after a period of inactivity. Please log in again.': 'Bạn đã bị đăng xuất vì không hoạt động trong một thời gian. Vui lòng đăng nhập lại.',
 'Too many failed logins from this device or for this username. Wait a minute and try again.': 'Quá nhiều lần đăng nhập sai từ thiết bị này hoặc với tên đăng nhập này. Vui lòng chờ một phút rồi thử lại.',
+'Too many wrong API tokens from this address. Wait a minute and try again.': 'Quá nhiều mã API sai từ địa chỉ này. Vui lòng chờ một phút rồi thử lại.',
 # event log: filters
 'Action': 'Thao tác',
 'User (who, or whom it concerns)': 'Người dùng (người thực hiện hoặc người liên quan)',
