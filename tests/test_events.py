@@ -141,6 +141,26 @@ def test_role_change_and_deactivation_are_logged_with_old_and_new(client, db, lo
     assert (event.old_value["active"], event.new_value["active"]) == (True, False)
 
 
+def test_a_change_of_the_full_name_alone_is_logged_with_old_and_new(client, db, login_as):
+    site = make_site()
+    victim = make_user("staff", site=site, full_name="Nguyễn Văn An")
+    db.session.commit()
+    admin = login_as("admin")
+    form = {"username": victim.username, "full_name": "Nguyễn Thị Bình", "role": "staff",
+            "site": site.code, "active": "y", "password": ""}
+    assert client.form_post(f"/admin/users/{victim.id}", form).status_code == 302
+    (event,) = _events(db, "user.update")
+    assert event.username == admin.username and event.target == victim.username
+    assert (event.old_value["full_name"], event.new_value["full_name"]) == ("Nguyễn Văn An", "Nguyễn Thị Bình")
+    assert {k: v for k, v in event.old_value.items() if k != "full_name"} == {
+        k: v for k, v in event.new_value.items() if k != "full_name"}
+    html = client.get("/admin/events/?action=user.update").get_data(as_text=True)
+    assert "Nguyễn Văn An → Nguyễn Thị Bình" in html
+    # Saving the same form again changes nothing and logs nothing.
+    assert client.form_post(f"/admin/users/{victim.id}", form).status_code == 302
+    assert len(_events(db, "user.update")) == 1
+
+
 def test_site_creation_and_edits_are_logged(client, db, login_as):
     admin = login_as("admin")
     resp = client.form_post("/admin/sites/new", {"code": "bg-new", "name": "Trường Tiểu học Mới",

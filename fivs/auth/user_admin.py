@@ -37,8 +37,8 @@ def create_from_form(form, actor) -> User:
 
 
 def update_from_form(user: User, form, actor) -> None:
-    old = {"role": user.role, "site": user.site.code if user.site else None, "active": user.active,
-           "assigned": [s.code for s in user.assigned_sites]}
+    old = {"full_name": user.full_name, "role": user.role, "site": user.site.code if user.site else None,
+           "active": user.active, "assigned": [s.code for s in user.assigned_sites]}
     site = _site(form.site.data)
     if form.role.data in SITE_BOUND_ROLES and site is None:
         raise ValidationError("A principal or staff member belongs to a site: choose one.")
@@ -49,7 +49,8 @@ def update_from_form(user: User, form, actor) -> None:
     _apply_assignments(user, form.assigned.data)
     if form.password.data:
         change_password(user, form.password.data, actor=actor)
-    new = {"role": user.role, "site": site.code if site and user.role in SITE_BOUND_ROLES else None,
+    new = {"full_name": user.full_name, "role": user.role,
+           "site": site.code if site and user.role in SITE_BOUND_ROLES else None,
            "active": user.active, "assigned": [s.code for s in user.assigned_sites]}
     if old["role"] != new["role"] or old["site"] != new["site"] or (was_active and not user.active):
         end_sessions(user)
