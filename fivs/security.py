@@ -30,7 +30,6 @@ def _before() -> None:
         logout_user()
         session.clear()
         flash(_("You were logged out after a period of inactivity. Please log in again."), "info")
-    session.permanent = True  # inactivity timeout: PERMANENT_SESSION_LIFETIME, refreshed per request
     lang = request.args.get("lang")
     if lang in ("vi", "en"):
         session["lang"] = lang
@@ -49,6 +48,10 @@ def _idle_too_long() -> bool:
 def _stamp_activity(response):
     if "_user_id" in session:
         session["seen"] = int(time.time())
+    if session and not session.permanent:
+        # A session that holds something lasts PERMANENT_SESSION_LIFETIME, refreshed per request
+        # (the inactivity timeout). An empty one (a bearer API call, /healthz) sends no cookie.
+        session.permanent = True
     return response
 
 

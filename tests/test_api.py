@@ -85,7 +85,8 @@ def test_token_of_deactivated_user_is_401(api, consultant, db):
 
 def test_bearer_request_sets_no_login_session(api, consultant):
     api.login(consultant)
-    api.get("/sites")
+    resp = api.get("/sites")
+    assert resp.status_code == 200 and "Set-Cookie" not in resp.headers  # no session cookie at all
     with api.client.session_transaction() as sess:
         assert "_user_id" not in sess
 

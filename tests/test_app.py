@@ -9,6 +9,14 @@ def test_healthz(client):
     resp = client.get("/healthz")
     assert resp.status_code == 200
     assert resp.get_json() == {"status": "ok"}
+    assert "Set-Cookie" not in resp.headers  # a probe gets no session
+
+
+def test_a_session_with_something_in_it_is_permanent(client):
+    """The session cookie carries the inactivity lifetime (refreshed per request) once it holds anything."""
+    resp = client.get("/auth/login")  # the form's CSRF token goes into the session
+    cookie = next(c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "Expires=" in cookie
 
 
 def test_security_headers_on_every_response(client):
