@@ -7,21 +7,42 @@ from __future__ import annotations
 
 import uuid
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField,
                      TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, UUID
+from wtforms.validators import UUID, DataRequired, InputRequired, ValidationError
+
+from fivs.text import clean_text
 
 # The order and keys of fivs.audits.models.PHASES.
 PHASE_CHOICES = [SelectChoice("baseline", _l("Baseline")), SelectChoice("periodic", _l("Periodic")),
                  SelectChoice("final", _l("Final"))]
 
 
+class PhaseField(SelectField):
+    """WTForms says "Not a valid choice." in English only: name the phase, in the reader's language."""
+
+    def pre_validate(self, form):
+        if self.data not in {choice.value for choice in PHASE_CHOICES}:
+            raise ValidationError(_("Unknown phase: %(phase)s", phase=self.data))
+
+
+class AuditDateField(DateField):
+    """WTForms says "Not a valid date value." in English only."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_("Must be a date written YYYY-MM-DD.")) from None
+
+
 class StartAuditForm(FlaskForm):
     site = SelectField(_l("Site"), choices=[])
-    phase = SelectField(_l("Phase"), choices=PHASE_CHOICES)
-    audit_date = DateField(_l("Date"), validators=[InputRequired(_l("Give the date of the audit."))])
+    phase = PhaseField(_l("Phase"), choices=PHASE_CHOICES)
+    audit_date = AuditDateField(_l("Date"), validators=[InputRequired(_l("Give the date of the audit."))])
     # Made when the form is rendered: a double submit starts the same audit once.
     client_uuid = HiddenField(validators=[DataRequired(), UUID(_l("Reload the page and try again."))])
 
@@ -60,6 +81,13 @@ def _score(choice: str):
     return int(choice) if choice.isascii() and choice.isdigit() else choice
 
 
+def unknown_items(formdata, items) -> list[str]:
+    """Codes posted as score-X / note-X that are not items of this zone (a stale or forged form)."""
+    known = {name for item in items for name in (score_field(item), note_field(item))}
+    return sorted({key.split("-", 1)[1] for key in formdata
+                   if key.startswith(("score-", "note-")) and key not in known})
+
+
 def answer_entries(formdata, items, room: str, answered: dict) -> list[dict]:
     """Service entries for a zone form: items with a new choice or a changed note.
 
@@ -74,10 +102,10 @@ def answer_entries(formdata, items, room: str, answered: dict) -> list[dict]:
         if choice:
             score, na = _score(choice), choice == "na"
         elif earlier is not None:
-            if note is None or note.strip() == (earlier.note or ""):
-                continue  # nothing changed for this item
+            if note is None or clean_text(note) == (earlier.note or ""):
+                continue  # nothing changed for this item (notes are compared as they are stored)
             score, na = earlier.score, bool(earlier.na)
-        elif (note or "").strip():
+        elif clean_text(note):  # a note of control characters only is no note
             score, na = None, False
         else:
             continue

@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from fivs.audits import presenters
-from fivs.audits.forms import ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries
+from fivs.audits.forms import ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, unknown_items
 from fivs.audits.queries import audit_events, auditable_sites
 from fivs.audits.services import (add_zone_instance, audit_scores, ensure_editable, missing_items,
                                   normalise_label, remove_zone_instance, reopen_audit, save_answers,
@@ -71,7 +71,7 @@ def add_room(audit_uuid):
         instance = add_zone_instance(audit, zone, form.label.data, current_user)
     except ValidationError as exc:
         db.session.rollback()
-        return _zone_list(audit, 422, room_error=(zone.code, exc.message))
+        return _room_refused(audit, zone, exc)
     db.session.commit()
     return redirect(url_for(".zone", audit_uuid=audit.uuid, zone_code=zone.code, room=instance.label))
 
@@ -86,10 +86,17 @@ def remove_room(audit_uuid):
         remove_zone_instance(audit, zone, form.label.data, current_user)
     except ValidationError as exc:
         db.session.rollback()
-        return _zone_list(audit, 422, room_error=(zone.code, exc.message))
+        return _room_refused(audit, zone, exc)
     db.session.commit()
     flash(_("Room removed."), "info")
     return redirect(url_for(".zones", audit_uuid=audit.uuid))
+
+
+def _room_refused(audit, zone, exc: ValidationError):
+    """A refused room: the message beside the zone's room form, or at the top for a zone without one."""
+    if zone.repeats:
+        return _zone_list(audit, 422, room_error=(zone.code, exc.message))
+    return _zone_list(audit, 422, message=exc.message)
 
 
 def _zone_list(audit, status: int = 200, *, room_error=None, missing=None, message=None):
@@ -113,11 +120,13 @@ def zone(audit_uuid, zone_code):
     ensure_editable(audit, current_user)
     if not form.validate():
         return _zone_page(audit, zone, room, form, 422, posted=True, message=form.row_version.errors[0])
+    if unknown_items(request.form, zone.items):
+        return _zone_page(audit, zone, room, form, 422, posted=True, message=_("Unknown item for this checklist."))
     answered = {a.item_id: a for a in audit.answers if a.zone_instance == room}
     entries = answer_entries(request.form, zone.items, room, answered)
     if not entries:
-        flash(_("Nothing to save yet: choose a score first."), "info")
-        return redirect(request.url)
+        return _zone_page(audit, zone, room, form, 422, posted=True,
+                          message=_("Nothing to save yet: choose a score first."))
     return _save_zone(audit, zone, room, form, entries)
 
 

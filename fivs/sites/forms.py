@@ -1,21 +1,44 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms import BooleanField, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
-KIND_CHOICES = [("school", _l("Primary school")), ("clinic", _l("Clinic"))]
+from fivs.text import clean_text
+
+KIND_CHOICES = [SelectChoice("school", _l("Primary school")), SelectChoice("clinic", _l("Clinic"))]
+
+
+def _clean(value):
+    """As stored (NFC, no control characters, spaces collapsed): a name of control characters only is empty."""
+    return clean_text(value, multiline=False) if isinstance(value, str) else value
+
+
+def _required():
+    return DataRequired(_l("This field is required."))  # WTForms' own messages are in English only
+
+
+def _at_most(n: int) -> Length:
+    return Length(max=n, message=_l("At most %(n)d characters.", n=n))
+
+
+class KindField(SelectField):
+    def pre_validate(self, form):
+        kinds = [choice.value for choice in KIND_CHOICES]
+        if self.data not in kinds:  # WTForms' "Not a valid choice." is in English only
+            raise ValidationError(_("Must be one of: %(choices)s.", choices=", ".join(kinds)))
 
 
 class SiteForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32),
-                                                Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Letters, digits, - and _ only."))])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
-    district = StringField(_l("District (as recorded)"), validators=[Optional(), Length(max=120)])
-    commune = StringField(_l("Commune"), validators=[Optional(), Length(max=120)])
-    province = StringField(_l("Province"), validators=[Optional(), Length(max=120)])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
-    head_name = StringField(_l("Head (principal / clinic head)"), validators=[Optional(), Length(max=200)])
+    code = StringField(_l("Code"), filters=[_clean], validators=[
+        _required(), _at_most(32), Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Letters, digits, - and _ only."))])
+    name = StringField(_l("Name"), filters=[_clean], validators=[_required(), _at_most(200)])
+    kind = KindField(_l("Kind"), choices=KIND_CHOICES)
+    district = StringField(_l("District (as recorded)"), validators=[Optional(), _at_most(120)])
+    commune = StringField(_l("Commune"), validators=[Optional(), _at_most(120)])
+    province = StringField(_l("Province"), validators=[Optional(), _at_most(120)])
+    address = StringField(_l("Address"), validators=[Optional(), _at_most(300)])
+    head_name = StringField(_l("Head (principal / clinic head)"), validators=[Optional(), _at_most(200)])
     active = BooleanField(_l("Active"), default=True)
