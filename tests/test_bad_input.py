@@ -384,7 +384,71 @@ def _site_edit_url(w) -> str:
     return f"/admin/sites/{db.session.scalar(select(Site.id).where(Site.code == 'BG-OWN'))}"
 
 
-# The admin's site form: case id -> (url(w), form(w), status, the (Vietnamese) message on the page)
+def _user_form(**fields):
+    return lambda w: {"username": "nguoi.moi", "full_name": "Nguyễn Văn Mới", "role": "consultant", "site": "",
+                      "assigned": "BG-OWN", "active": "y", "password": PASSWORD, **fields}
+
+
+def _user_edit(**fields):
+    """The world's consultant, through the edit form (its username is a hidden field there)."""
+    return lambda w: {"username": w["consultant"].username, "full_name": "Nguyễn Văn Sửa", "role": "consultant",
+                      "site": "", "assigned": "BG-OWN", "active": "y", "password": "", **fields}
+
+
+def _user_edit_url(w) -> str:
+    return f"/admin/users/{w['consultant'].id}"
+
+
+REQUIRED = "Trường này là bắt buộc."
+ROLES_ARE = "Phải là một trong các giá trị: admin, reviewer, consultant, principal, staff."
+NEEDS_A_SITE = "Hiệu trưởng hoặc nhân viên phải thuộc một cơ sở: hãy chọn cơ sở."
+SHORT_PASSWORD = "Mật khẩu phải có ít nhất 8 ký tự."
+BAD_USERNAME = "Tên đăng nhập dài từ 1 đến 80 ký tự, không có dấu cách."
+
+# The admin's user forms (create, edit): case id -> (url(w), form(w), status, message | message(w))
+USER_FORM_CASES = {
+    "username_empty": (lambda w: "/admin/users/new", _user_form(username=""), 422, REQUIRED),
+    "username_only_control_characters": (lambda w: "/admin/users/new", _user_form(username="\x00\x07\x1b"), 422,
+                                         REQUIRED),
+    "username_too_long": (lambda w: "/admin/users/new", _user_form(username="u" * 81), 422, "Tối đa 80 ký tự."),
+    "username_with_spaces": (lambda w: "/admin/users/new", _user_form(username="nguoi moi"), 422, BAD_USERNAME),
+    "username_with_a_tab": (lambda w: "/admin/users/new", _user_form(username="nguoi\tmoi"), 422, BAD_USERNAME),
+    "username_taken": (lambda w: "/admin/users/new", lambda w: _user_form(username=w["consultant"].username)(w),
+                       422, lambda w: f"Tên đăng nhập {w['consultant'].username} đã có người dùng."),
+    "username_taken_other_case": (lambda w: "/admin/users/new",
+                                  lambda w: _user_form(username=w["consultant"].username.upper())(w), 422,
+                                  lambda w: f"Tên đăng nhập {w['consultant'].username.upper()} đã có người dùng."),
+    "full_name_empty": (lambda w: "/admin/users/new", _user_form(full_name=""), 422, REQUIRED),
+    "full_name_only_control_characters": (lambda w: "/admin/users/new", _user_form(full_name="\x00\x07 \x1b"), 422,
+                                          REQUIRED),
+    "full_name_too_long": (lambda w: "/admin/users/new", _user_form(full_name="T" * 201), 422, "Tối đa 200 ký tự."),
+    "unknown_role": (lambda w: "/admin/users/new", _user_form(role="superuser"), 422, ROLES_ARE),
+    "principal_without_site": (lambda w: "/admin/users/new", _user_form(role="principal"), 422, NEEDS_A_SITE),
+    "staff_without_site": (lambda w: "/admin/users/new", _user_form(role="staff"), 422, NEEDS_A_SITE),
+    "unknown_site": (lambda w: "/admin/users/new", _user_form(role="principal", site="NOPE"), 422,
+                     "Không có cơ sở nào có mã NOPE."),
+    "unknown_assigned_site": (lambda w: "/admin/users/new", _user_form(assigned="NOPE"), 422,
+                              "Không có cơ sở nào có mã NOPE."),
+    "no_password": (lambda w: "/admin/users/new", _user_form(password=""), 422,
+                    "Người dùng mới cần có mật khẩu (ít nhất 8 ký tự)."),
+    "password_too_short": (lambda w: "/admin/users/new", _user_form(password="1234567"), 422, SHORT_PASSWORD),
+    "password_too_long": (lambda w: "/admin/users/new", _user_form(password="p" * 201), 422, "Tối đa 200 ký tự."),
+    "edit_full_name_empty": (_user_edit_url, _user_edit(full_name=""), 422, REQUIRED),
+    "edit_full_name_only_control_characters": (_user_edit_url, _user_edit(full_name="\x00\x07 \x1b"), 422,
+                                               REQUIRED),
+    "edit_unknown_role": (_user_edit_url, _user_edit(role="superuser"), 422, ROLES_ARE),
+    "edit_principal_without_site": (_user_edit_url, _user_edit(role="principal"), 422, NEEDS_A_SITE),
+    "edit_staff_without_site": (_user_edit_url, _user_edit(role="staff"), 422, NEEDS_A_SITE),
+    "edit_unknown_site": (_user_edit_url, _user_edit(role="principal", site="NOPE"), 422,
+                          "Không có cơ sở nào có mã NOPE."),
+    "edit_unknown_assigned_site": (_user_edit_url, _user_edit(assigned="NOPE"), 422,
+                                   "Không có cơ sở nào có mã NOPE."),
+    "edit_password_too_short": (_user_edit_url, _user_edit(password="1234567"), 422, SHORT_PASSWORD),
+    "edit_unknown_user": (lambda w: "/admin/users/999999", _user_edit(), 404, NOT_FOUND),
+}
+
+
+# The admin's site and user forms: case id -> (url(w), form(w), status, the (Vietnamese) message on the page)
 ADMIN_FORM_CASES = {
     "site_name_empty": (lambda w: "/admin/sites/new", _site_form(name=""), 422, "Trường này là bắt buộc."),
     "site_name_only_control_characters": (lambda w: "/admin/sites/new", _site_form(name="\x00\x07\x1b"), 422,
@@ -398,6 +462,7 @@ ADMIN_FORM_CASES = {
     "site_edit_name_only_control_characters": (_site_edit_url, _site_form(code="BG-OWN", name="\x00 \x1b"), 422,
                                                "Trường này là bắt buộc."),
     "site_edit_unknown_site": (lambda w: "/admin/sites/999999", _site_form(), 404, NOT_FOUND),
+    **{f"user_{case}": spec for case, spec in USER_FORM_CASES.items()},
 }
 
 
@@ -405,6 +470,7 @@ ADMIN_FORM_CASES = {
 def test_bad_admin_form_input_is_refused_and_changes_nothing(client, db, media_root, login_as, world, case):
     url, form, status, message = ADMIN_FORM_CASES[case]
     login_as("admin")
+    message = message(world) if callable(message) else message
     before, files = database_state(db), media_state(media_root)
     resp = client.form_post(url(world), form(world))
     html = unescape(resp.get_data(as_text=True))

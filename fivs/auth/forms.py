@@ -1,30 +1,61 @@
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
+from wtforms.validators import EqualTo, Length, Optional, ValidationError
 
 from fivs.auth.models import ROLES
+from fivs.auth.services import MIN_PASSWORD
+from fivs.formfields import at_most, clean, required
+
+ROLE_CHOICES = [SelectChoice(role, role) for role in ROLES]
+
+
+def _long_enough() -> Length:
+    return Length(min=MIN_PASSWORD, message=_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD))
+
+
+class RoleField(SelectField):
+    def pre_validate(self, form):
+        if self.data not in ROLES:  # WTForms' "Not a valid choice." is in English only
+            raise ValidationError(_("Must be one of: %(choices)s.", choices=", ".join(ROLES)))
+
+
+class SiteCodeField(SelectField):
+    """A site code out of the choices set by fivs.auth.user_admin.prepare_form ("" for none)."""
+
+    def pre_validate(self, form):
+        if self.data and self.data not in {c.value for c in self.choices}:  # WTForms' message is in English only
+            raise ValidationError(_("No site with code %(code)s.", code=self.data))
+
+
+class SiteCodesField(SelectMultipleField):
+    def pre_validate(self, form):
+        codes = {choice.value for choice in self.choices}
+        for code in self.data or []:
+            if code not in codes:
+                raise ValidationError(_("No site with code %(code)s.", code=code))
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[required(), at_most(80)])
+    password = PasswordField(_l("Password"), validators=[required(), at_most(200)])
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)])
+    current = PasswordField(_l("Current password"), validators=[required()])
+    new = PasswordField(_l("New password"), validators=[required(), _long_enough(), at_most(200)])
     confirm = PasswordField(_l("Repeat the new password"),
-                            validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))])
+                            validators=[required(), EqualTo("new", message=_l("The passwords differ."))])
 
 
 class UserForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
-    role = SelectField(_l("Role"), choices=[(r, r) for r in ROLES])
-    site = SelectField(_l("Site (principal, staff)"), choices=[], validate_choice=True)
-    assigned = SelectMultipleField(_l("Assigned sites (consultant)"), choices=[], coerce=str)
+    username = StringField(_l("Username"), filters=[clean], validators=[required(), at_most(80)])
+    full_name = StringField(_l("Full name"), filters=[clean], validators=[required(), at_most(200)])
+    role = RoleField(_l("Role"), choices=ROLE_CHOICES)
+    site = SiteCodeField(_l("Site (principal, staff)"), choices=[])
+    assigned = SiteCodesField(_l("Assigned sites (consultant)"), choices=[], coerce=str)
     active = BooleanField(_l("Active"), default=True)
-    password = PasswordField(_l("New password"), validators=[Optional(), Length(min=8, max=200)])
+    password = PasswordField(_l("New password"), validators=[Optional(), _long_enough(), at_most(200)])

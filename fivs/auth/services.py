@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import String, bindparam, cast, func, select
 
 from fivs.auth.models import ROLES, SITE_BOUND_ROLES, ApiToken, User, consultant_sites
@@ -24,13 +25,13 @@ def find_user(username: str) -> User | None:
 def get_site_by_code(code: str) -> Site:
     site = db.session.scalar(select(Site).where(Site.code == clean_text(code, multiline=False).upper()))
     if site is None:
-        raise NotFoundError(f"No site with code {code!r}.")
+        raise NotFoundError(_("No site with code %(code)s.", code=code))
     return site
 
 
 def check_password_rules(password: str) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise ValidationError(f"The password must have at least {MIN_PASSWORD} characters.")
+        raise ValidationError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD))
 
 
 def create_user(username: str, role: str, *, password: str, full_name: str = "",
@@ -39,13 +40,13 @@ def create_user(username: str, role: str, *, password: str, full_name: str = "",
 
     username = clean_text(username, multiline=False)
     if not username or len(username) > 80 or any(c.isspace() for c in username):
-        raise ValidationError("A username is 1–80 characters without spaces.")
+        raise ValidationError(_("A username is 1–%(n)d characters without spaces.", n=80))
     if role not in ROLES:
-        raise ValidationError(f"Unknown role {role!r}; use one of {', '.join(ROLES)}.")
+        raise ValidationError(_("Unknown role %(role)s; use one of %(roles)s.", role=role, roles=", ".join(ROLES)))
     if role in SITE_BOUND_ROLES and site is None:
-        raise ValidationError(f"A {role} belongs to a site: give its code.")
+        raise ValidationError(_("A %(role)s belongs to a site: give its code.", role=role))
     if find_user(username):
-        raise ValidationError(f"The username {username!r} is taken.")
+        raise ValidationError(_("The username %(name)s is taken.", name=username))
     check_password_rules(password)
     user = User(username=username, role=role, full_name=clean_text(full_name, multiline=False),
                 site_id=site.id if site and role in SITE_BOUND_ROLES else None, active=True,
@@ -61,7 +62,7 @@ def assign_site(user: User, site: Site, actor=None) -> bool:
     from fivs.audits.services import log_event
 
     if user.role != "consultant":
-        raise ValidationError("Only consultants are assigned to sites.")
+        raise ValidationError(_("Only consultants are assigned to sites."))
     if site in user.assigned_sites:
         return False
     user.assigned_sites.append(site)

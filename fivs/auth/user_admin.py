@@ -1,10 +1,12 @@
 """Admin user editing: form wiring kept out of the views."""
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from fivs.auth.models import SITE_BOUND_ROLES, ApiToken, User
-from fivs.auth.services import change_password, create_user, end_sessions
+from fivs.auth.services import MIN_PASSWORD, change_password, create_user, end_sessions
 from fivs.audits.services import log_event
 from fivs.extensions import db
 from fivs.services_errors import ValidationError
@@ -14,8 +16,8 @@ from fivs.text import clean_text
 
 def prepare_form(form, user: User | None):
     sites = db.session.scalars(select(Site).order_by(Site.code)).all()
-    form.site.choices = [("", "—")] + [(s.code, f"{s.code} · {s.name}") for s in sites]
-    form.assigned.choices = [(s.code, f"{s.code} · {s.name}") for s in sites]
+    form.site.choices = [SelectChoice("", "—")] + [SelectChoice(s.code, f"{s.code} · {s.name}") for s in sites]
+    form.assigned.choices = [SelectChoice(s.code, f"{s.code} · {s.name}") for s in sites]
     if user is not None and not form.is_submitted():
         form.site.data = user.site.code if user.site else ""
         form.assigned.data = [s.code for s in user.assigned_sites]
@@ -28,7 +30,9 @@ def _site(code: str | None) -> Site | None:
 
 def create_from_form(form, actor) -> User:
     if not form.password.data:
-        raise ValidationError("A new user needs a password (at least 8 characters).")
+        raise ValidationError(_("A new user needs a password (at least %(n)d characters).", n=MIN_PASSWORD))
+    if form.role.data in SITE_BOUND_ROLES and not form.site.data:
+        raise ValidationError(_("A principal or staff member belongs to a site: choose one."))
     user = create_user(form.username.data, form.role.data, password=form.password.data,
                        full_name=form.full_name.data or "", site=_site(form.site.data), actor=actor)
     user.active = bool(form.active.data)
@@ -41,7 +45,7 @@ def update_from_form(user: User, form, actor) -> None:
            "active": user.active, "assigned": [s.code for s in user.assigned_sites]}
     site = _site(form.site.data)
     if form.role.data in SITE_BOUND_ROLES and site is None:
-        raise ValidationError("A principal or staff member belongs to a site: choose one.")
+        raise ValidationError(_("A principal or staff member belongs to a site: choose one."))
     user.full_name = clean_text(form.full_name.data or "", multiline=False)
     user.role = form.role.data
     user.site_id = site.id if site and user.role in SITE_BOUND_ROLES else None

@@ -4,24 +4,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import Optional, Regexp, ValidationError
 
-from fivs.text import clean_text
+from fivs.formfields import at_most, clean, required
 
 KIND_CHOICES = [SelectChoice("school", _l("Primary school")), SelectChoice("clinic", _l("Clinic"))]
-
-
-def _clean(value):
-    """As stored (NFC, no control characters, spaces collapsed): a name of control characters only is empty."""
-    return clean_text(value, multiline=False) if isinstance(value, str) else value
-
-
-def _required():
-    return DataRequired(_l("This field is required."))  # WTForms' own messages are in English only
-
-
-def _at_most(n: int) -> Length:
-    return Length(max=n, message=_l("At most %(n)d characters.", n=n))
 
 
 class KindField(SelectField):
@@ -32,13 +19,13 @@ class KindField(SelectField):
 
 
 class SiteForm(FlaskForm):
-    code = StringField(_l("Code"), filters=[_clean], validators=[
-        _required(), _at_most(32), Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Letters, digits, - and _ only."))])
-    name = StringField(_l("Name"), filters=[_clean], validators=[_required(), _at_most(200)])
+    code = StringField(_l("Code"), filters=[clean], validators=[
+        required(), at_most(32), Regexp(r"^[A-Za-z0-9_-]+$", message=_l("Letters, digits, - and _ only."))])
+    name = StringField(_l("Name"), filters=[clean], validators=[required(), at_most(200)])
     kind = KindField(_l("Kind"), choices=KIND_CHOICES)
-    district = StringField(_l("District (as recorded)"), validators=[Optional(), _at_most(120)])
-    commune = StringField(_l("Commune"), validators=[Optional(), _at_most(120)])
-    province = StringField(_l("Province"), validators=[Optional(), _at_most(120)])
-    address = StringField(_l("Address"), validators=[Optional(), _at_most(300)])
-    head_name = StringField(_l("Head (principal / clinic head)"), validators=[Optional(), _at_most(200)])
+    district = StringField(_l("District (as recorded)"), validators=[Optional(), at_most(120)])
+    commune = StringField(_l("Commune"), validators=[Optional(), at_most(120)])
+    province = StringField(_l("Province"), validators=[Optional(), at_most(120)])
+    address = StringField(_l("Address"), validators=[Optional(), at_most(300)])
+    head_name = StringField(_l("Head (principal / clinic head)"), validators=[Optional(), at_most(200)])
     active = BooleanField(_l("Active"), default=True)

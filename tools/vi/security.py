@@ -44,4 +44,14 @@ VI = {
 'Room added': 'Thêm phòng',
 'Room removed': 'Bỏ phòng',
 'Answer changed': 'Sửa câu trả lời',
+# admin: users
+'No site with code %(code)s.': 'Không có cơ sở nào có mã %(code)s.',
+'The password must have at least %(n)d characters.': 'Mật khẩu phải có ít nhất %(n)d ký tự.',
+'A username is 1–%(n)d characters without spaces.': 'Tên đăng nhập dài từ 1 đến %(n)d ký tự, không có dấu cách.',
+'Unknown role %(role)s; use one of %(roles)s.': 'Không có vai trò %(role)s; hãy dùng một trong các vai trò: %(roles)s.',
+'A %(role)s belongs to a site: give its code.': 'Người dùng có vai trò %(role)s phải thuộc một cơ sở: hãy cho biết mã cơ sở.',
+'The username %(name)s is taken.': 'Tên đăng nhập %(name)s đã có người dùng.',
+'Only consultants are assigned to sites.': 'Chỉ chuyên gia tư vấn mới được phân công cho cơ sở.',
+'A new user needs a password (at least %(n)d characters).': 'Người dùng mới cần có mật khẩu (ít nhất %(n)d ký tự).',
+'A principal or staff member belongs to a site: choose one.': 'Hiệu trưởng hoặc nhân viên phải thuộc một cơ sở: hãy chọn cơ sở.',
 }
