@@ -99,19 +99,20 @@ def _answer_dict(spec: ChecklistSpec, row) -> dict:
             "score": row.score, "na": bool(row.na), "note": row.note or "", "updated_at": _time(row.updated_at)}
 
 
-_counted = and_(Answer.score.is_not(None), Answer.na.is_(False))
+_answers, _items = Answer.__table__, Item.__table__  # Core columns: no ORM compile step on each save
+_counted = and_(_answers.c.score.is_not(None), _answers.c.na.is_(False))
 
 
 def _summed_by(kind: str, key):
-    return (select(literal(kind), key, func.coalesce(func.sum(case((_counted, Answer.score), else_=0)), 0),
-                   func.sum(case((_counted, 1), else_=0)), func.sum(case((Answer.na.is_(True), 1), else_=0)))
-            .join(Item, Item.id == Answer.item_id)
-            .where(Answer.audit_id == bindparam("audit_id")).group_by(key))
+    return (select(literal(kind), key, func.coalesce(func.sum(case((_counted, _answers.c.score), else_=0)), 0),
+                   func.sum(case((_counted, 1), else_=0)), func.sum(case((_answers.c.na.is_(True), 1), else_=0)))
+            .select_from(_answers.join(_items, _items.c.id == _answers.c.item_id))
+            .where(_answers.c.audit_id == bindparam("audit_id")).group_by(key))
 
 
 # The two things scores are made of, summed by the database: at most 5 + zones short rows,
 # however many items and rooms the audit has (zone ids as text: one column type for both halves).
-_SUMMED_BY_S_AND_ZONE = union_all(_summed_by("s", Item.s), _summed_by("zone", cast(Item.zone_id, String)))
+_SUMMED_BY_S_AND_ZONE = union_all(_summed_by("s", _items.c.s), _summed_by("zone", cast(_items.c.zone_id, String)))
 
 
 def _summed_scores(spec: ChecklistSpec, audit_id: int) -> dict:
