@@ -166,6 +166,28 @@ def begin_writes() -> None:
         callback()
 
 
+def commit_then_read(read):
+    """Commit the request's writes and return `read()`, read where it costs the other writers least.
+
+    On SQLite one writer at a time holds the queue until it commits, so a read that need not be
+    under the lock (the scores a tablet shows after its save) runs after the commit, in a read
+    transaction beside the others; writes are refused again. Elsewhere it runs before the commit,
+    in the same transaction (a second one would cost a BEGIN and a ROLLBACK). `read` must not use
+    ORM attributes that the commit expires: pass it plain values. What it reads includes at least
+    the committed writes (on SQLite also any committed just after them)."""
+    from fivs.extensions import db
+
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        result = read()
+        session.commit()
+        return result
+    session.commit()
+    if has_request_context() and g.get("_fivs_writing"):
+        g._fivs_writing = False  # a @read_first view reads again: a deferred transaction, no queue
+    return read()
+
+
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 

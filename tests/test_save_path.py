@@ -151,3 +151,48 @@ def test_a_read_first_view_reads_without_the_write_lock_and_refuses_early_writes
         db.session.commit()
     db.session.expire_all()
     assert db.session.get(Audit, audit_id).row_version == 5
+
+
+def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api, db, setup, backend, monkeypatch):
+    """SQLite: the scores are read after the commit, while the save holds neither SQLite's write lock
+    nor the app's writer queue (another worker can write meanwhile). PostgreSQL: in the save's own
+    transaction, before its commit (no second BEGIN and ROLLBACK)."""
+    from sqlalchemy import create_engine
+
+    from fivs.api import views
+    from fivs.db import _WriterQueue
+
+    _site, consultant, audit = setup
+    api.login(consultant)
+    audit_id, item = audit.id, _plain_items(audit)[0]
+    seen = {}
+    real = views.answer_scores
+
+    def watching(template_id, audit_pk):
+        if backend == "sqlite":
+            seen["queue_held"] = _WriterQueue.for_database(db.engine.url.database).thread_lock.locked()
+            other = sqlite3.connect(db.engine.url.database, timeout=0.5)
+            other.execute("BEGIN IMMEDIATE")  # would fail with "database is locked" under the save's lock
+            seen["version_outside"] = other.execute(
+                "SELECT row_version FROM audits WHERE id = ?", (audit_pk,)).fetchone()[0]
+            other.rollback()
+            other.close()
+        else:
+            engine = create_engine(db.engine.url)
+            with engine.connect() as other:
+                seen["version_outside"] = other.execute(
+                    text("SELECT row_version FROM audits WHERE id = :id"), {"id": audit_pk}).scalar_one()
+            engine.dispose()
+        return real(template_id, audit_pk)
+
+    monkeypatch.setattr(views, "answer_scores", watching)
+    resp = api.put(f"/audits/{audit.uuid}/answers", headers={"Prefer": "return=minimal"},
+                   json={"row_version": 1, "answers": [{"item": item, "score": 4}]})
+    assert resp.status_code == 200 and resp.get_json()["row_version"] == 2
+    assert resp.get_json()["scores"]["by_zone"]
+    if backend == "sqlite":
+        assert seen == {"queue_held": False, "version_outside": 2}  # committed, lock released
+    else:
+        assert seen == {"version_outside": 1}  # not committed yet: the same transaction
+    db.session.expire_all()
+    assert db.session.get(Audit, audit_id).row_version == 2

@@ -80,12 +80,17 @@ def audit_dict(audit: Audit) -> dict:
 
 def saved_answers_dict(audit: Audit, saved: list[Answer]) -> dict:
     """The short answer to a save (Prefer: return=minimal): what a tablet needs to go on, without
-    the whole audit on a slow line: the new row version, the answers just saved and the scores."""
+    the whole audit on a slow line: the new row version, the answers just saved, and the scores
+    (added by the caller with `answer_scores`, which needs no ORM object: it may run after the commit)."""
     spec = checklist_spec(audit.template_id)
     return {"id": str(audit.uuid), "status": audit.status, "row_version": audit.row_version,
             "updated_at": _time(audit.updated_at),
-            "answers": [_answer_dict(spec, a) for a in saved],
-            "scores": _summed_scores(spec, audit.id)}
+            "answers": [_answer_dict(spec, a) for a in saved]}
+
+
+def answer_scores(template_id: int, audit_id: int) -> dict:
+    """The audit's scores (as in audit_dict) from its answers summed by the database."""
+    return _summed_scores(checklist_spec(template_id), audit_id)
 
 
 def _answer_rows(audit_id: int) -> list:

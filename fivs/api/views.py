@@ -15,14 +15,14 @@ from fivs.api import schemas
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.conflicts import current_state_on_conflict
 from fivs.api.openapi import openapi_document
-from fivs.api.representations import (audit_dict, audit_summary, checklist_dict, checklist_summary,
-                                      json_response, saved_answers_dict, site_dict)
+from fivs.api.representations import (answer_scores, audit_dict, audit_summary, checklist_dict,
+                                      checklist_summary, json_response, saved_answers_dict, site_dict)
 from fivs.audits.models import Audit
 from fivs.audits.services import reopen_audit, save_answers, start_audit, submit_audit
 from fivs.auth.access import (audit_kind_for, can_audit_site, get_audit_or_404, get_site_or_404,
                               visible_site_ids, visible_sites_query)
 from fivs.checklists.models import ChecklistTemplate
-from fivs.db import read_first
+from fivs.db import commit_then_read, read_first
 from fivs.errors import error_response
 from fivs.extensions import csrf, db
 from fivs.photos.pipeline import PhotoError
@@ -126,11 +126,13 @@ def put_answers(audit_id: str):
     body = schemas.answers_put(schemas.json_body())
     with current_state_on_conflict(audit, "audit", audit_dict):
         saved = save_answers(audit, api_user(), body.answers, row_version=body.row_version)
-    minimal = schemas.prefers_minimal()
-    state = saved_answers_dict(audit, saved) if minimal else audit_dict(audit)  # before commit expires it
-    db.session.commit()
-    return json_response(state, headers={"Vary": "Prefer", **(
-        {"Preference-Applied": "return=minimal"} if minimal else {})})
+    if not schemas.prefers_minimal():
+        state = audit_dict(audit)  # before the commit expires it
+        db.session.commit()
+        return json_response(state, headers={"Vary": "Prefer"})
+    state, ids = saved_answers_dict(audit, saved), (audit.template_id, audit.id)
+    state["scores"] = commit_then_read(lambda: answer_scores(*ids))  # SQLite: not under the write lock
+    return json_response(state, headers={"Vary": "Prefer", "Preference-Applied": "return=minimal"})
 
 
 @api_bp.post("/audits/<audit_id>/submit")
