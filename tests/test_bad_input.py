@@ -368,12 +368,17 @@ def test_bad_form_input_is_refused_and_changes_nothing(client, db, media_root, l
     data = form(world)
     multipart = {"content_type": "multipart/form-data"} if "/photos" in url(world) else {}
     resp = client.form_post(url(world), data, **multipart)
+    _assert_refused_page(resp, status, message)
+    assert database_state(db) == before
+    assert media_state(media_root) == files
+
+
+def _assert_refused_page(resp, status: int, message: str) -> None:
+    """An HTML page with the status and the message (the database and media checks follow)."""
     html = unescape(resp.get_data(as_text=True))
     assert resp.status_code == status, page_text(html)
     assert resp.mimetype == "text/html"
     assert message in html, page_text(html)
-    assert database_state(db) == before
-    assert media_state(media_root) == files
 
 
 def _site_form(**fields):
@@ -473,10 +478,7 @@ def test_bad_admin_form_input_is_refused_and_changes_nothing(client, db, media_r
     message = message(world) if callable(message) else message
     before, files = database_state(db), media_state(media_root)
     resp = client.form_post(url(world), form(world))
-    html = unescape(resp.get_data(as_text=True))
-    assert resp.status_code == status, page_text(html)
-    assert resp.mimetype == "text/html"
-    assert message in html, page_text(html)
+    _assert_refused_page(resp, status, message)
     assert database_state(db) == before
     assert media_state(media_root) == files
 
