@@ -22,7 +22,7 @@ def error_messages() -> dict[int, str]:
         404: _("Not found, or not yours to see."),
         405: _("This action is not allowed here."),
         409: _("This conflicts with the current state."),
-        413: _("The upload is too large (at most %(mb)d MB).", mb=_max_mb()),
+        413: _too_large(),
         415: _("This type of content is not accepted."),
         422: _("Some of the data is not valid."),
         429: _("Too many attempts. Wait a minute and try again."),
@@ -30,10 +30,13 @@ def error_messages() -> dict[int, str]:
     }
 
 
-def _max_mb() -> int:
+def _too_large() -> str:
     from flask import current_app
 
-    return int((current_app.config.get("MAX_CONTENT_LENGTH") or 0) / (1024 * 1024))
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    if limit >= 1024 * 1024:
+        return _("The upload is too large (at most %(mb)d MB).", mb=limit // (1024 * 1024))
+    return _("The upload is too large (at most %(kb)d KB).", kb=max(1, limit // 1024))
 
 
 def error_response(status: int, message: str | None = None, *, code: str | None = None, details=None):

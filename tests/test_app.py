@@ -75,3 +75,12 @@ def test_language_switch_never_redirects_outside(client, target):
     resp = client.get("/lang/en", query_string={"next": target})
     assert resp.status_code == 302
     assert resp.headers["Location"] in ("/", "http://localhost/")
+
+
+@pytest.mark.parametrize("limit,shown", [(256 * 1024, "tối đa 256 KB"), (3 * 1024 * 1024, "tối đa 3 MB")])
+def test_a_too_large_request_names_the_limit_in_its_unit(tmp_path, limit, shown):
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                      "MEDIA_ROOT": str(tmp_path), "MAX_CONTENT_LENGTH": limit, "WTF_CSRF_ENABLED": False})
+    resp = app.test_client().post("/auth/login", data={"username": "x" * (limit + 1), "password": "p"})
+    assert resp.status_code == 413
+    assert shown in resp.get_data(as_text=True)

@@ -7,6 +7,7 @@ VI = {
 'This action is not allowed here.': 'Không được phép thực hiện thao tác này ở đây.',
 'This conflicts with the current state.': 'Thao tác xung đột với trạng thái hiện tại.',
 'The upload is too large (at most %(mb)d MB).': 'Tệp tải lên quá lớn (tối đa %(mb)d MB).',
+'The upload is too large (at most %(kb)d KB).': 'Tệp tải lên quá lớn (tối đa %(kb)d KB).',
 'This type of content is not accepted.': 'Không chấp nhận loại nội dung này.',
 'Some of the data is not valid.': 'Một số dữ liệu không hợp lệ.',
 'Too many attempts. Wait a minute and try again.': 'Quá nhiều lần thử. Vui lòng chờ một phút rồi thử lại.',
