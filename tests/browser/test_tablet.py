@@ -174,6 +174,9 @@ def test_offline_zone_is_kept_and_sent_exactly_once(page, context, live_app, log
 
     context.set_offline(True)
     watch.offline = True
+    # The page itself knows it is offline before it is loaded again (the emulation reaches the
+    # renderer after set_offline returns): otherwise its queue could start sending on load.
+    page.wait_for_function("() => navigator.onLine === false")
     served = len(live_app.served)
     page.reload()
     page.get_by_role("heading", name=kitchen.name("vi")).wait_for()
@@ -227,6 +230,7 @@ def test_offline_answer_refused_by_the_server_shows_both_values(page, context, l
 
     context.set_offline(True)
     watch.offline = True
+    page.wait_for_function("() => navigator.onLine === false")
     score_zone(page, zone, "4", zone.items[:1])
     page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1)).wait_for()
     with live_app.app_context():  # meanwhile a colleague submits the audit: it is locked
