@@ -10,7 +10,6 @@ tests/test_api_photos.py, tests/test_photos.py); this file adds the whole-instal
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import uuid
@@ -28,6 +27,7 @@ from fivs.sites.models import Site
 from tests.api_support import token_for
 from tests.conftest import PASSWORD
 from tests.factories import answer_all, make_audit, make_site, make_user
+from tests.state import database_state, media_state
 from tests.test_photo_pipeline import ORIENTATION, encoded, png_header_only, textured
 
 SCRIPT = "<script>alert('x')</script>"
@@ -40,23 +40,6 @@ def app_config():
 
 
 # ---------------------------------------------------------------- "exactly as before"
-def database_state(db) -> dict[str, tuple[int, str]]:
-    """Per table: (row count, sha256 of every row in primary-key order)."""
-    db.session.commit()
-    state = {}
-    with db.engine.connect() as conn:
-        for table in db.metadata.sorted_tables:
-            rows = conn.execute(table.select().order_by(*table.primary_key.columns)).all()
-            digest = hashlib.sha256(repr([tuple(r) for r in rows]).encode()).hexdigest()
-            state[table.name] = (len(rows), digest)
-    return state
-
-
-def media_state(media_root) -> dict[str, str]:
-    return {str(p.relative_to(media_root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(media_root.rglob("*")) if p.is_file()}
-
-
 def jpeg() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (120, 90), (10, 120, 200)).save(out, "JPEG")
