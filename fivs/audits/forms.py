@@ -12,8 +12,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField,
                      TextAreaField)
-from wtforms.validators import UUID, DataRequired, InputRequired, ValidationError
+from wtforms.validators import UUID, DataRequired, InputRequired
 
+from fivs.formfields import ChoiceField
 from fivs.text import clean_text
 
 # The order and keys of fivs.audits.models.PHASES.
@@ -21,12 +22,8 @@ PHASE_CHOICES = [SelectChoice("baseline", _l("Baseline")), SelectChoice("periodi
                  SelectChoice("final", _l("Final"))]
 
 
-class PhaseField(SelectField):
-    """WTForms says "Not a valid choice." in English only: name the phase, in the reader's language."""
-
-    def pre_validate(self, form):
-        if self.data not in {choice.value for choice in PHASE_CHOICES}:
-            raise ValidationError(_("Unknown phase: %(phase)s", phase=self.data))
+def _unknown_phase(phase, _allowed) -> str:
+    return _("Unknown phase: %(phase)s", phase=phase)
 
 
 class AuditDateField(DateField):
@@ -41,7 +38,7 @@ class AuditDateField(DateField):
 
 class StartAuditForm(FlaskForm):
     site = SelectField(_l("Site"), choices=[])
-    phase = PhaseField(_l("Phase"), choices=PHASE_CHOICES)
+    phase = ChoiceField(_l("Phase"), choices=PHASE_CHOICES, refusal=_unknown_phase)
     audit_date = AuditDateField(_l("Date"), validators=[InputRequired(_l("Give the date of the audit."))])
     # Made when the form is rendered: a double submit starts the same audit once.
     client_uuid = HiddenField(validators=[DataRequired(), UUID(_l("Reload the page and try again."))])

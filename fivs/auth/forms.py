@@ -3,12 +3,12 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectChoice, SelectField, SelectMultipleField, StringField
-from wtforms.validators import EqualTo, Length, Optional, ValidationError
+from wtforms import BooleanField, PasswordField, SelectChoice, StringField
+from wtforms.validators import EqualTo, Length, Optional
 
 from fivs.auth.models import ROLES
 from fivs.auth.services import MIN_PASSWORD
-from fivs.formfields import at_most, clean, required
+from fivs.formfields import ChoiceField, ChoicesField, at_most, clean, required
 
 ROLE_CHOICES = [SelectChoice(role, role) for role in ROLES]
 
@@ -17,26 +17,8 @@ def _long_enough() -> Length:
     return Length(min=MIN_PASSWORD, message=_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD))
 
 
-class RoleField(SelectField):
-    def pre_validate(self, form):
-        if self.data not in ROLES:  # WTForms' "Not a valid choice." is in English only
-            raise ValidationError(_("Must be one of: %(choices)s.", choices=", ".join(ROLES)))
-
-
-class SiteCodeField(SelectField):
-    """A site code out of the choices set by fivs.auth.user_admin.prepare_form ("" for none)."""
-
-    def pre_validate(self, form):
-        if self.data and self.data not in {c.value for c in self.choices}:  # WTForms' message is in English only
-            raise ValidationError(_("No site with code %(code)s.", code=self.data))
-
-
-class SiteCodesField(SelectMultipleField):
-    def pre_validate(self, form):
-        codes = {choice.value for choice in self.choices}
-        for code in self.data or []:
-            if code not in codes:
-                raise ValidationError(_("No site with code %(code)s.", code=code))
+def _no_such_site(code, _allowed) -> str:
+    return _("No site with code %(code)s.", code=code)
 
 
 class LoginForm(FlaskForm):
@@ -54,8 +36,8 @@ class PasswordChangeForm(FlaskForm):
 class UserForm(FlaskForm):
     username = StringField(_l("Username"), filters=[clean], validators=[required(), at_most(80)])
     full_name = StringField(_l("Full name"), filters=[clean], validators=[required(), at_most(200)])
-    role = RoleField(_l("Role"), choices=ROLE_CHOICES)
-    site = SiteCodeField(_l("Site (principal, staff)"), choices=[])
-    assigned = SiteCodesField(_l("Assigned sites (consultant)"), choices=[], coerce=str)
+    role = ChoiceField(_l("Role"), choices=ROLE_CHOICES)
+    site = ChoiceField(_l("Site (principal, staff)"), choices=[], refusal=_no_such_site)  # "" for none
+    assigned = ChoicesField(_l("Assigned sites (consultant)"), choices=[], coerce=str, refusal=_no_such_site)
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(_l("New password"), validators=[Optional(), _long_enough(), at_most(200)])
