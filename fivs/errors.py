@@ -62,7 +62,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service(exc: ServiceError):
         response = make_response(error_response(exc.status, exc.message, code=exc.code, details=exc.details))
-        if getattr(exc, "retry_after", None):  # RFC 9110: when to try again (a 429)
+        if exc.retry_after:  # RFC 9110: when to try again (a 429)
             response.headers["Retry-After"] = str(exc.retry_after)
         return response
 

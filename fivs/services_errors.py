@@ -5,6 +5,7 @@ from __future__ import annotations
 class ServiceError(Exception):
     status = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds, sent as Retry-After (a 429)
 
     def __init__(self, message: str, *, details=None, code: str | None = None,
                  status: int | None = None):
