@@ -231,6 +231,55 @@ class Client:
         return status == expected
 
 
+# ---------------------------------------------------------------- where the CPU goes
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of one process from /proc (0 when it is gone or /proc is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _processes(name: bytes) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm", "rb") as f:
+                    if f.read().strip() == name:
+                        pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds spent during a phase by the server's workers, PostgreSQL's processes (all of
+    them: run on a quiet machine) and this load generator, from /proc. Linux only; elsewhere 0."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+
+    def sample(self) -> dict[str, float]:
+        workers = [p for p in _children(self.server_pid)] + [self.server_pid]
+        return {"server": sum(map(_cpu_seconds, workers)),
+                "postgres": sum(map(_cpu_seconds, _processes(b"postgres"))),
+                "client": _cpu_seconds(os.getpid())}
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
 def run_phase(clients: list[Client], seconds: float, step) -> float:
     """Each client calls step(client, k) until the deadline; returns the elapsed wall time."""
     barrier = threading.Barrier(len(clients) + 1)
@@ -311,6 +360,8 @@ class Result:
     healthz_per_s: float
     answers_per_s: float
     photos: int
+    cpu_healthz: dict[str, float] = field(default_factory=dict)  # CPU ms per request, by process group
+    cpu_answers: dict[str, float] = field(default_factory=dict)
 
     @property
     def ratio(self) -> float:
@@ -321,7 +372,9 @@ class Result:
                 f"p50 {self.p50_ms:.1f} ms, p95 {self.p95_ms:.1f} ms, photos {self.photos}",
                 f"[{self.database}] errors {len(self.errors)}, lost writes {len(self.lost)}",
                 f"[{self.database}] /healthz {self.healthz_per_s:.0f} req/s, answer saves {self.answers_per_s:.0f} "
-                f"req/s, ratio {self.ratio:.2f}"] + [f"  error: {e}" for e in self.errors[:5]] + \
+                f"req/s, ratio {self.ratio:.2f}",
+                f"[{self.database}] CPU ms per request: /healthz {_cpu_text(self.cpu_healthz)}; "
+                f"answer save {_cpu_text(self.cpu_answers)}"] + [f"  error: {e}" for e in self.errors[:5]] + \
                [f"  lost: {x}" for x in self.lost[:5]]
 
     @property
@@ -338,10 +391,13 @@ def run(inst: Installation, *, seconds: float = 20, clients: int = 20, photos: b
         pool = [Client(server, tokens[n], sites[n % len(sites)], items, n) for n in range(clients)]
         for client in pool:
             client.start_audit()
-        phase = max(seconds / 4, 1.0)
+        meter, phase = CpuMeter(server.proc.pid), max(seconds / 4, 1.0)
+        before = meter.sample()
         t_health = run_phase(pool, phase, lambda c, k: c.healthz())
+        between = meter.sample()
         t_answers = run_phase(pool, seconds - 2 * phase if photos else seconds - phase,
                               lambda c, k: c.save_answer(k))
+        after = meter.sample()
         answer_count = sum(len(c.log.latencies["answers"]) for c in pool)
         t_mixed = run_phase(pool, phase, lambda c, k: c.upload_photo(k) if k % PHOTO_EVERY == PHOTO_EVERY - 1
                             else c.save_answer(k)) if photos else 0.0
@@ -351,7 +407,17 @@ def run(inst: Installation, *, seconds: float = 20, clients: int = 20, photos: b
     lost = count_lost(inst.database_url, inst.media_root, logs)
     return Result(label, t_answers + t_mixed, len(writes), len(writes) / max(t_answers + t_mixed, 1e-9),
                   _pct(writes, 50), _pct(writes, 95), [e for log in logs for e in log.errors], lost,
-                  healthz / t_health, answer_count / t_answers, sum(len(log.acked_photos) for log in logs))
+                  healthz / t_health, answer_count / t_answers, sum(len(log.acked_photos) for log in logs),
+                  _per_request(before, between, healthz), _per_request(between, after, answer_count))
+
+
+def _cpu_text(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()) + f" (total {sum(cpu.values()):.2f})"
+
+
+def _per_request(start: dict[str, float], end: dict[str, float], count: int) -> dict[str, float]:
+    """CPU milliseconds per request of a phase, by process group."""
+    return {k: (end[k] - start[k]) * 1000 / max(count, 1) for k in start}
 
 
 def _pct(values: list[float], p: int) -> float:
