@@ -6,6 +6,7 @@ automatic form check, so the check happens here, and only for cookie requests).
 """
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -62,7 +63,7 @@ def _login_with_token(header: str) -> None:
         raise TooManyAttempts(_("Too many wrong API tokens from this address. Wait a minute and try again."))
     scheme, _sep, token = header.partition(" ")
     token = token.strip()
-    found = token_user(token) if scheme.lower() == "bearer" and token else None
+    found = token_user(token, _audit_in_url()) if scheme.lower() == "bearer" and token else None
     if found is None:
         register_failed_token_attempt()
         raise Unauthorized(_("The API token is missing, wrong or revoked."), code="invalid_token")
@@ -71,6 +72,15 @@ def _login_with_token(header: str) -> None:
         on_begin_writes(lambda: _touch(token_id))
     # Flask-Login keeps the request's user in g._login_user; setting it leaves the session alone.
     g._login_user = user
+
+
+def _audit_in_url() -> uuid.UUID | None:
+    """The audit a request is on (/audits/<audit_id>/…): the token's query reads it as well."""
+    value = (request.view_args or {}).get("audit_id")
+    try:
+        return uuid.UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _touch(token_id: int) -> None:

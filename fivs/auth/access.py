@@ -161,14 +161,27 @@ def _audit_by_uuid():
             .where(Audit.uuid == bindparam("uuid")))
 
 
+def remember_audit(audit_uuid: uuid_mod.UUID, audit, content_hash: str | None) -> None:
+    """Something else read the audit of this uuid (the API token's query; None: there is none):
+    the next get_audit_or_404 for it in this request need not read it again."""
+    if has_app_context():
+        g._fivs_read_audit = (audit_uuid, audit, content_hash)
+
+
 def get_audit_or_404(audit_uuid):
     from fivs.checklists.spec import note_content_hash
 
-    row = db.session.execute(_audit_by_uuid(), {"uuid": parse_uuid_or_404(audit_uuid)}).one_or_none()
-    if row is None or not can_view_audit(current_user, row.Audit):
+    audit_uuid = parse_uuid_or_404(audit_uuid)
+    read = g.pop("_fivs_read_audit", None) if has_app_context() else None
+    if read is not None and read[0] == audit_uuid:
+        audit, content_hash = read[1], read[2]
+    else:
+        row = db.session.execute(_audit_by_uuid(), {"uuid": audit_uuid}).one_or_none()
+        audit, content_hash = (row.Audit, row.content_hash) if row is not None else (None, None)
+    if audit is None or not can_view_audit(current_user, audit):
         abort(404)
-    note_content_hash(row.Audit.template_id, row.content_hash)
-    return row.Audit
+    note_content_hash(audit.template_id, content_hash)
+    return audit
 
 
 def site_scope_required(view):
