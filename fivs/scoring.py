@@ -283,7 +283,7 @@ SumRow = tuple  # (kind, key, sum of scores, scored answers, N/A answers); kind 
 
 def audit_scores_from_sums(rows: Iterable[SumRow]) -> AuditScores:
     """The same percentages as `audit_scores`, from answers already summed per S and per zone
-    (by the database: a save need not hand over every answer; at most 5 + zones rows). A zone
+    (a save sums its audit's answers as it reads them, without an object per answer). A zone
     whose answers are all unscored is still seen: pass it with zeros. The scored and N/A counts
     are those of the S rows (each answer is in exactly one S and one zone)."""
     s_totals = {s: 0 for s in S_KEYS}

@@ -1,5 +1,6 @@
 """The answer-save path that every tablet hits: short answers (Prefer: return=minimal), scores
-summed by the database, the checklist spec cache, and read-first transactions on SQLite."""
+from the answers read back, the checklist spec cache, read-first transactions on SQLite, and on
+PostgreSQL one statement that bumps, writes and reads back."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,11 +9,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from fivs.audits import services
-from fivs.audits.models import Answer, Audit
+from fivs.audits.models import Answer, Audit, Event
 from fivs.checklists.loader import load_template, parse_file
 from fivs.checklists.spec import checklist_spec
 from fivs.db import begin_writes
-from fivs.services_errors import LockedError
+from fivs.services_errors import ConflictError, LockedError
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_audit, make_site, make_user
 from tests.test_checklists import VALID, write
@@ -57,7 +58,7 @@ def test_minimal_answer_has_version_saved_answers_and_the_same_scores(api, db, s
 
 
 def test_minimal_scores_equal_the_whole_audits_with_rooms_na_and_unscored(api, db, setup):
-    """The database's sums per S and zone give the same scores as the whole audit, on an audit
+    """The short answer's scores are the whole audit's, on an audit
     with every item answered, two rooms of each repeating zone, N/A and unscored answers."""
     _site, consultant, audit = setup
     api.login(consultant)
@@ -91,8 +92,10 @@ def test_minimal_answer_of_a_batch_lists_each_answer_once(api, db, setup):
     assert db.session.scalar(select(Answer.score)) == 2
 
 
-def test_an_audit_submitted_after_it_was_read_refuses_the_save(app, db, setup):
-    """The save's checks read the audit first; the write checks its status again, in one statement."""
+@pytest.mark.parametrize("row_version", [None, 1], ids=["no-version", "tablet"])
+def test_an_audit_submitted_after_it_was_read_refuses_the_save(app, db, setup, row_version):
+    """The save's checks read the audit first; the write checks its status again, in one statement
+    (a tablet's save, with its row version, on PostgreSQL: the statement that also writes the answer)."""
     _site, consultant, audit = setup
     item = _plain_items(audit)[0]
     assert audit.status == "draft"
@@ -100,10 +103,69 @@ def test_an_audit_submitted_after_it_was_read_refuses_the_save(app, db, setup):
                        .execution_options(synchronize_session=False))  # another request, unseen
     assert audit.status == "draft"
     with pytest.raises(LockedError):
-        services.save_answers(audit, consultant, [{"item": item, "score": 4}], row_version=None)
+        services.save_answers(audit, consultant, [{"item": item, "score": 4}], row_version=row_version)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
     assert db.session.get(Audit, audit.id).row_version == 1
+
+
+def test_a_save_on_a_version_changed_since_it_was_read_writes_nothing(app, db, setup):
+    _site, consultant, audit = setup
+    item = _plain_items(audit)[0]
+    db.session.execute(update(Audit).where(Audit.id == audit.id).values(row_version=2)
+                       .execution_options(synchronize_session=False))  # another tablet's save, unseen
+    with pytest.raises(ConflictError) as caught:
+        services.save_answers(audit, consultant, [{"item": item, "score": 4}], row_version=1)
+    assert caught.value.details == {"row_version": 2}
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Answer)) == 0
+
+
+def test_a_save_on_an_audit_reopened_since_it_was_read_is_logged_with_old_values(app, db, setup):
+    """A reopened audit's changes are logged with their old values: a tablet's save that finds the
+    audit reopened under it takes the logged path, whatever it read before."""
+    _site, consultant, audit = setup
+    item = _plain_items(audit)[0]
+    services.save_answers(audit, consultant, [{"item": item, "score": 1}], row_version=1)
+    db.session.commit()
+    db.session.execute(update(Audit).where(Audit.id == audit.id).values(status="reopened")
+                       .execution_options(synchronize_session=False))  # submitted and reopened, unseen
+    assert audit.status == "draft"
+    services.save_answers(audit, consultant, [{"item": item, "score": 3}], row_version=2)
+    db.session.commit()
+    event = db.session.scalars(select(Event).where(Event.action == "answer.change")).one()
+    assert (event.old_value["score"], event.new_value["score"]) == (1, 3)
+    assert db.session.get(Audit, audit.id).row_version == 3
+
+
+def test_a_tablets_save_is_two_statements_on_postgresql(api, db, setup, backend):
+    """Every tablet's tap is a save: the token's query also reads the audit, and on PostgreSQL one
+    more statement bumps the audit, writes the answer and reads the audit's answers for the scores."""
+    from sqlalchemy import event
+
+    _site, consultant, audit = setup
+    api.login(consultant)
+    items, url = _plain_items(audit), f"/audits/{audit.uuid}/answers"
+    api.put(url, json={"row_version": 1, "answers": [{"item": items[0], "score": 2}]})  # the token is touched
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):  # SQLite's (PostgreSQL's BEGIN is not a cursor's)
+            statements.append(" ".join(statement.split())[:60])
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        resp = api.put(url, headers={"Prefer": "return=minimal"},
+                       json={"row_version": 2, "answers": [{"item": items[1], "score": 4}]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
+    assert resp.get_json()["scores"] == api.get(url[:-len("/answers")]).get_json()["scores"]
+    assert statements[0].startswith("SELECT users.id") and not any(s.startswith("SELECT audits") for s in statements)
+    if backend == "postgresql":
+        assert len(statements) == 2 and statements[1].startswith("WITH bumped AS")
+    else:  # the token's, the bump, the upsert, and the scores' read after the commit
+        assert len(statements) == 4
 
 
 def test_api_save_does_not_leave_a_loaded_answer_stale(app, db, setup):
@@ -156,7 +218,8 @@ def test_a_read_first_view_reads_without_the_write_lock_and_refuses_early_writes
 def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api, db, setup, backend, monkeypatch):
     """SQLite: the scores are read after the commit, while the save holds neither SQLite's write lock
     nor the app's writer queue (another worker can write meanwhile). PostgreSQL: in the save's own
-    transaction, before its commit (no second BEGIN and ROLLBACK)."""
+    transaction, before its commit (no second BEGIN and ROLLBACK), from the answers the save's own
+    statement read back (no query of their own)."""
     from sqlalchemy import create_engine
 
     from fivs.api import views
@@ -168,7 +231,8 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
     seen = {}
     real = views.answer_scores
 
-    def watching(template_id, audit_pk):
+    def watching(template_id, audit_pk, scored=None):
+        seen["read_by_the_save"] = scored is not None
         if backend == "sqlite":
             seen["queue_held"] = _WriterQueue.for_database(db.engine.url.database).thread_lock.locked()
             other = sqlite3.connect(db.engine.url.database, timeout=0.5)
@@ -183,7 +247,7 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
                 seen["version_outside"] = other.execute(
                     text("SELECT row_version FROM audits WHERE id = :id"), {"id": audit_pk}).scalar_one()
             engine.dispose()
-        return real(template_id, audit_pk)
+        return real(template_id, audit_pk, scored)
 
     monkeypatch.setattr(views, "answer_scores", watching)
     resp = api.put(f"/audits/{audit.uuid}/answers", headers={"Prefer": "return=minimal"},
@@ -191,8 +255,8 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
     assert resp.status_code == 200 and resp.get_json()["row_version"] == 2
     assert resp.get_json()["scores"]["by_zone"]
     if backend == "sqlite":
-        assert seen == {"queue_held": False, "version_outside": 2}  # committed, lock released
+        assert seen == {"queue_held": False, "version_outside": 2, "read_by_the_save": False}  # committed, lock released
     else:
-        assert seen == {"version_outside": 1}  # not committed yet: the same transaction
+        assert seen == {"version_outside": 1, "read_by_the_save": True}  # not committed yet: the same transaction
     db.session.expire_all()
     assert db.session.get(Audit, audit_id).row_version == 2

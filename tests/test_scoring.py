@@ -146,7 +146,7 @@ def test_repeated_zone_instances_pooled_and_zone_percentages():
 
 @pytest.mark.parametrize("seed", range(25))
 def test_scores_from_sums_per_s_and_zone_equal_scores_from_answers(seed):
-    """What the database sums per S and per zone gives exactly the percentages of the answers themselves."""
+    """Answers summed per S and per zone give exactly the percentages of the answers themselves."""
     rng = random.Random(seed)
     items = [(f"I{n}", rng.choice(S_KEYS), rng.choice(["classroom", "kitchen", "toilet"])) for n in range(12)]
     answers = []

@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import String, and_, bindparam, case, cast, func, literal, select, union_all
+from sqlalchemy import bindparam, select
 
 from fivs import scoring
 from fivs.audits.models import Answer, Audit, ZoneInstance
-from fivs.checklists.models import ChecklistTemplate, Item
+from fivs.checklists.models import ChecklistTemplate
 from fivs.checklists.spec import ChecklistSpec, checklist_spec
 from fivs.extensions import db
 from fivs.sites.models import Site
@@ -88,9 +88,12 @@ def saved_answers_dict(audit: Audit, saved: list[Answer]) -> dict:
             "answers": [_answer_dict(spec, a) for a in saved]}
 
 
-def answer_scores(template_id: int, audit_id: int) -> dict:
-    """The audit's scores (as in audit_dict) from its answers summed by the database."""
-    return _summed_scores(checklist_spec(template_id), audit_id)
+def answer_scores(template_id: int, audit_id: int, scored=None) -> dict:
+    """The audit's scores (as in audit_dict), from its answers as (item id, score, N/A): `scored`,
+    or read now."""
+    if scored is None:
+        scored = db.session.execute(_SCORED_COLUMNS, {"audit_id": audit_id}).tuples()
+    return _summed_scores(checklist_spec(template_id), scored)
 
 
 def _answer_rows(audit_id: int) -> list:
@@ -104,29 +107,32 @@ def _answer_dict(spec: ChecklistSpec, row) -> dict:
             "score": row.score, "na": bool(row.na), "note": row.note or "", "updated_at": _time(row.updated_at)}
 
 
-_answers, _items = Answer.__table__, Item.__table__  # Core columns: no ORM compile step on each save
-_counted = and_(_answers.c.score.is_not(None), _answers.c.na.is_(False))
+# Three short columns per answer, from the audit's index: no join, no grouping for the database
+# to do; the checklist spec (cached) tells each item's S and zone.
+_answers = Answer.__table__  # Core columns: no ORM compile step on each save
+_SCORED_COLUMNS = (select(_answers.c.item_id, _answers.c.score, _answers.c.na)
+                   .where(_answers.c.audit_id == bindparam("audit_id")))
 
 
-def _summed_by(kind: str, key):
-    return (select(literal(kind), key, func.coalesce(func.sum(case((_counted, _answers.c.score), else_=0)), 0),
-                   func.sum(case((_counted, 1), else_=0)), func.sum(case((_answers.c.na.is_(True), 1), else_=0)))
-            .select_from(_answers.join(_items, _items.c.id == _answers.c.item_id))
-            .where(_answers.c.audit_id == bindparam("audit_id")).group_by(key))
-
-
-# The two things scores are made of, summed by the database: at most 5 + zones short rows,
-# however many items and rooms the audit has (zone ids as text: one column type for both halves).
-_SUMMED_BY_S_AND_ZONE = union_all(_summed_by("s", _items.c.s), _summed_by("zone", cast(_items.c.zone_id, String)))
-
-
-def _summed_scores(spec: ChecklistSpec, audit_id: int) -> dict:
-    """The audit's scores from its answers summed per S and per zone (one short query)."""
-    rows = db.session.execute(_SUMMED_BY_S_AND_ZONE, {"audit_id": audit_id}).tuples()
-    named = [(kind, key if kind == "s" else spec.zone_codes[int(key)], int(total), int(count), int(na))
-             for kind, key, total, count, na in rows]
+def _summed_scores(spec: ChecklistSpec, scored) -> dict:
+    """The audit's scores, its answers summed per S and per zone as they come."""
+    sums: dict[tuple[str, str], list[int]] = {}
+    by_id = spec.by_id
+    for item_id, score, na in scored:
+        item = by_id[item_id]
+        for key in (("s", item.s), ("zone", item.zone_code)):
+            row = sums.get(key)
+            if row is None:
+                row = sums[key] = [0, 0, 0]
+            if na:
+                row[2] += 1
+            elif score is not None:
+                row[0] += score
+                row[1] += 1
     order = spec.zone_order  # zones in checklist order, as the whole audit lists them
-    scores = scoring.audit_scores_from_sums(sorted(named, key=lambda r: (r[0] == "zone", order.get(r[1], 0))))
+    rows = sorted(((kind, key, *row) for (kind, key), row in sums.items()),
+                  key=lambda r: (r[0] == "zone", order.get(r[1], 0)))
+    scores = scoring.audit_scores_from_sums(rows)
     return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}
 
 

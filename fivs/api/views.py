@@ -131,7 +131,8 @@ def put_answers(audit_id: str):
         db.session.commit()
         return json_response(state, headers={"Vary": "Prefer"})
     state, ids = saved_answers_dict(audit, saved), (audit.template_id, audit.id)
-    state["scores"] = commit_then_read(lambda: answer_scores(*ids))  # SQLite: not under the write lock
+    scored = getattr(saved, "scored", None)  # PostgreSQL: read by the save's own statement
+    state["scores"] = commit_then_read(lambda: answer_scores(*ids, scored))  # SQLite: not under the write lock
     return json_response(state, headers={"Vary": "Prefer", "Preference-Applied": "return=minimal"})
 
 

@@ -11,7 +11,7 @@ from functools import cache
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, column, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
@@ -307,12 +307,13 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
     begin_writes()  # a @read_first request's checks are done (see fivs.db); the writes check again
-    bump_row_version(audit, row_version)
-    _add_missing_rooms(audit, parsed, user)
-    if "answers" in audit.__dict__:
-        saved = _save_loaded(audit, user, parsed)
+    saved = None if "answers" in audit.__dict__ else _bump_and_upsert_one(audit, user, parsed, row_version)
+    if saved is not None:  # a tablet's one answer, on PostgreSQL: bumped and saved by one statement
+        _add_missing_rooms(audit, parsed, user)  # after it: the audit's row is locked by now
     else:
-        saved = _upsert_rows(audit, user, parsed)
+        bump_row_version(audit, row_version)
+        _add_missing_rooms(audit, parsed, user)
+        saved = _save_loaded(audit, user, parsed) if "answers" in audit.__dict__ else _upsert_rows(audit, user, parsed)
     db.session.flush()
     return saved
 
@@ -380,6 +381,82 @@ _ANSWERS_OF_ITEMS = (select(Answer.item_id, Answer.zone_instance, Answer.score, 
                             Answer.item_id.in_(bindparam("item_ids", expanding=True))))
 
 
+# A tablet's save in one statement (PostgreSQL's data-modifying WITH): the audit's row is bumped
+# (compare-and-set on its row version; not submitted, nor reopened: those saves are logged with
+# their old values, on the general path), the answer written only when it was, and every answer
+# of the audit read back for the scores: the written one as RETURNed, the others as the statement
+# found them. Nothing can have changed them unseen: any write to an audit's answers bumps its
+# row version, and the version checked is the one the tablet holds.
+_BUMP_UPSERT_READ_SQL = """
+WITH bumped AS (
+    UPDATE audits SET row_version = row_version + 1, updated_at = :updated_at
+    WHERE id = :audit_id AND status NOT IN ('submitted', 'reopened') AND row_version = :expected
+    RETURNING row_version, status),
+saved AS (
+    INSERT INTO answers (audit_id, item_id, zone_instance, score, na, note, updated_at, updated_by_id)
+    SELECT :audit_id, :item_id, :zone_instance, :score, :na, :note, :updated_at, :updated_by_id FROM bumped
+    ON CONFLICT (audit_id, item_id, zone_instance) DO UPDATE
+    SET score = excluded.score, na = excluded.na, updated_at = excluded.updated_at,
+        updated_by_id = excluded.updated_by_id{note}
+    RETURNING id, item_id, zone_instance, score, na, note, updated_at)
+SELECT saved.id, saved.item_id, saved.zone_instance, saved.score, saved.na, saved.note, saved.updated_at,
+       bumped.row_version AS audit_row_version, bumped.status AS audit_status
+FROM saved CROSS JOIN bumped
+UNION ALL
+SELECT NULL, item_id, NULL, score, na, NULL, NULL, NULL, NULL FROM answers
+WHERE audit_id = :audit_id AND EXISTS (SELECT FROM bumped)
+  AND NOT (item_id = :item_id AND zone_instance = :zone_instance)"""
+
+
+@cache
+def _bump_upsert_read_statement(keep_note: bool):
+    table, audits = Answer.__table__, Audit.__table__
+    columns = [table.c[name] for name in ("id", "item_id", "zone_instance", "score", "na", "note", "updated_at")]
+    params = [bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"]
+    params.append(bindparam("expected", type_=audits.c.row_version.type))
+    return text(_BUMP_UPSERT_READ_SQL.format(note="" if keep_note else ", note = excluded.note")).bindparams(
+        *params).columns(*columns, column("audit_row_version", audits.c.row_version.type),
+                         column("audit_status", audits.c.status.type))
+
+
+class SavedAnswers(list):
+    """The answers a save wrote. `scored`: every answer of the audit right after the save, as
+    (item id, score, N/A), when the save read them in the same statement; else None."""
+
+    scored: list[tuple[int, int | None, bool]] | None = None
+
+
+def _bump_and_upsert_one(audit: Audit, user, parsed: list[AnswerInput], expected: int | None):
+    """A tablet's save (one answer, the row version it holds) in one round trip on PostgreSQL, or
+    None: the general path is to be taken (another database, a batch, no row version, a reopened
+    audit, or the audit's row did not match: the general path then says why, conflict or locked)."""
+    if (len(parsed) != 1 or expected is None or audit.status == "reopened"
+            or db.session.get_bind().dialect.name != "postgresql"):
+        return None
+    entry, now = parsed[0], utcnow()
+    rows = db.session.execute(_bump_upsert_read_statement(entry.note is None), {
+        "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
+        "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
+        "updated_at": now, "updated_by_id": user.id, "expected": expected}).all()
+    written = next((r for r in rows if r.id is not None), None)
+    if written is None:
+        return None
+    set_committed_value(audit, "row_version", written.audit_row_version)
+    set_committed_value(audit, "status", written.audit_status)
+    set_committed_value(audit, "updated_at", now)
+    saved = SavedAnswers([_saved(written)])
+    saved.scored = [(r.item_id, r.score, bool(r.na)) for r in rows]
+    return saved
+
+
+def _saved(row) -> SavedAnswer:
+    """A row RETURNed by an upsert; an Answer of this row already in the session is expired."""
+    stale = db.session.identity_map.get(identity_key(Answer, row.id))
+    if stale is not None:
+        db.session.expire(stale)
+    return SavedAnswer(row.id, row.item_id, row.zone_instance, row.score, bool(row.na), row.note or "", row.updated_at)
+
+
 def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
     """The batch as upserts. Nothing is read first, unless the audit is reopened: then every
     change is logged with its old value."""
@@ -393,12 +470,8 @@ def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAns
             "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
             "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
             "updated_at": now, "updated_by_id": user.id}).one()
-        stale = db.session.identity_map.get(identity_key(Answer, row.id))
-        if stale is not None:  # an Answer of this row already in the session must not stay stale
-            db.session.expire(stale)
         key = (row.item_id, row.zone_instance)
-        saved[key] = SavedAnswer(row.id, row.item_id, row.zone_instance, row.score, bool(row.na),
-                                 row.note or "", row.updated_at)
+        saved[key] = _saved(row)
         if logged:
             _log_answer_change(audit, user, entry, states.get(key), _answer_state(saved[key]))
             states[key] = _answer_state(saved[key])
