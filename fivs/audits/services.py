@@ -385,8 +385,9 @@ _ANSWERS_OF_ITEMS = (select(Answer.item_id, Answer.zone_instance, Answer.score, 
 # (compare-and-set on its row version; not submitted, nor reopened: those saves are logged with
 # their old values, on the general path), the answer written only when it was, and every answer
 # of the audit read back for the scores: the written one as RETURNed, the others as the statement
-# found them. Nothing can have changed them unseen: any write to an audit's answers bumps its
-# row version, and the version checked is the one the tablet holds.
+# found them (as three arrays in the one row: no row per answer to build). Nothing can have
+# changed them unseen: any write to an audit's answers bumps its row version, and the version
+# checked is the one the tablet holds.
 _BUMP_UPSERT_READ_SQL = """
 WITH bumped AS (
     UPDATE audits SET row_version = row_version + 1, updated_at = :updated_at
@@ -400,12 +401,12 @@ saved AS (
         updated_by_id = excluded.updated_by_id{note}
     RETURNING id, item_id, zone_instance, score, na, note, updated_at)
 SELECT saved.id, saved.item_id, saved.zone_instance, saved.score, saved.na, saved.note, saved.updated_at,
-       bumped.row_version AS audit_row_version, bumped.status AS audit_status
-FROM saved CROSS JOIN bumped
-UNION ALL
-SELECT NULL, item_id, NULL, score, na, NULL, NULL, NULL, NULL FROM answers
-WHERE audit_id = :audit_id AND EXISTS (SELECT FROM bumped)
-  AND NOT (item_id = :item_id AND zone_instance = :zone_instance)"""
+       bumped.row_version AS audit_row_version, bumped.status AS audit_status,
+       others.item_ids, others.scores, others.na_flags
+FROM saved CROSS JOIN bumped CROSS JOIN (
+    SELECT array_agg(item_id) AS item_ids, array_agg(score) AS scores, array_agg(na) AS na_flags
+    FROM answers WHERE audit_id = :audit_id AND NOT (item_id = :item_id AND zone_instance = :zone_instance)
+) AS others"""
 
 
 @cache
@@ -416,7 +417,8 @@ def _bump_upsert_read_statement(keep_note: bool):
     params.append(bindparam("expected", type_=audits.c.row_version.type))
     return text(_BUMP_UPSERT_READ_SQL.format(note="" if keep_note else ", note = excluded.note")).bindparams(
         *params).columns(*columns, column("audit_row_version", audits.c.row_version.type),
-                         column("audit_status", audits.c.status.type))
+                         column("audit_status", audits.c.status.type),
+                         column("item_ids"), column("scores"), column("na_flags"))  # lists from the driver
 
 
 class SavedAnswers(list):
@@ -434,18 +436,18 @@ def _bump_and_upsert_one(audit: Audit, user, parsed: list[AnswerInput], expected
             or db.session.get_bind().dialect.name != "postgresql"):
         return None
     entry, now = parsed[0], utcnow()
-    rows = db.session.execute(_bump_upsert_read_statement(entry.note is None), {
+    written = db.session.execute(_bump_upsert_read_statement(entry.note is None), {
         "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
         "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
-        "updated_at": now, "updated_by_id": user.id, "expected": expected}).all()
-    written = next((r for r in rows if r.id is not None), None)
+        "updated_at": now, "updated_by_id": user.id, "expected": expected}).one_or_none()
     if written is None:
         return None
     set_committed_value(audit, "row_version", written.audit_row_version)
     set_committed_value(audit, "status", written.audit_status)
     set_committed_value(audit, "updated_at", now)
     saved = SavedAnswers([_saved(written)])
-    saved.scored = [(r.item_id, r.score, bool(r.na)) for r in rows]
+    saved.scored = [(written.item_id, written.score, bool(written.na)),
+                    *zip(written.item_ids or (), written.scores or (), written.na_flags or ())]
     return saved
 
 
