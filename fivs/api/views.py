@@ -131,8 +131,8 @@ def put_answers(audit_id: str):
         db.session.commit()
         return json_response(state, headers={"Vary": "Prefer"})
     state, ids = saved_answers_dict(audit, saved), (audit.template_id, audit.id)
-    scored = getattr(saved, "scored", None)  # PostgreSQL: read by the save's own statement
-    state["scores"] = commit_then_read(lambda: answer_scores(*ids, scored))  # SQLite: not under the write lock
+    # PostgreSQL: read by the save's own statement; SQLite: read after the commit, not under the write lock
+    state["scores"] = commit_then_read(lambda: answer_scores(*ids, saved.scored))
     return json_response(state, headers={"Vary": "Prefer", "Preference-Applied": "return=minimal"})
 
 

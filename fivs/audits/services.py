@@ -296,13 +296,14 @@ def _entry_problems(entry, items: dict[str, ItemSpec]) -> list[dict]:
     return errs
 
 
-def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) -> list:
+def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) -> "SavedAnswers":
     """Upsert a batch of answers all-or-nothing, bumping the audit's row version once.
 
     Reads only what the batch touches: the checklist comes from its cached spec. When the
     caller has loaded `audit.answers` (the capture pages) the answers change as ORM objects;
     otherwise (the API, every tablet save) each answer is one prepared upsert. Returns the saved
-    answers (objects with the Answer's columns).
+    answers (objects with the Answer's columns) as `SavedAnswers`, whose `scored` is set when
+    the save's own statement also read the audit's answers back (PostgreSQL, one answer).
     """
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
@@ -313,7 +314,8 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     else:
         bump_row_version(audit, row_version)
         _add_missing_rooms(audit, parsed, user)
-        saved = _save_loaded(audit, user, parsed) if "answers" in audit.__dict__ else _upsert_rows(audit, user, parsed)
+        saved = SavedAnswers(_save_loaded(audit, user, parsed) if "answers" in audit.__dict__
+                             else _upsert_rows(audit, user, parsed))
     db.session.flush()
     return saved
 
