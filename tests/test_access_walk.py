@@ -5,8 +5,12 @@ A route that is not in the table FAILS the suite ("add <endpoint> to the access 
 route cannot land without someone deciding who may call it.
 
 The world: site A (the consultant is assigned to it, the principal and staff belong to it) and
-site B, identical in shape, each with a draft consultant audit, a photo and a corrective action.
-Each row of the table gives the status for A's objects. For B's objects a site-scoped role
+site B, identical in shape, each with a draft consultant audit, a draft self-assessment by one of
+its staff (each audit with a photo) and a corrective action with an "after" photo. Each row of the table gives the status
+for A's objects. Every route on an audit or a photo is walked twice: on the consultant audit (ACCESS)
+and on the self-assessment (SELF_ACCESS where the answer differs: the site's principal and staff
+change a self-assessment, a consultant only reads it); every route on a photo is walked a third
+time with the action's photo (ACTION_PHOTO_ACCESS where the answer differs). For B's objects a site-scoped role
 (consultant, principal, staff) must get 404 wherever it got through on A (another site's object is
 a 404, never a 403); admins and reviewers see every site, so B answers as A did.
 
@@ -146,6 +150,33 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
 }
 
 
+# The routes that change an audit or its photos, on a draft self-assessment: the site's own people
+# (principal, staff) and admins may; a consultant and a reviewer may only read it.
+#                                       anonymous  admin reviewer consultant principal staff
+SELF_ACCESS: dict[str, dict[str, dict[str, object]]] = {
+    "audits.zone": {"GET": logged_in(200), "POST": row(LOGIN, 302, 403, 403, 302, 302)},
+    "audits.add_room": {"POST": row(LOGIN, 302, 403, 403, 302, 302)},
+    "audits.remove_room": {"POST": row(LOGIN, 302, 403, 403, 302, 302)},
+    "audits.submit": {"POST": row(LOGIN, 422, 403, 403, 422, 422)},   # draft with no answers
+    "api.put_answers": {"PUT": row(401, 200, 403, 403, 200, 200)},
+    "api.submit": {"POST": row(401, 422, 403, 403, 422, 422)},
+    "api.upload_photo": {"POST": row(401, 201, 403, 403, 201, 201)},
+    "api.delete_photo": {"DELETE": row(401, 204, 403, 403, 204, 204)},
+    "photos.upload": {"POST": row(LOGIN, 302, 403, 403, 302, 302)},
+    "photos.delete": {"POST": row(LOGIN, 302, 403, 403, 302, 302)},
+}
+AUDIT_ARGS = {"audit_uuid", "audit_id", "photo_id", "photo_uuid"}
+
+# The routes on a photo, with an action's "after" photo: whoever may mark the action done may
+# remove it (until the action is verified); a reviewer only sees it.
+#                                       anonymous  admin reviewer consultant principal staff
+ACTION_PHOTO_ACCESS: dict[str, dict[str, dict[str, object]]] = {
+    "api.delete_photo": {"DELETE": row(401, 204, 403, 204, 204, 204)},
+    "photos.delete": {"POST": row(LOGIN, 302, 403, 302, 302, 302)},
+}
+PHOTO_ARGS = {"photo_id", "photo_uuid"}
+
+
 def _zone(sw):
     return next(z for z in sw.audit.template.zones if not z.repeats)
 
@@ -205,6 +236,8 @@ def _routes() -> list[Route]:
 
 
 ROUTES = _routes()
+AUDIT_ROUTES = [r for r in ROUTES if r.arguments & AUDIT_ARGS]
+PHOTO_ROUTES = [r for r in ROUTES if r.arguments & PHOTO_ARGS]
 
 
 # ---------------------------------------------------------------- the world
@@ -214,6 +247,20 @@ class SiteWorld:
     audit: Audit
     photo: Photo
     action: CorrectiveAction
+    self_audit: Audit | None = None
+    self_photo: Photo | None = None
+    action_photo: Photo | None = None
+
+    def self_assessment(self) -> SiteWorld:
+        """The same site seen through its self-assessment (and that audit's photo)."""
+        return SiteWorld(self.site, self.self_audit, self.self_photo, self.action)
+
+    def with_action_photo(self) -> SiteWorld:
+        """The same site, its photo being the action's "after" photo."""
+        return SiteWorld(self.site, self.audit, self.action_photo, self.action)
+
+    def photos(self) -> list[Photo]:
+        return [self.photo, self.self_photo, self.action_photo]
 
 
 @dataclass
@@ -230,15 +277,33 @@ def _site_world(code: str, consultant: User, db) -> SiteWorld:
     consultant.assigned_sites.append(site)
     audit = make_audit(site, consultant)
     zone = next(z for z in audit.template.zones if not z.repeats)
-    photo = Photo(uuid=uuid.uuid4(), audit_id=audit.id, site_id=site.id, item_id=zone.items[0].id,
-                  sha256="0" * 64, width=1, height=1, thumb_width=1, thumb_height=1,
-                  source_format="JPEG", display_key=f"{code}/d.jpg", thumb_key=f"{code}/t.jpg",
-                  uploaded_by_id=consultant.id)
+    photo = _photo(audit, consultant, f"{code}/")
     action = CorrectiveAction(uuid=uuid.uuid4(), site_id=site.id, audit_id=audit.id,
                               item_id=zone.items[0].id, title="Dọn kho", created_by_id=consultant.id)
     db.session.add_all([photo, action])
     db.session.flush()
-    return SiteWorld(site, audit, photo, action)
+    action_photo = Photo(uuid=uuid.uuid4(), action_id=action.id, site_id=site.id, sha256="1" * 64,
+                         width=1, height=1, thumb_width=1, thumb_height=1, source_format="JPEG",
+                         display_key=f"{code}/action-{action.uuid}/d.jpg",
+                         thumb_key=f"{code}/action-{action.uuid}/t.jpg", uploaded_by_id=consultant.id)
+    db.session.add(action_photo)
+    db.session.flush()
+    return SiteWorld(site, audit, photo, action, action_photo=action_photo)
+
+
+def _add_self_assessment(sw: SiteWorld, staff: User, db) -> None:
+    sw.self_audit = make_audit(sw.site, staff, kind="self")
+    sw.self_photo = _photo(sw.self_audit, staff, f"{sw.site.code}/self-")
+    db.session.add(sw.self_photo)
+    db.session.flush()
+
+
+def _photo(audit: Audit, user: User, prefix: str) -> Photo:
+    zone = next(z for z in audit.template.zones if not z.repeats)
+    return Photo(uuid=uuid.uuid4(), audit_id=audit.id, site_id=audit.site_id, item_id=zone.items[0].id,
+                 sha256="0" * 64, width=1, height=1, thumb_width=1, thumb_height=1,
+                 source_format="JPEG", display_key=f"{prefix}d.jpg", thumb_key=f"{prefix}t.jpg",
+                 uploaded_by_id=user.id)
 
 
 _PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
@@ -252,13 +317,15 @@ def world(db, media_root, monkeypatch) -> World:
     a = _site_world("SITE-A", consultant, db)
     b = _site_world("SITE-B", consultant, db)
     consultant.assigned_sites.remove(b.site)
-    for sw in (a, b):  # the photo's files, so an allowed image request can answer 200
-        for key in (sw.photo.display_key, sw.photo.thumb_key):
+    users = {"consultant": consultant,
+             **{role: make_user(role, site=a.site) for role in ("admin", "reviewer", "principal", "staff")}}
+    _add_self_assessment(a, users["staff"], db)
+    _add_self_assessment(b, make_user("staff", site=b.site), db)
+    for sw in (a, b):  # the photos' files, so an allowed image request can answer 200
+        for key in (key for photo in sw.photos() for key in (photo.display_key, photo.thumb_key)):
             path = media_root / key
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"\xff\xd8\xff\xd9")
-    users = {"consultant": consultant,
-             **{role: make_user(role, site=a.site) for role in ("admin", "reviewer", "principal", "staff")}}
     target = make_user("staff", site=a.site)
     token, _secret = _issue(target)
     db.session.commit()
@@ -312,13 +379,40 @@ def outcome(resp) -> object:
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("route", ROUTES, ids=str)
 def test_every_route_answers_every_role_as_the_table_says(client, db, world, route, role):
-    if route.endpoint not in ACCESS:
+    walk(client, db, world, route, role, _expected(ACCESS, route, role), own=world.a, other=world.b)
+
+
+# The same routes again with other objects of the same sites: (the routes, the table whose rows
+# replace ACCESS's there, how a site's world shows those objects).
+VARIANTS = {
+    "self-assessment": (AUDIT_ROUTES, SELF_ACCESS, SiteWorld.self_assessment),
+    "action photo": (PHOTO_ROUTES, ACTION_PHOTO_ACCESS, SiteWorld.with_action_photo),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("variant", "route"), [(v, r) for v, (routes, _t, _s) in VARIANTS.items() for r in routes],
+                         ids=str)
+def test_every_route_on_other_objects_answers_as_the_tables_say(client, db, world, variant, route, role):
+    _routes, table, seen_through = VARIANTS[variant]
+    table = table if route.endpoint in table else ACCESS
+    walk(client, db, world, route, role, _expected(table, route, role),
+         own=seen_through(world.a), other=seen_through(world.b))
+
+
+def _expected(table, route: Route, role: str):
+    if route.endpoint not in table:
         pytest.fail(f"add {route.endpoint} to the access table (tests/test_access_walk.py)")
-    methods = ACCESS[route.endpoint]
+    methods = table[route.endpoint]
     if route.method not in methods:
         pytest.fail(f"add {route.method} of {route.endpoint} to the access table "
                     "(tests/test_access_walk.py)")
-    expected = methods[route.method][role]
+    return methods[route.method][role]
+
+
+def walk(client, db, world: World, route: Route, role: str, expected, *, own: SiteWorld, other: SiteWorld):
+    """Call the route as `role` on the other site's objects (refused, nothing changed), then on
+    its own site's objects, and compare the statuses with `expected`."""
     bearer = None
     if role != "anonymous":
         user = world.users[role]
@@ -331,14 +425,15 @@ def test_every_route_answers_every_role_as_the_table_says(client, db, world, rou
     if scoped:  # another site's objects first: refused, they change nothing at all
         media_root = Path(client.application.config["MEDIA_ROOT"])
         before = database_state(db), media_state(media_root)
-        other = outcome(call(client, route, world.b, world, bearer))
-        assert other in expected_on_other_site(role, expected), \
-            f"{role} {route} on another site's objects: got {other}, own site {expected}"
-        if other in (LOGIN, 401, 403, 404):
+        got = outcome(call(client, route, other, world, bearer))
+        assert got in expected_on_other_site(role, expected), \
+            f"{role} {route} on another site's objects: got {got}, own site {expected}"
+        if got in (LOGIN, 401, 403, 404):
             assert (database_state(db), media_state(media_root)) == before, \
-                f"{role} {route} on another site's objects was refused ({other}) but changed something"
-    own = outcome(call(client, route, world.a, world, bearer))
-    assert own == expected, f"{role} {route}: got {own}, the table says {expected}"
+                f"{role} {route} on another site's objects was refused ({got}) but changed something"
+    what = "an action photo" if own.photo.action_id else f"a {own.audit.kind} audit"  # before it is deleted
+    got = outcome(call(client, route, own, world, bearer))
+    assert got == expected, f"{role} {route} ({what}): got {got}, the table says {expected}"
 
 
 def expected_on_other_site(role: str, own_site) -> set:
@@ -353,6 +448,12 @@ def test_the_access_table_lists_only_existing_routes():
     existing = {(r.endpoint, r.method) for r in ROUTES}
     stale = sorted((e, m) for e, methods in ACCESS.items() for m in methods if (e, m) not in existing)
     assert not stale, f"remove these from the access table: {stale}"
+    on_audits = {(r.endpoint, r.method) for r in AUDIT_ROUTES}
+    stale = sorted((e, m) for e, methods in SELF_ACCESS.items() for m in methods if (e, m) not in on_audits)
+    assert not stale, f"remove these from SELF_ACCESS (no such route on an audit or a photo): {stale}"
+    on_photos = {(r.endpoint, r.method) for r in PHOTO_ROUTES}
+    stale = sorted((e, m) for e, methods in ACTION_PHOTO_ACCESS.items() for m in methods if (e, m) not in on_photos)
+    assert not stale, f"remove these from ACTION_PHOTO_ACCESS (no such route on a photo): {stale}"
 
 
 def test_the_walk_covers_object_level_checks():
