@@ -31,8 +31,12 @@ SITES = {"portrait": ("TH-LUCNGAN", "TH-TANYEN", "TH-YENDUNG"), "landscape": ("T
 
 # ---------------------------------------------------------------- helpers
 def start_baseline(page, T, code: str) -> str:
+    return start_audit(page, T, code, "baseline")
+
+
+def start_audit(page, T, code: str, phase: str) -> str:
     page.goto(f"/audits/new?site={code}")
-    page.get_by_label(T("Phase")).select_option("baseline")
+    page.get_by_label(T("Phase")).select_option(phase)
     page.get_by_role("button", name=T("Start the audit")).click()
     page.wait_for_url(re.compile(r"/audits/[0-9a-f-]{36}$"))
     return page.url.rsplit("/", 1)[1]
@@ -144,6 +148,18 @@ def attach_photo(page, item, path, T) -> None:
 
 
 # ---------------------------------------------------------------- 2. offline
+def answered_zone_kept_offline(page, live_app, T, code: str, phase: str) -> tuple[str, Zone]:
+    """A new audit with every item answered 1, open on its first single zone, that page kept for offline use."""
+    audit_uuid = start_audit(page, T, code, phase)
+    zones = zones_of(live_app, audit_uuid)
+    zone = next(z for z in zones if not z.repeats)
+    page.get_by_role("link", name=re.compile(re.escape(zone.name("vi")))).first.click()
+    fill_rest_through_api(page, audit_uuid, zones, {z.code: "Lớp 1A" for z in zones if z.repeats}, 1)
+    page.reload()  # shows the answers just saved (score 1), and is kept for offline use
+    wait_until_cached(page, [page.url])
+    return audit_uuid, zone
+
+
 def wait_until_cached(page, urls: list[str]) -> None:
     page.wait_for_function("urls => navigator.serviceWorker.controller !== null && Promise.all("
                            "urls.map(url => caches.match(url))).then(found => !found.includes(undefined))",
@@ -220,13 +236,7 @@ def test_offline_zone_is_kept_and_sent_exactly_once(page, context, live_app, log
 def test_offline_answer_refused_by_the_server_shows_both_values(page, context, live_app, log_in, T, shot, viewport,
                                                                 watch, base_url):
     log_in("consultant")
-    audit_uuid = start_baseline(page, T, SITES[viewport][2])
-    zones = zones_of(live_app, audit_uuid)
-    zone = next(z for z in zones if not z.repeats)
-    page.get_by_role("link", name=re.compile(re.escape(zone.name("vi")))).first.click()
-    fill_rest_through_api(page, audit_uuid, zones, {z.code: "Lớp 1A" for z in zones if z.repeats}, 1)
-    page.reload()  # shows the answers just saved (score 1), and is kept for offline use
-    wait_until_cached(page, [page.url])
+    audit_uuid, zone = answered_zone_kept_offline(page, live_app, T, SITES[viewport][2], "baseline")
 
     context.set_offline(True)
     watch.offline = True
@@ -252,6 +262,55 @@ def test_offline_answer_refused_by_the_server_shows_both_values(page, context, l
     page.get_by_role("button", name=T("Discard my waiting changes")).click()
     page.get_by_role("button", name=T("Send now")).wait_for(state="hidden")
     assert sorted({s for _z, _i, s, _na in answers_in_db(live_app, audit_uuid)}) == [1]  # nothing overwritten
+
+
+def test_offline_answer_a_colleague_changed_meanwhile_is_not_overwritten_unless_chosen(
+        page, context, live_app, log_in, T, shot, viewport, watch):
+    """Offline, the consultant changes two answers; meanwhile a colleague saves another value for
+    one of them. Back online, the other answer is sent; that one is not: both values are shown and
+    it stays waiting, also after a reload. "Send now" then keeps the consultant's value."""
+    log_in("consultant")
+    audit_uuid, zone = answered_zone_kept_offline(page, live_app, T, SITES[viewport][2], "periodic")
+    contested, untouched = zone.items[0], zone.items[1]
+
+    def score_in_db(item) -> int | None:
+        return next(s for _z, item_id, s, _na in answers_in_db(live_app, audit_uuid) if item_id == item.id)
+
+    context.set_offline(True)
+    watch.offline = True
+    page.wait_for_function("() => navigator.onLine === false")
+    score_zone(page, zone, "4", [contested])
+    score_zone(page, zone, "3", [untouched])
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=2)).wait_for()
+    with live_app.app_context():  # meanwhile a colleague, on another tablet, gives the first item a 2
+        from fivs.audits.services import save_answers
+        from fivs.auth.services import find_user
+
+        audit = db.session.scalar(select(Audit).where(Audit.uuid == uuid.UUID(audit_uuid)))
+        save_answers(audit, find_user("consultant"),
+                     [{"item": contested.code, "zone_instance": None, "score": 2, "na": False, "note": ""}],
+                     row_version=None)
+        db.session.commit()
+    context.set_offline(False)
+    watch.offline = False
+
+    conflict = page.get_by_role("alert").filter(has_text=T("Not sent: someone else changed this audit."))
+    conflict.get_by_text(T("While you were offline, someone saved other values for these items.")).wait_for()
+    line = T("%(item)s: yours %(mine)s, on the server %(theirs)s", item=contested.code, mine="4", theirs="2")
+    conflict.get_by_text(line).wait_for()
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1)).wait_for()
+    assert (score_in_db(contested), score_in_db(untouched)) == (2, 3)  # the colleague's 2 kept; the 3 sent
+    conflict.scroll_into_view_if_needed()
+    shot(page, "changed-meanwhile")
+
+    page.reload()  # loading the page sends what waits: not over the colleague's value
+    conflict.get_by_text(line).wait_for()
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1)).wait_for()
+    assert score_in_db(contested) == 2
+
+    page.get_by_role("button", name=T("Send now")).click()  # the consultant keeps theirs over the 2 shown
+    page.get_by_role("button", name=T("Send now")).wait_for(state="hidden")
+    assert (score_in_db(contested), score_in_db(untouched)) == (4, 3)
 
 
 # ---------------------------------------------------------------- 3. principal
@@ -289,11 +348,7 @@ def test_reviewer_programme_page_has_coverage_and_charts(page, log_in, T, shot):
 def test_waiting_changes_of_another_user_are_neither_shown_nor_sent(page, live_app, log_in, T, viewport, watch):
     """A tablet is shared: changes someone else left waiting on it never go out with this user's session."""
     log_in("consultant")
-    page.goto(f"/audits/new?site={SITES[viewport][0]}")
-    page.get_by_label(T("Phase")).select_option("periodic")
-    page.get_by_role("button", name=T("Start the audit")).click()
-    page.wait_for_url(re.compile(r"/audits/[0-9a-f-]{36}$"))
-    audit_uuid = page.url.rsplit("/", 1)[1]
+    audit_uuid = start_audit(page, T, SITES[viewport][0], "periodic")
     item = next(z for z in zones_of(live_app, audit_uuid) if not z.repeats).items[0]
     someone_else = page.locator("[data-offline-bar]").get_attribute("data-user") + "0"
     page.evaluate("""([user, audit, item]) => new Promise((resolve, reject) => {

@@ -10,4 +10,5 @@ VI = {
 'Your changes stay waiting. Open the zone to compare, then press Send now to keep yours, or discard them.': 'Các thay đổi của bạn vẫn đang chờ. Hãy mở khu vực để so sánh, rồi bấm Gửi ngay để giữ phần của bạn, hoặc bỏ chúng đi.',
 'Discard my waiting changes': 'Bỏ các thay đổi đang chờ của tôi',
 'Kept on this tablet: it is sent when the connection returns.': 'Đã giữ trên máy tính bảng: sẽ được gửi khi có kết nối trở lại.',
+'While you were offline, someone saved other values for these items.': 'Trong lúc bạn mất kết nối, người khác đã lưu giá trị khác cho các mục này.',
 }

@@ -6,7 +6,9 @@
  * note}]}, with the session cookie and the CSRF token from <meta name="csrf-token">. Changes that
  * could not be sent stay pending and go with the next change or the Save button. One request at a
  * time, so the row version always follows the server's. With no connection, or while older changes
- * still wait, answers go to the offline queue (offline-queue.js), which sends them when it can.
+ * still wait, answers go to the offline queue (offline-queue.js), which sends them when it can,
+ * each with its "base": the answer as the server last confirmed it here, so that the queue can tell
+ * a colleague's change made meanwhile from its own and show both instead of overwriting it.
  */
 (function () {
   "use strict";
@@ -27,6 +29,7 @@
   var STATE_KEY = "fivs-audit:" + auditApi;
 
   var pending = {};       // item code -> true: changed here, not yet confirmed by the server
+  var confirmed = {};     // item code -> the answer as the server last confirmed it (a queued answer's base)
   var timers = {};        // item code -> debounce timer of its note
   var inFlight = false;
   var halted = false;     // conflict or locked: stop sending; "Save" posts the form for the server to show both
@@ -170,7 +173,8 @@
   }
 
   function toQueue(codes) {
-    return queue.putAnswers(auditApi, codes.map(answerFor)).then(function () {
+    var bases = codes.map(function (code) { return confirmed[code] || null; });
+    return queue.putAnswers(auditApi, codes.map(answerFor), bases).then(function () {
       setStatus("queued");
     }, function () {
       requeue(codes);
@@ -191,7 +195,8 @@
     inFlight = true;
     pending = {};
     setStatus("saving");
-    var body = JSON.stringify({row_version: parseInt(version.value, 10), answers: codes.map(answerFor)});
+    var answers = codes.map(answerFor);
+    var body = JSON.stringify({row_version: parseInt(version.value, 10), answers: answers});
     fetch(url, {
       method: "PUT",
       credentials: "same-origin",
@@ -201,6 +206,9 @@
       body: body
     }).then(function (resp) {
       return resp.json().catch(function () { return {}; }).then(function (data) {
+        if (resp.status === 200) {
+          confirmAnswers(answers);
+        }
         return handle(resp.status, data, codes);
       });
     }, function () {
@@ -265,6 +273,7 @@
   /* The queue saved answers of this audit: follow the server's row version and scores. */
   document.addEventListener("fivs:queue-saved", function (event) {
     if (auditApi.slice(-event.detail.id.length) === event.detail.id) {
+      confirmAnswers((event.detail.answers || []).filter(function (a) { return (a.zone_instance || "") === (room || ""); }));
       remember(event.detail);
       version.value = String(event.detail.row_version);
       showScores(event.detail.scores);
@@ -343,8 +352,17 @@
     }
   }
 
+  function confirmAnswers(answers) {
+    answers.forEach(function (a) {
+      confirmed[a.item] = {score: a.score, na: !!a.na, note: a.note || ""};
+    });
+  }
+
   setStatus("saved");
   recall();
+  confirmAnswers(Array.prototype.map.call(form.querySelectorAll("fieldset[data-item]"), function (set) {
+    return answerFor(set.getAttribute("data-item"));  // as served (or recalled), before queued answers go on top
+  }));
   if (queue) {
     queue.queuedAnswers(auditApi, room).then(showQueued);
   }

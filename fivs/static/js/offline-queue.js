@@ -8,6 +8,12 @@
  * is logged in, never with someone else's session. A record leaves the queue only
  * after a 2xx from the server. Queued answers are sent with the audit's current row_version (read
  * first with GET); a 409 is shown with both values and nothing is overwritten.
+ * An answer record also keeps its "base": the answer as the server had confirmed it when the user
+ * changed it (autosave.js; the first change's base when a newer answer replaces a queued one). If
+ * the server's answer is no longer the base (a colleague saved another value meanwhile) the record
+ * is not sent: both values are shown, and the record remembers the server's value it was shown
+ * ("seen"). "Send now" then keeps the user's value over exactly that one; discarding keeps the
+ * server's. Other records of the same audit are sent.
  * Also registers the service worker (sw.js) and asks it to keep the opened audit's pages.
  */
 (function () {
@@ -141,22 +147,83 @@
   }
 
   // ------------------------------------------------------------ sending
-  function sendAnswers(audit, records) {
+  function answerKey(answer) {
+    return answer.item + "\u0000" + (answer.zone_instance || "");
+  }
+
+  /* Same score, N/A and note (no answer on the server: not scored, no note). */
+  function sameAnswer(a, b) {
+    a = a || {score: null, na: false, note: ""};
+    b = b || {score: null, na: false, note: ""};
+    return (a.score === null || a.score === undefined ? null : a.score) ===
+           (b.score === null || b.score === undefined ? null : b.score) &&
+           !!a.na === !!b.na && (a.note || "") === (b.note || "");
+  }
+
+  /* Records whose answer a colleague changed since their base (see the top), unless the user chose
+   * to keep theirs over the value they were shown ("Send now": forced). */
+  function changedMeanwhile(records, server, forced) {
+    var current = {};
+    ((server && server.answers) || []).forEach(function (a) { current[answerKey(a)] = a; });
+    return records.filter(function (r) {
+      var theirs = current[answerKey(r.answer)] || null;
+      return !!r.base && !sameAnswer(theirs, r.base) && !sameAnswer(theirs, r.answer) &&
+        !(forced && r.seen !== undefined && sameAnswer(theirs, r.seen));
+    });
+  }
+
+  /* The server's values the user was shown for these records. */
+  function markSeen(records, server) {
+    var current = {};
+    ((server && server.answers) || []).forEach(function (a) { current[answerKey(a)] = a; });
+    return withStore("readwrite", function (store) {
+      records.forEach(function (record) {
+        store.get(record.key).onsuccess = function (event) {
+          var now = event.target.result;
+          if (now && now.at === record.at) {
+            now.seen = current[answerKey(record.answer)] || null;
+            store.put(now);
+          }
+        };
+      });
+      return null;
+    });
+  }
+
+  function sendAnswers(audit, records, forced) {
+    var server = null;
+    var clashes = [];
+    var sending = records;
     return fetch(audit, {credentials: "same-origin", headers: csrfHeaders()}).then(readJson).then(function (got) {
       if (!got.ok) {
         return got;
+      }
+      server = got.data;
+      clashes = changedMeanwhile(records, server, forced);
+      sending = records.filter(function (r) { return clashes.indexOf(r) === -1; });
+      if (!sending.length) {
+        return {ok: true, status: 200, data: null};
       }
       return fetch(audit + "/answers", {
         method: "PUT",
         credentials: "same-origin",
         headers: csrfHeaders({"Content-Type": "application/json", "Prefer": "return=minimal"}),
         body: JSON.stringify({row_version: got.data.row_version,
-                              answers: records.map(function (r) { return r.answer; })})
+                              answers: sending.map(function (r) { return r.answer; })})
       }).then(readJson);
     }).then(function (result) {
       if (result.ok) {
-        document.dispatchEvent(new CustomEvent("fivs:queue-saved", {detail: result.data}));
-        return remove(records);
+        if (result.data) {
+          document.dispatchEvent(new CustomEvent("fivs:queue-saved", {detail: result.data}));
+        }
+        return remove(sending).then(function () {
+          if (clashes.length) {
+            return markSeen(clashes, server).then(function () {
+              showConflict(clashes, {message: text("changed-meanwhile"), details: {audit: server}});
+              throw new Error("refused");
+            });
+          }
+        });
       }
       var error = (result.data && result.data.error) || {};
       if (result.status === 409) {
@@ -187,8 +254,10 @@
     });
   }
 
-  /* Sends everything queued, audit by audit, answers before photos; stops at the first failure. */
-  function drain() {
+  /* Sends everything queued, audit by audit, answers before photos; stops at the first failure.
+   * forced: the user pressed "Send now" (keeps their answers over the server's values shown). */
+  function drain(forced) {
+    forced = forced === true;
     if (draining) {
       return draining;
     }
@@ -209,7 +278,7 @@
       });
       var chain = Promise.resolve();
       Object.keys(answers).forEach(function (audit) {
-        chain = chain.then(function () { return sendAnswers(audit, answers[audit]); });
+        chain = chain.then(function () { return sendAnswers(audit, answers[audit], forced); });
       });
       photos.forEach(function (record) {
         chain = chain.then(function () { return sendPhoto(record); });
@@ -225,12 +294,25 @@
   }
 
   // ------------------------------------------------------------ what other scripts use
-  function putAnswers(audit, answers) {
+  /* bases[i]: the answer as the server last confirmed it (autosave.js); kept from the queued
+   * record when a newer answer replaces it. */
+  function putAnswers(audit, answers, bases) {
     var at = Date.now();
     return withStore("readwrite", function (store) {
-      answers.forEach(function (answer) {
-        store.put({key: ["answer", me, audit, answer.item, answer.zone_instance || ""].join("|"),
-                   kind: "answer", user: me, audit: audit, at: at, answer: answer});
+      answers.forEach(function (answer, i) {
+        var record = {key: ["answer", me, audit, answer.item, answer.zone_instance || ""].join("|"),
+                      kind: "answer", user: me, audit: audit, at: at, answer: answer};
+        store.get(record.key).onsuccess = function (event) {
+          var queued = event.target.result;
+          var base = queued ? queued.base : (bases && bases[i]);
+          if (base) {
+            record.base = base;
+          }
+          if (queued && queued.seen !== undefined) {
+            record.seen = queued.seen;
+          }
+          store.put(record);
+        };
       });
       return null;
     }).then(showCount);
@@ -267,7 +349,7 @@
   window.fivsQueue = {putAnswers: putAnswers, putPhoto: putPhoto, drain: drain, queuedAnswers: queuedAnswers,
                       waiting: function () { return waiting; }};
 
-  bar.querySelector("[data-offline-send]").addEventListener("click", drain);
+  bar.querySelector("[data-offline-send]").addEventListener("click", function () { drain(true); });
   discardButton.addEventListener("click", discard);
   window.addEventListener("online", drain);
   window.addEventListener("offline", showCount);
