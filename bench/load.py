@@ -13,6 +13,8 @@ three bounded phases with the same clients:
   2. answer saves only: each client its own audit, PUT .../answers with the row version it
      holds, so every save is sequential per client;
   3. answer saves mixed with photo uploads (one photo every PHOTO_EVERY requests).
+Phases 1 and 2 alternate in ROUNDS short windows each (1, 2, 1, 2, ...), so that the ratio of their
+rates is not skewed when the machine's speed drifts during the run (shared VMs do).
 Then it stops the server and checks the database: every acknowledged write is there exactly once
 (each audit's row version = 1 + its acknowledged saves, each answer holds the last acknowledged
 score, each acknowledged photo exists once with its files). It prints requests/s, p50/p95
@@ -44,6 +46,7 @@ VENV_BIN = ROOT / ".venv" / "bin"
 MAX_SECONDS = 60
 MAX_REQUESTS_PER_CLIENT = 100_000
 PHOTO_EVERY = 10
+ROUNDS = 5  # phases 1 and 2 alternate in this many windows each
 USERNAME = "consultant"  # the demo consultant: assigned to pilot sites
 REQUEST_TIMEOUT = 30
 
@@ -392,32 +395,50 @@ def run(inst: Installation, *, seconds: float = 20, clients: int = 20, photos: b
         for client in pool:
             client.start_audit()
         meter, phase = CpuMeter(server.proc.pid), max(seconds / 4, 1.0)
-        before = meter.sample()
-        t_health = run_phase(pool, phase, lambda c, k: c.healthz())
-        between = meter.sample()
-        t_answers = run_phase(pool, seconds - 2 * phase if photos else seconds - phase,
-                              lambda c, k: c.save_answer(k))
-        after = meter.sample()
+        t_health, t_answers, cpu_health, cpu_answers = interleaved(
+            pool, meter, phase, seconds - 2 * phase if photos else seconds - phase)
+        healthz = sum(len(c.log.latencies["healthz"]) for c in pool)
         answer_count = sum(len(c.log.latencies["answers"]) for c in pool)
         t_mixed = run_phase(pool, phase, lambda c, k: c.upload_photo(k) if k % PHOTO_EVERY == PHOTO_EVERY - 1
                             else c.save_answer(k)) if photos else 0.0
     logs = [c.log for c in pool]
     writes = [t for log in logs for t in log.latencies["answers"] + log.latencies["photo"]]
-    healthz = sum(len(log.latencies["healthz"]) for log in logs)
     lost = count_lost(inst.database_url, inst.media_root, logs)
     return Result(label, t_answers + t_mixed, len(writes), len(writes) / max(t_answers + t_mixed, 1e-9),
                   _pct(writes, 50), _pct(writes, 95), [e for log in logs for e in log.errors], lost,
                   healthz / t_health, answer_count / t_answers, sum(len(log.acked_photos) for log in logs),
-                  _per_request(before, between, healthz), _per_request(between, after, answer_count))
+                  _per_request(cpu_health, healthz), _per_request(cpu_answers, answer_count))
+
+
+def interleaved(pool: list[Client], meter: CpuMeter, health_seconds: float, answer_seconds: float):
+    """Phases 1 and 2 in ROUNDS alternating windows (/healthz, then saves, ...), so that a change in
+    the machine's speed during the run (a shared VM's neighbours) weighs on both alike. Returns the
+    wall time of each and the CPU seconds each used, by process group."""
+    t_health = t_answers = 0.0
+    cpu_health: dict[str, float] = {}
+    cpu_answers: dict[str, float] = {}
+    for _round in range(ROUNDS):
+        for seconds, step, cpu in ((health_seconds / ROUNDS, lambda c, k: c.healthz(), cpu_health),
+                                   (answer_seconds / ROUNDS, lambda c, k: c.save_answer(k), cpu_answers)):
+            before = meter.sample()
+            elapsed = run_phase(pool, seconds, step)
+            after = meter.sample()
+            for key in before:
+                cpu[key] = cpu.get(key, 0.0) + after[key] - before[key]
+            if cpu is cpu_health:
+                t_health += elapsed
+            else:
+                t_answers += elapsed
+    return t_health, t_answers, cpu_health, cpu_answers
 
 
 def _cpu_text(cpu: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()) + f" (total {sum(cpu.values()):.2f})"
 
 
-def _per_request(start: dict[str, float], end: dict[str, float], count: int) -> dict[str, float]:
+def _per_request(cpu_seconds: dict[str, float], count: int) -> dict[str, float]:
     """CPU milliseconds per request of a phase, by process group."""
-    return {k: (end[k] - start[k]) * 1000 / max(count, 1) for k in start}
+    return {k: v * 1000 / max(count, 1) for k, v in cpu_seconds.items()}
 
 
 def _pct(values: list[float], p: int) -> float:
