@@ -115,23 +115,24 @@ _SCORED_COLUMNS = (select(_answers.c.item_id, _answers.c.score, _answers.c.na)
 
 
 def _summed_scores(spec: ChecklistSpec, scored) -> dict:
-    """The audit's scores, its answers summed per S and per zone as they come."""
-    sums: dict[tuple[str, str], list[int]] = {}
-    by_id = spec.by_id
+    """The audit's scores, its answers summed per S and per zone as they come (each answer adds
+    to two places of flat lists: its S and its zone, see ChecklistSpec.sum_slots)."""
+    size = len(spec.sum_keys)
+    totals, counts, nas, seen = [0] * size, [0] * size, [0] * size, [False] * size
+    slots = spec.sum_slots
     for item_id, score, na in scored:
-        item = by_id[item_id]
-        for key in (("s", item.s), ("zone", item.zone_code)):
-            row = sums.get(key)
-            if row is None:
-                row = sums[key] = [0, 0, 0]
-            if na:
-                row[2] += 1
-            elif score is not None:
-                row[0] += score
-                row[1] += 1
-    order = spec.zone_order  # zones in checklist order, as the whole audit lists them
-    rows = sorted(((kind, key, *row) for (kind, key), row in sums.items()),
-                  key=lambda r: (r[0] == "zone", order.get(r[1], 0)))
+        s_at, zone_at = slots[item_id]
+        seen[s_at] = seen[zone_at] = True
+        if na:
+            nas[s_at] += 1
+            nas[zone_at] += 1
+        elif score is not None:
+            totals[s_at] += score
+            totals[zone_at] += score
+            counts[s_at] += 1
+            counts[zone_at] += 1
+    rows = [(kind, key, totals[n], counts[n], nas[n])
+            for n, (kind, key) in enumerate(spec.sum_keys) if seen[n]]  # zones in checklist order
     scores = scoring.audit_scores_from_sums(rows)
     return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}
 

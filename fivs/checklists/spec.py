@@ -15,6 +15,7 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import bindparam, select
 
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
+from fivs.scoring import S_KEYS
 from fivs.extensions import db
 
 _EXTENSION = "fivs_checklist_specs"
@@ -45,6 +46,10 @@ class ChecklistSpec:
     by_id: dict[int, ItemSpec]
     zone_codes: dict[int, str]   # zone id -> code
     zone_order: dict[str, int]   # zone code -> its place in checklist order (of its first item)
+    # For summing an audit's answers: the S places (S_KEYS order), then the zones (checklist
+    # order), and each item's two places among them (its S, its zone).
+    sum_keys: tuple[tuple[str, str], ...]  # ("s", key) ..., ("zone", code) ...
+    sum_slots: dict[int, tuple[int, int]]  # item id -> (place of its S, place of its zone)
 
 
 def checklist_spec(template_id: int) -> ChecklistSpec:
@@ -96,7 +101,10 @@ def _read(template_id: int, key: str, version: int, content_hash: str) -> Checkl
         for r in db.session.execute(
             select(Item.id, Item.code, Item.s, Item.position, Item.zone_id, Item.na_allowed)
             .where(Item.template_id == template_id).order_by(Item.position, Item.id)))
+    zone_order = {code: n for n, code in enumerate(dict.fromkeys(i.zone_code for i in items))}
     return ChecklistSpec(template_id=template_id, key=key, version=version, content_hash=content_hash,
                          items=items, by_code={i.code: i for i in items}, by_id={i.id: i for i in items},
-                         zone_codes={zid: z.code for zid, z in zones.items()},
-                         zone_order={code: n for n, code in enumerate(dict.fromkeys(i.zone_code for i in items))})
+                         zone_codes={zid: z.code for zid, z in zones.items()}, zone_order=zone_order,
+                         sum_keys=(*(("s", k) for k in S_KEYS), *(("zone", z) for z in zone_order)),
+                         sum_slots={i.id: (S_KEYS.index(i.s), len(S_KEYS) + zone_order[i.zone_code])
+                                    for i in items})
