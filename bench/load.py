@@ -414,22 +414,18 @@ def interleaved(pool: list[Client], meter: CpuMeter, health_seconds: float, answ
     """Phases 1 and 2 in ROUNDS alternating windows (/healthz, then saves, ...), so that a change in
     the machine's speed during the run (a shared VM's neighbours) weighs on both alike. Returns the
     wall time of each and the CPU seconds each used, by process group."""
-    t_health = t_answers = 0.0
-    cpu_health: dict[str, float] = {}
-    cpu_answers: dict[str, float] = {}
+    walls = [0.0, 0.0]
+    cpus: list[dict[str, float]] = [{}, {}]
+    windows = ((health_seconds / ROUNDS, lambda c, k: c.healthz()),
+               (answer_seconds / ROUNDS, lambda c, k: c.save_answer(k)))
     for _round in range(ROUNDS):
-        for seconds, step, cpu in ((health_seconds / ROUNDS, lambda c, k: c.healthz(), cpu_health),
-                                   (answer_seconds / ROUNDS, lambda c, k: c.save_answer(k), cpu_answers)):
+        for n, (seconds, step) in enumerate(windows):
             before = meter.sample()
-            elapsed = run_phase(pool, seconds, step)
+            walls[n] += run_phase(pool, seconds, step)
             after = meter.sample()
             for key in before:
-                cpu[key] = cpu.get(key, 0.0) + after[key] - before[key]
-            if cpu is cpu_health:
-                t_health += elapsed
-            else:
-                t_answers += elapsed
-    return t_health, t_answers, cpu_health, cpu_answers
+                cpus[n][key] = cpus[n].get(key, 0.0) + after[key] - before[key]
+    return walls[0], walls[1], cpus[0], cpus[1]
 
 
 def _cpu_text(cpu: dict[str, float]) -> str:

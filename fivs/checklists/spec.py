@@ -15,8 +15,8 @@ from flask import current_app, g, has_app_context
 from sqlalchemy import bindparam, select
 
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
-from fivs.scoring import S_KEYS
 from fivs.extensions import db
+from fivs.scoring import S_KEYS
 
 _EXTENSION = "fivs_checklist_specs"
 _G_MEMO = "_fivs_checklist_specs"

@@ -70,19 +70,24 @@
     });
   }
 
-  /* Deletes the records, unless one was replaced by a newer answer while it was being sent. */
-  function remove(records) {
+  /* In one transaction, fn(store, stored) for each record still as it was read: not replaced by a
+   * newer answer since (while it was being sent). */
+  function withUnchanged(records, fn) {
     return withStore("readwrite", function (store) {
       records.forEach(function (record) {
         store.get(record.key).onsuccess = function (event) {
           var now = event.target.result;
           if (now && now.at === record.at) {
-            store.delete(record.key);
+            fn(store, now);
           }
         };
       });
       return null;
     });
+  }
+
+  function remove(records) {
+    return withUnchanged(records, function (store, stored) { store.delete(stored.key); });
   }
 
   function csrfHeaders(extra) {
@@ -151,20 +156,25 @@
     return answer.item + "\u0000" + (answer.zone_instance || "");
   }
 
-  /* Same score, N/A and note (no answer on the server: not scored, no note). */
+  /* Same score, N/A and note (no answer: not scored, no note). */
   function sameAnswer(a, b) {
-    a = a || {score: null, na: false, note: ""};
-    b = b || {score: null, na: false, note: ""};
-    return (a.score === null || a.score === undefined ? null : a.score) ===
-           (b.score === null || b.score === undefined ? null : b.score) &&
-           !!a.na === !!b.na && (a.note || "") === (b.note || "");
+    function state(x) {
+      x = x || {};
+      return [x.score, !!x.na, x.note || ""].join("\u0000");  // null and undefined scores alike: ""
+    }
+    return state(a) === state(b);
+  }
+
+  /* The server's answers by item and room. */
+  function answersByKey(server) {
+    var current = {};
+    ((server && server.answers) || []).forEach(function (a) { current[answerKey(a)] = a; });
+    return current;
   }
 
   /* Records whose answer a colleague changed since their base (see the top), unless the user chose
    * to keep theirs over the value they were shown ("Send now": forced). */
-  function changedMeanwhile(records, server, forced) {
-    var current = {};
-    ((server && server.answers) || []).forEach(function (a) { current[answerKey(a)] = a; });
+  function changedMeanwhile(records, current, forced) {
     return records.filter(function (r) {
       var theirs = current[answerKey(r.answer)] || null;
       return !!r.base && !sameAnswer(theirs, r.base) && !sameAnswer(theirs, r.answer) &&
@@ -173,20 +183,10 @@
   }
 
   /* The server's values the user was shown for these records. */
-  function markSeen(records, server) {
-    var current = {};
-    ((server && server.answers) || []).forEach(function (a) { current[answerKey(a)] = a; });
-    return withStore("readwrite", function (store) {
-      records.forEach(function (record) {
-        store.get(record.key).onsuccess = function (event) {
-          var now = event.target.result;
-          if (now && now.at === record.at) {
-            now.seen = current[answerKey(record.answer)] || null;
-            store.put(now);
-          }
-        };
-      });
-      return null;
+  function markSeen(records, current) {
+    return withUnchanged(records, function (store, stored) {
+      stored.seen = current[answerKey(stored.answer)] || null;
+      store.put(stored);
     });
   }
 
@@ -199,7 +199,7 @@
         return got;
       }
       server = got.data;
-      clashes = changedMeanwhile(records, server, forced);
+      clashes = changedMeanwhile(records, answersByKey(server), forced);
       sending = records.filter(function (r) { return clashes.indexOf(r) === -1; });
       if (!sending.length) {
         return {ok: true, status: 200, data: null};
@@ -218,7 +218,7 @@
         }
         return remove(sending).then(function () {
           if (clashes.length) {
-            return markSeen(clashes, server).then(function () {
+            return markSeen(clashes, answersByKey(server)).then(function () {
               showConflict(clashes, {message: text("changed-meanwhile"), details: {audit: server}});
               throw new Error("refused");
             });
