@@ -114,7 +114,21 @@ SCHEMAS = {
         "score": _nullable({"type": "integer", "minimum": 0, "maximum": 4}),
         "na": {"type": "boolean", "default": False},
         "note": {**_nullable(TEXT), "description": "null or absent: keep the saved note."},
+        "base": {**_nullable(_ref("AnswerState")),
+                 "description": "The answer as this client last saw it (null: none yet). When every answer "
+                                "of a request has its base and row_version is stale, the save still goes "
+                                "ahead if each answer is still its base (a colleague changed other answers); "
+                                "otherwise 409 answer_changed, nothing saved."},
     }, required=["item"]),
+    "AnswerState": _object({
+        "score": _nullable({"type": "integer", "minimum": 0, "maximum": 4}),
+        "na": {"type": "boolean", "default": False},
+        "note": {**_nullable(TEXT), "description": "null or absent: notes are not compared."},
+    }, required=[]),
+    "AnswerChanged": _object({
+        "item": TEXT, "zone_instance": _nullable(TEXT),
+        "yours": _ref("AnswerState"), "theirs": _ref("AnswerState"),
+    }),
     "AnswersPut": _object({
         "row_version": POSITIVE,
         "answers": {"type": "array", "items": _ref("AnswerInput"), "minItems": 1},
@@ -174,7 +188,10 @@ SCHEMAS = {
     }),
     "AuditConflict": _object({"error": _object({
         "code": TEXT, "message": TEXT,
-        "details": _object({"row_version": {"type": "integer"}, "audit": _ref("Audit")}),
+        "details": _object({"row_version": {"type": "integer"}, "audit": _ref("Audit"),
+                            "answers": {"type": "array", "items": _ref("AnswerChanged"),
+                                        "description": "answer_changed: each answer changed meanwhile."}},
+                           required=["row_version", "audit"]),
     })}),
 }
 
@@ -235,7 +252,8 @@ PREFER = {"name": "Prefer", "in": "header", "required": False,
           "schema": {"type": "string", "enum": ["return=minimal", "return=representation"]},
           "description": "RFC 7240. return=minimal: answer with AnswersSaved instead of the whole audit "
                          "(what the app's tablets send: a few hundred bytes per save instead of every answer)."}
-CONFLICT_WITH_STATE = _error(409, "Stale row_version, locked (submitted) audit, or not in a state for this; "
+CONFLICT_WITH_STATE = _error(409, "Stale row_version, an answer changed meanwhile (answer_changed), locked "
+                                  "(submitted) audit, or not in a state for this; "
                                   "details holds the audit as it is now.", "AuditConflict")
 
 PATHS = {

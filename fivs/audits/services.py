@@ -27,6 +27,7 @@ from fivs.text import clean_text, has_control_chars
 from fivs.timeutil import utcnow
 
 NOTE_MAX = 5000
+MERGE_TRIES = 3  # a stale batch with bases is merged and tried again at most this often (then a plain 409)
 LABEL_MAX = 80
 
 
@@ -231,6 +232,7 @@ class AnswerInput:
     score: int | None
     na: bool
     note: str | None  # None: leave the note as it is
+    base: dict | None = None  # the answer as the client last saw it ({score, na, note}); None: not sent
 
 
 def parse_answer_entries(audit: Audit, entries: list) -> list[AnswerInput]:
@@ -249,10 +251,36 @@ def parse_answer_entries(audit: Audit, entries: list) -> list[AnswerInput]:
         label = normalise_label(entry.get("zone_instance"))
         parsed.append(AnswerInput(item=item, zone_instance=label if item.repeats else "",
                                   score=entry.get("score"), na=bool(entry.get("na", False)),
-                                  note=clean_text(entry["note"]) if entry.get("note") is not None else None))
+                                  note=clean_text(entry["note"]) if entry.get("note") is not None else None,
+                                  base=_parse_base(entry["base"]) if "base" in entry else None))
     if problems:
         raise ValidationError(_("Some answers are not valid; nothing was saved."), details=problems)
     return parsed
+
+
+def _parse_base(base: dict | None) -> dict:
+    """An entry's base as an answer state; null: the item had no answer. Without a note in it,
+    the notes are not compared."""
+    base = base or {}
+    note = base.get("note")
+    return {"score": None if base.get("na") else base.get("score"), "na": bool(base.get("na", False)),
+            "note": clean_text(note) if note is not None else None}
+
+
+def _base_problems(base) -> list[dict]:
+    if base is None:
+        return []
+    if not isinstance(base, dict):
+        return [{"field": "base", "message": _("The base must be an answer (score, na, note) or null.")}]
+    score, na, note = base.get("score"), base.get("na", False), base.get("note")
+    errs = []
+    if score is not None and (isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 4):
+        errs.append({"field": "base", "message": _("A score is a whole number from 0 to 4.")})
+    if not isinstance(na, bool):
+        errs.append({"field": "base", "message": _("N/A must be true or false.")})
+    if note is not None and not isinstance(note, str):
+        errs.append({"field": "base", "message": _("The note must be text.")})
+    return errs
 
 
 def _safe_item(entry):
@@ -293,6 +321,8 @@ def _entry_problems(entry, items: dict[str, ItemSpec]) -> list[dict]:
         errs.append({"field": "zone_instance", "message": _("The room name is too long.")})
     elif isinstance(label, str) and has_control_chars(label):
         errs.append({"field": "zone_instance", "message": _("The room name contains control characters.")})
+    if "base" in entry:
+        errs.extend(_base_problems(entry["base"]))
     return errs
 
 
@@ -304,10 +334,37 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     otherwise (the API, every tablet save) each answer is one prepared upsert. Returns the saved
     answers (objects with the Answer's columns) as `SavedAnswers`, whose `scored` is set when
     the save's own statement also read the audit's answers back (PostgreSQL, one answer).
+
+    A stale `row_version` is a conflict (409, stale_row_version), unless every entry carries its
+    `base` (the answer as the client last saw it) and each of those answers is still its base:
+    a colleague changed other answers meanwhile, and the batch is saved on top of theirs. When one
+    of them was changed meanwhile (to another value than this batch's), nothing is saved (409,
+    answer_changed, listing theirs and yours for each).
     """
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
     begin_writes()  # a @read_first request's checks are done (see fivs.db); the writes check again
+    mergeable = all(entry.base is not None for entry in parsed)
+    for attempt in range(1, MERGE_TRIES + 1):
+        try:
+            return _save_parsed(audit, user, parsed, row_version)
+        except ConflictError as exc:
+            if exc.code != "stale_row_version" or not mergeable or attempt == MERGE_TRIES:
+                raise
+            # The audit's row version was read again by the failed bump; the answers are read after
+            # it, so a save accepted with that version was made over exactly these answers.
+            row_version = audit.row_version
+            clashes = _changed_meanwhile(audit, parsed)
+            if clashes:
+                raise ConflictError(
+                    _("Someone else changed the same answer in the meantime; nothing was saved. "
+                      "Theirs and yours are shown side by side."),
+                    code="answer_changed", details={"row_version": row_version, "answers": clashes}) from None
+            _forget_loaded_answers(audit)
+    raise AssertionError("unreachable")
+
+
+def _save_parsed(audit: Audit, user, parsed: list[AnswerInput], row_version: int | None) -> "SavedAnswers":
     saved = None if "answers" in audit.__dict__ else _bump_and_upsert_one(audit, user, parsed, row_version)
     if saved is not None:  # a tablet's one answer, on PostgreSQL: bumped and saved by one statement
         _add_missing_rooms(audit, parsed, user)  # after it: the audit's row is locked by now
@@ -318,6 +375,37 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
                              else _upsert_rows(audit, user, parsed))
     db.session.flush()
     return saved
+
+
+def _changed_meanwhile(audit: Audit, parsed: list[AnswerInput]) -> list[dict]:
+    """The entries whose answer is no longer their base, and not already what they would save."""
+    now = {(r.item_id, r.zone_instance): _answer_state(r) for r in db.session.execute(
+        _ANSWERS_OF_ITEMS, {"audit_id": audit.id, "item_ids": sorted({e.item.id for e in parsed})})}
+    clashes = []
+    for entry in parsed:
+        theirs = now.get((entry.item.id, entry.zone_instance)) or {"score": None, "na": False, "note": ""}
+        yours = {"score": None if entry.na else entry.score, "na": entry.na,
+                 "note": theirs["note"] if entry.note is None else entry.note}
+        if _same(theirs, entry.base) or _same(theirs, yours):
+            continue
+        clashes.append({"item": entry.item.code, "zone_instance": entry.zone_instance or None,
+                        "yours": yours, "theirs": theirs})
+    return clashes
+
+
+def _same(state: dict, other: dict) -> bool:
+    """Equal answers; a note of None (not sent) is not compared."""
+    return (state["score"], state["na"]) == (other["score"], other["na"]) and (
+        other["note"] is None or state["note"] == other["note"])
+
+
+def _forget_loaded_answers(audit: Audit) -> None:
+    """The capture pages' loaded answers may be older than the ones just read: the batch is then
+    saved by upserts, not over those objects."""
+    if "answers" in audit.__dict__:
+        for answer in audit.answers:
+            db.session.expire(answer)
+        db.session.expire(audit, ["answers"])
 
 
 def _save_loaded(audit: Audit, user, parsed: list[AnswerInput]) -> list[Answer]:

@@ -81,4 +81,8 @@ VI = {
 'Zones': 'Các khu vực',
 'add at least one room and score it.': 'hãy thêm ít nhất một phòng và chấm điểm.',
 'repeats': 'lặp lại',
+'Someone else changed the same answer in the meantime; nothing was saved. Theirs and yours are shown side by side.': 'Người khác vừa sửa chính câu trả lời này; chưa lưu gì cả. Câu trả lời của họ và của bạn được hiển thị cạnh nhau.',
+'The base must be an answer (score, na, note) or null.': 'Giá trị gốc (base) phải là một câu trả lời (score, na, note) hoặc null.',
+'Someone else changed an answer you changed. Compare them below: press Save to keep yours, or choose again.': 'Người khác đã sửa một câu trả lời mà bạn cũng sửa. Hãy so sánh bên dưới: bấm Lưu để giữ câu trả lời của bạn, hoặc chọn lại.',
+'Meanwhile someone else saved %(theirs)s here; yours, %(mine)s, is not saved yet.': 'Trong lúc đó người khác đã lưu %(theirs)s ở đây; câu trả lời của bạn, %(mine)s, chưa được lưu.',
 }
