@@ -313,6 +313,61 @@ def test_offline_answer_a_colleague_changed_meanwhile_is_not_overwritten_unless_
     assert (score_in_db(contested), score_in_db(untouched)) == (4, 3)
 
 
+def test_two_people_on_one_audit_online_only_the_same_answer_is_a_conflict(
+        page, context, live_app, log_in, T, shot, viewport, watch, base_url):
+    """Online, a colleague saves answers of the same audit on another tablet. Answering another item
+    is saved over theirs without any conflict; answering the item they changed is not saved: both
+    values are shown by it, and Save keeps the consultant's."""
+    log_in("consultant")
+    audit_uuid = start_audit(page, T, SITES[viewport][1], "final")
+    zone = next(z for z in zones_of(live_app, audit_uuid) if not z.repeats)
+    page.get_by_role("link", name=re.compile(re.escape(zone.name("vi")))).first.click()
+    mine, contested = zone.items[0], zone.items[1]
+    status = page.locator("[data-save-status]")
+
+    def colleague_saves(item, score: int) -> None:
+        from fivs.audits.services import save_answers
+        from fivs.auth.services import find_user
+
+        with live_app.app_context():
+            audit = db.session.scalar(select(Audit).where(Audit.uuid == uuid.UUID(audit_uuid)))
+            save_answers(audit, find_user("consultant"),
+                         [{"item": item.code, "zone_instance": None, "score": score, "na": False, "note": ""}],
+                         row_version=None)
+            db.session.commit()
+
+    def scores_in_db() -> dict[int, int | None]:
+        return {item_id: s for _z, item_id, s, _na in answers_in_db(live_app, audit_uuid)}
+
+    colleague_saves(zone.items[2], 1)  # another item: this page's row version is now stale
+    score_zone(page, zone, "3", [mine])
+    page.wait_for_function("el => el.textContent === el.dataset.saved && !el.classList.contains('is-error')",
+                           arg=status.element_handle())
+    assert scores_in_db() == {zone.items[2].id: 1, mine.id: 3}
+    assert page.get_by_role("alert").count() == 0
+
+    colleague_saves(contested, 2)
+    watch.refused.add((f"{base_url}/api/v1/audits/{audit_uuid}/answers", 409))
+    score_zone(page, zone, "4", [contested])
+    group = page.get_by_role("group", name=contested.text("vi"))
+    both = group.get_by_role("alert").filter(has_text=T(
+        "Meanwhile someone else saved %(theirs)s here; yours, %(mine)s, is not saved yet.", theirs="2", mine="4"))
+    both.wait_for()
+    assert status.text_content() == T("Someone else changed an answer you changed. Compare them below: press Save "
+                                      "to keep yours, or choose again.")
+    assert group.get_by_role("radio", name=re.compile(r"^4\b")).is_checked()  # the user's choice stays on screen
+    assert scores_in_db()[contested.id] == 2  # the colleague's value is not overwritten
+    both.scroll_into_view_if_needed()
+    shot(page, "same-answer-changed")
+
+    page.get_by_role("button", name=T("Save")).click()  # keep mine over the 2 shown
+    page.wait_for_function("el => el.textContent === el.dataset.saved", arg=status.element_handle())
+    assert group.get_by_role("alert").count() == 0
+    assert scores_in_db() == {zone.items[2].id: 1, mine.id: 3, contested.id: 4}
+    page.reload()
+    assert group.get_by_role("radio", name=re.compile(r"^4\b")).is_checked()
+
+
 # ---------------------------------------------------------------- 3. principal
 def test_principal_sees_own_comparison_and_pdf_but_not_another_site(page, log_in, T, shot, watch, base_url):
     log_in("principal")

@@ -3,7 +3,10 @@
  * Progressive enhancement over the server-rendered form (which still saves everything on "Save"
  * without JavaScript). A changed answer is sent with PUT to the form's data-autosave URL
  * (/api/v1/audits/<id>/answers) as {"row_version": n, "answers": [{item, zone_instance, score, na,
- * note}]}, with the session cookie and the CSRF token from <meta name="csrf-token">. Changes that
+ * note, base}]}, with the session cookie and the CSRF token from <meta name="csrf-token">. Each answer's
+ * "base" is the answer as the server last confirmed it here: when a colleague saved other answers
+ * meanwhile, the server saves ours on top of theirs; when they changed the same answer, it refuses
+ * (409 answer_changed) and the item shows both, until Save keeps ours or the user chooses again. Changes that
  * could not be sent stay pending and go with the next change or the Save button. One request at a
  * time, so the row version always follows the server's. With no connection, or while older changes
  * still wait, answers go to the offline queue (offline-queue.js), which sends them when it can,
@@ -32,7 +35,8 @@
   var confirmed = {};     // item code -> the answer as the server last confirmed it (a queued answer's base)
   var timers = {};        // item code -> debounce timer of its note
   var inFlight = false;
-  var halted = false;     // conflict or locked: stop sending; "Save" posts the form for the server to show both
+  var held = {};          // item code -> true: a colleague changed it meanwhile; sent again only by "Save"
+  var halted = false;     // locked, or a conflict without bases: stop sending; "Save" posts the form
   var useForm = false;    // the API answered with an error we cannot handle: "Save" posts the form
 
   /* Same rule as fivs.scoring.format_pct: one decimal, half up on the shortest decimal
@@ -149,8 +153,11 @@
       for (var i = 0; i < codes.length; i++) {
         showItemError(codes[i], "");
       }
-      setStatus(hasPending() ? "unsaved" : "saved");
+      setStatus(hasPending() ? "unsaved" : (Object.keys(held).length ? "changed" : "saved"));
       return true;
+    }
+    if (code === 409 && error.code === "answer_changed" && holdChanged(error.details, codes)) {
+      return hasPending(); // the other answers go again at once, over the colleague's
     }
     if (code === 409) {
       halted = true;
@@ -170,6 +177,42 @@
     requeue(codes);
     setStatus("unsaved", error.message ? status.getAttribute("data-unsaved") + ": " + error.message : "");
     return false;
+  }
+
+  /* A colleague saved other values for some of these answers meanwhile: show theirs beside each
+   * (the user's choice stays on screen), take theirs as the new base and hold the item until "Save"
+   * (keep mine) or a new choice. Returns false when none of them is on this page. */
+  function holdChanged(details, codes) {
+    var clashes = ((details && details.answers) || []).filter(function (c) {
+      return (c.zone_instance || "") === (room || "") && fieldsetFor(c.item);
+    });
+    if (!clashes.length) {
+      return false;
+    }
+    var clashed = {};
+    clashes.forEach(function (c) {
+      clashed[c.item] = held[c.item] = true;
+      confirmed[c.item] = {score: c.theirs.score, na: !!c.theirs.na, note: c.theirs.note || ""};
+      showItemError(c.item, status.getAttribute("data-answer-changed")
+        .replace("{theirs}", describe(c.theirs)).replace("{mine}", describe(c.yours)));
+    });
+    version.value = String(details.row_version);
+    requeue(codes.filter(function (code) { return !clashed[code]; }));
+    setStatus("changed");
+    return true;
+  }
+
+  function describe(answer) {
+    var value = answer.na ? status.getAttribute("data-na")
+      : (answer.score === null || answer.score === undefined ? status.getAttribute("data-not-scored") : String(answer.score));
+    return answer.note ? value + " · " + answer.note : value;
+  }
+
+  function release(code) {
+    if (held[code]) {
+      delete held[code];
+      showItemError(code, "");
+    }
   }
 
   function toQueue(codes) {
@@ -196,7 +239,9 @@
     pending = {};
     setStatus("saving");
     var answers = codes.map(answerFor);
-    var body = JSON.stringify({row_version: parseInt(version.value, 10), answers: answers});
+    var body = JSON.stringify({row_version: parseInt(version.value, 10), answers: answers.map(function (a) {
+      return Object.assign({base: confirmed[a.item] || null}, a);
+    })});
     fetch(url, {
       method: "PUT",
       credentials: "same-origin",
@@ -241,6 +286,7 @@
       return;
     }
     clearTimeout(timers[code]);
+    release(code);
     pending[code] = true;
     showProgress();
     send();
@@ -251,6 +297,7 @@
     if (!code || event.target.tagName !== "TEXTAREA") {
       return;
     }
+    release(code);
     pending[code] = true;
     setStatus("unsaved");
     clearTimeout(timers[code]);
@@ -263,6 +310,10 @@
       send();
       return;
     }
+    Object.keys(held).forEach(function (code) { // "Save": keep mine over what the colleague saved
+      release(code);
+      pending[code] = true;
+    });
     if (halted || useForm || (!hasPending() && !inFlight)) {
       return; // a normal form post: the server saves, or shows the conflict with both values
     }
