@@ -208,6 +208,16 @@ def test_incomplete_submit_lists_the_missing_items_with_links(client, db, login_
     assert reload(db, audit).status == "draft"
 
 
+def conflict_page(resp, item, message: str) -> str:
+    """A 409 zone page with `message`: my input 1 · "Của tôi" kept on `item`, theirs (3 · "Của họ") beside it."""
+    html = page(resp)
+    assert resp.status_code == 409 and message in html
+    box = fieldset(html, item.code)
+    assert checked_value(html, item.code) == "1" and "Của tôi</textarea>" in box  # my input, kept
+    assert "Trên máy chủ hiện là: <strong>3</strong> · Của họ" in box  # theirs, beside it
+    return html
+
+
 # ---------------------------------------------------------------- conflicts
 def test_stale_row_version_is_a_conflict_that_keeps_both_inputs(client, db, login_as, school):
     consultant = login_as("consultant", site=school)
@@ -224,13 +234,8 @@ def test_stale_row_version_is_a_conflict_that_keeps_both_inputs(client, db, logi
 
     mine = {"row_version": stale, f"score-{item.code}": "1", f"note-{item.code}": "Của tôi",
             f"score-{other.code}": "2", f"note-{other.code}": ""}
-    resp = client.form_post(zone_url(audit, zone.code), mine)
-    html = page(resp)
-    assert resp.status_code == 409
-    assert "Người khác vừa sửa cuộc đánh giá này" in html
-    box = fieldset(html, item.code)
-    assert checked_value(html, item.code) == "1" and "Của tôi</textarea>" in box  # my input, kept
-    assert "Trên máy chủ hiện là: <strong>3</strong> · Của họ" in box  # theirs, beside it
+    html = conflict_page(client.form_post(zone_url(audit, zone.code), mine), item,
+                         "Người khác vừa sửa cuộc đánh giá này")
     assert checked_value(html, other.code) == "2"
     saved = db.session.scalar(select(Answer).where(Answer.item_id == item.id))
     assert (saved.score, saved.note) == (3, "Của họ") and answer_count(db) == 1
@@ -241,6 +246,83 @@ def test_stale_row_version_is_a_conflict_that_keeps_both_inputs(client, db, logi
     db.session.expire_all()
     saved = db.session.scalar(select(Answer).where(Answer.item_id == item.id))
     assert (saved.score, saved.note) == (1, "Của tôi")
+
+
+def _draft_on_a_single_zone(db, login_as, school):
+    """A logged-in consultant, a draft audit of theirs and its first zone audited once."""
+    consultant = login_as("consultant", site=school)
+    audit = make_audit(school, consultant)
+    db.session.commit()
+    return consultant, audit, next(z for z in audit.template.zones if not z.repeats)
+
+
+def _form_as_shown(html: str, zone) -> dict:
+    """What the browser posts for the page unchanged: row version, every item's bases and inputs."""
+    form = {"row_version": hidden(html, "row_version")}
+    for item in zone.items:
+        for name in (f"base-{item.code}", f"base-note-{item.code}"):
+            form[name] = hidden(html, name)
+        form[f"note-{item.code}"] = form[f"base-note-{item.code}"]
+        if form[f"base-{item.code}"]:
+            form[f"score-{item.code}"] = form[f"base-{item.code}"]
+    return form
+
+
+def test_a_stale_page_saves_its_changes_over_a_colleagues_other_answers(client, db, login_as, school):
+    """Two people on one audit: the page was shown before a colleague saved two items; one of them
+    is left untouched here (not undone), the user changes a third item (saved, no conflict)."""
+    consultant, audit, zone = _draft_on_a_single_zone(db, login_as, school)
+    theirs, untouched_here, mine = zone.items[0], zone.items[1], zone.items[2]
+    services.save_answers(reload(db, audit), consultant, [{"item": untouched_here.code, "score": 1}], row_version=None)
+    db.session.commit()
+    stale_html = page(client.get(zone_url(audit, zone.code)))
+    services.save_answers(reload(db, audit), consultant, [{"item": theirs.code, "score": 3, "note": "Của họ"},
+                                                          {"item": untouched_here.code, "score": 4}], row_version=None)
+    db.session.commit()
+
+    form = {**_form_as_shown(stale_html, zone), f"score-{mine.code}": "2", f"note-{mine.code}": "Của tôi"}
+    assert form[f"score-{untouched_here.code}"] == "1"  # the page still shows the earlier 1
+    assert client.form_post(zone_url(audit, zone.code), form).status_code == 302
+    db.session.expire_all()
+    saved = {a.item_id: (a.score, a.note) for a in db.session.scalars(select(Answer))}
+    assert saved == {theirs.id: (3, "Của họ"), untouched_here.id: (4, ""), mine.id: (2, "Của tôi")}
+
+
+def test_a_stale_page_changing_the_answer_a_colleague_changed_shows_only_that_one(client, db, login_as, school):
+    consultant, audit, zone = _draft_on_a_single_zone(db, login_as, school)
+    contested, other = zone.items[0], zone.items[1]
+    stale_html = page(client.get(zone_url(audit, zone.code)))
+    services.save_answers(reload(db, audit), consultant, [{"item": contested.code, "score": 3, "note": "Của họ"}],
+                          row_version=None)
+    db.session.commit()
+
+    mine = {**_form_as_shown(stale_html, zone), f"score-{contested.code}": "1", f"note-{contested.code}": "Của tôi",
+            f"score-{other.code}": "2"}
+    html = conflict_page(client.form_post(zone_url(audit, zone.code), mine), contested,
+                         "Người khác vừa sửa chính câu trả lời này; chưa lưu gì cả.")
+    assert checked_value(html, other.code) == "2" and "Trên máy chủ hiện là" not in fieldset(html, other.code)
+    db.session.expire_all()
+    assert [(a.item_id, a.score) for a in db.session.scalars(select(Answer))] == [(contested.id, 3)]
+
+    # Saving again from the conflict page (its bases are theirs now) keeps mine, knowingly.
+    again = {**mine, "row_version": hidden(html, "row_version"), f"base-{contested.code}": hidden(
+        html, f"base-{contested.code}"), f"base-note-{contested.code}": hidden(html, f"base-note-{contested.code}")}
+    assert again[f"base-{contested.code}"] == "3"
+    assert client.form_post(zone_url(audit, zone.code), again).status_code == 302
+    db.session.expire_all()
+    saved = {a.item_id: (a.score, a.note) for a in db.session.scalars(select(Answer))}
+    assert saved == {contested.id: (1, "Của tôi"), other.id: (2, "")}
+
+
+def test_save_on_a_page_left_as_shown_changes_nothing_and_says_saved(client, db, login_as, school):
+    consultant, audit, zone = _draft_on_a_single_zone(db, login_as, school)
+    services.save_answers(reload(db, audit), consultant, [{"item": zone.items[0].code, "score": 2}], row_version=None)
+    db.session.commit()
+    shown = page(client.get(zone_url(audit, zone.code)))
+    resp = client.form_post(zone_url(audit, zone.code), _form_as_shown(shown, zone))
+    assert resp.status_code == 302
+    assert "Đã lưu." in page(client.get(resp.headers["Location"]))
+    assert reload(db, audit).row_version == 2  # nothing written again
 
 
 # ---------------------------------------------------------------- bad form input

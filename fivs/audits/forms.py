@@ -71,6 +71,11 @@ def note_field(item) -> str:
     return f"note-{item.code}"
 
 
+def base_fields(item) -> tuple[str, str]:
+    """The hidden fields holding an item's answer as the page showed it: (choice, note)."""
+    return f"base-{item.code}", f"base-note-{item.code}"
+
+
 def _score(choice: str):
     """'' and 'na' -> None; digits -> int; anything else is passed on for the service to reject."""
     if choice in ("", "na"):
@@ -85,16 +90,26 @@ def unknown_items(formdata, items) -> list[str]:
                    if key.startswith(("score-", "note-")) and key not in known})
 
 
+def any_choice(formdata, items) -> bool:
+    """Whether the form holds a score (or N/A) for any of these items."""
+    return any(formdata.get(score_field(item), "").strip() for item in items)
+
+
 def answer_entries(formdata, items, room: str, answered: dict) -> list[dict]:
     """Service entries for a zone form: items with a new choice or a changed note.
 
     `answered` maps item id -> the earlier Answer in this room. A radio cannot be cleared, so an
     item posted without a choice keeps its earlier score (a partial post never wipes answers).
+    With the page's bases (base_fields), an item left as the page showed it is not sent, and the
+    others carry their base: a colleague's changes made meanwhile are kept or shown, never undone.
     """
     entries = []
     for item in items:
         choice = formdata.get(score_field(item), "").strip()
         note = formdata.get(note_field(item))
+        base = _base(formdata, item)
+        if base is not None and (choice or base[0]) == base[0] and (note is None or clean_text(note) == base[1]):
+            continue  # untouched since the page was shown: a colleague's change meanwhile stays
         earlier = answered.get(item.id)
         if choice:
             score, na = _score(choice), choice == "na"
@@ -106,6 +121,16 @@ def answer_entries(formdata, items, room: str, answered: dict) -> list[dict]:
             score, na = None, False
         else:
             continue
-        entries.append({"item": item.code, "zone_instance": room or None, "score": score,
-                        "na": na, "note": note})
+        entry = {"item": item.code, "zone_instance": room or None, "score": score, "na": na, "note": note}
+        if base is not None:
+            entry["base"] = {"score": _score(base[0]), "na": base[0] == "na", "note": base[1]}
+        entries.append(entry)
     return entries
+
+
+def _base(formdata, item) -> tuple[str, str] | None:
+    """(choice, note) as the page showed them, or None for a form without them (older pages)."""
+    choice_name, note_name = base_fields(item)
+    if choice_name not in formdata:
+        return None
+    return formdata.get(choice_name, "").strip(), clean_text(formdata.get(note_name, ""))

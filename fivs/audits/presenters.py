@@ -33,7 +33,8 @@ class ItemRow:
     note: str
     answer: object | None  # the saved answer (who, when)
     errors: list[str] = field(default_factory=list)
-    conflict: bool = False  # after a stale save: the server's answer (`answer`) differs from the input
+    conflict: bool = False  # after a refused save: the server's answer (`answer`) differs from the input
+    base: str = ""  # the server's choice, as the page shows it (the form's base-<item>)
 
 
 def answer_map(audit) -> dict[tuple[int, str], object]:
@@ -67,17 +68,20 @@ def choice_of(answer) -> str:
     return "" if answer.score is None else str(answer.score)
 
 
-def item_rows(audit, zone, label: str, formdata=None, problems=(), conflict: bool = False) -> list[ItemRow]:
-    """One row per item; with `formdata` (a re-rendered POST) the user's inputs win."""
+def item_rows(audit, zone, label: str, formdata=None, problems=(), conflict: bool | set = False) -> list[ItemRow]:
+    """One row per item; with `formdata` (a re-rendered POST) the user's inputs win. `conflict`:
+    True after a stale save (any input unlike the server's is shown beside it), or the codes of
+    the items a colleague changed meanwhile (only those are)."""
     saved = answer_map(audit)
     rows = []
     for item in zone.items:
         answer = saved.get((item.id, label))
-        row = ItemRow(item, choice_of(answer), answer.note if answer else "", answer)
+        row = ItemRow(item, choice_of(answer), answer.note if answer else "", answer, base=choice_of(answer))
         if formdata is not None:
             row.choice = formdata.get(score_field(item), "")
             row.note = formdata.get(note_field(item), "")
-            row.conflict = conflict and (row.choice, row.note) != (choice_of(answer), answer.note if answer else "")
+            flagged = item.code in conflict if isinstance(conflict, set) else conflict
+            row.conflict = flagged and (row.choice, row.note) != (choice_of(answer), answer.note if answer else "")
         row.errors = [p["message"] for p in problems if p.get("item") == item.code]
         rows.append(row)
     return rows

@@ -13,7 +13,8 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from fivs.audits import presenters
-from fivs.audits.forms import ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, unknown_items
+from fivs.audits.forms import (ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, any_choice,
+                               unknown_items)
 from fivs.audits.queries import audit_events, auditable_sites
 from fivs.audits.services import (add_zone_instance, audit_scores, ensure_editable, missing_items,
                                   normalise_label, remove_zone_instance, reopen_audit, save_answers,
@@ -124,25 +125,28 @@ def zone(audit_uuid, zone_code):
         return _zone_page(audit, zone, room, form, 422, posted=True, message=_("Unknown item for this checklist."))
     answered = {a.item_id: a for a in audit.answers if a.zone_instance == room}
     entries = answer_entries(request.form, zone.items, room, answered)
-    if not entries:
+    if not entries and not any_choice(request.form, zone.items):
         return _zone_page(audit, zone, room, form, 422, posted=True,
                           message=_("Nothing to save yet: choose a score first."))
     return _save_zone(audit, zone, room, form, entries)
 
 
 def _save_zone(audit, zone, room, form, entries):
+    """Saves the changed answers (none: every answer is as the page showed it) and goes back."""
     try:
-        save_answers(audit, current_user, entries, row_version=form.row_version.data)
+        if entries:
+            save_answers(audit, current_user, entries, row_version=form.row_version.data)
     except ValidationError as exc:
         db.session.rollback()
         return _zone_page(audit, zone, room, form, 422, posted=True, message=exc.message,
                           problems=exc.details or [])
     except ConflictError as exc:
-        if exc.code != "stale_row_version":
+        if exc.code not in ("stale_row_version", "answer_changed"):
             raise
         db.session.rollback()
         form.row_version.data = exc.details["row_version"]  # saving again keeps the user's inputs
-        return _zone_page(audit, zone, room, form, 409, posted=True, message=exc.message, conflict=True)
+        changed = {a["item"] for a in exc.details.get("answers", ())} if exc.code == "answer_changed" else True
+        return _zone_page(audit, zone, room, form, 409, posted=True, message=exc.message, conflict=changed)
     db.session.commit()
     flash(_("Saved."), "info")
     return redirect(request.url)

@@ -192,7 +192,7 @@
     var clashed = {};
     clashes.forEach(function (c) {
       clashed[c.item] = held[c.item] = true;
-      confirmed[c.item] = {score: c.theirs.score, na: !!c.theirs.na, note: c.theirs.note || ""};
+      setConfirmed(c.item, c.theirs);
       showItemError(c.item, status.getAttribute("data-answer-changed")
         .replace("{theirs}", describe(c.theirs)).replace("{mine}", describe(c.yours)));
     });
@@ -372,7 +372,9 @@
     if (saved && saved.row_version > parseInt(version.value, 10)) {
       version.value = String(saved.row_version);
       showScores(saved.scores);
-      showAnswers(saved.answers.filter(function (a) { return (a.zone_instance || "") === (room || ""); }));
+      var here = saved.answers.filter(function (a) { return (a.zone_instance || "") === (room || ""); });
+      showAnswers(here);
+      confirmAnswers(here);
     }
   }
 
@@ -405,15 +407,41 @@
 
   function confirmAnswers(answers) {
     answers.forEach(function (a) {
-      confirmed[a.item] = {score: a.score, na: !!a.na, note: a.note || ""};
+      setConfirmed(a.item, a);
+    });
+  }
+
+  /* The answer as the server confirmed it, here and in the form's base fields (for "Save"). */
+  function setConfirmed(code, answer) {
+    confirmed[code] = {score: answer.score === undefined ? null : answer.score, na: !!answer.na, note: answer.note || ""};
+    var base = baseFields(code);
+    if (base) {
+      base.choice.value = confirmed[code].na ? "na" : (confirmed[code].score === null ? "" : String(confirmed[code].score));
+      base.note.value = confirmed[code].note;
+    }
+  }
+
+  function baseFields(code) {
+    var choice = form.querySelector('input[name="base-' + code + '"]');
+    var note = form.querySelector('input[name="base-note-' + code + '"]');
+    return choice && note ? {choice: choice, note: note} : null;
+  }
+
+  /* The server's answers as the page was served: its base fields (a page re-shown after a refused
+   * save shows the user's inputs, and the server's answers only there). */
+  function confirmServed() {
+    Array.prototype.forEach.call(form.querySelectorAll("fieldset[data-item]"), function (set) {
+      var code = set.getAttribute("data-item");
+      var base = baseFields(code);
+      setConfirmed(code, !base ? answerFor(code) : {
+        score: /^[0-9]$/.test(base.choice.value) ? parseInt(base.choice.value, 10) : null,
+        na: base.choice.value === "na", note: base.note.value});
     });
   }
 
   setStatus("saved");
-  recall();
-  confirmAnswers(Array.prototype.map.call(form.querySelectorAll("fieldset[data-item]"), function (set) {
-    return answerFor(set.getAttribute("data-item"));  // as served (or recalled), before queued answers go on top
-  }));
+  confirmServed();
+  recall();  // newer answers kept on this tablet (a page from the cache), before queued answers go on top
   if (queue) {
     queue.queuedAnswers(auditApi, room).then(showQueued);
   }
