@@ -345,6 +345,9 @@ def test_two_people_on_one_audit_online_only_the_same_answer_is_a_conflict(
                            arg=status.element_handle())
     assert scores_in_db() == {zone.items[2].id: 1, mine.id: 3}
     assert page.get_by_role("alert").count() == 0
+    theirs_here = page.get_by_role("group", name=zone.items[2].text("vi")).get_by_role("radio", name=re.compile(r"^1\b"))
+    theirs_here.wait_for(state="attached")
+    page.wait_for_function("el => el.checked", arg=theirs_here.element_handle())  # the colleague's 1 shown here too
 
     colleague_saves(contested, 2)
     watch.refused.add((f"{base_url}/api/v1/audits/{audit_uuid}/answers", 409))

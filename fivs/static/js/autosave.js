@@ -1,7 +1,7 @@
 /* fivs autosave: saves each answer of a zone form as soon as it is given.
  *
- * Progressive enhancement over the server-rendered form (which still saves everything on "Save"
- * without JavaScript). A changed answer is sent with PUT to the form's data-autosave URL
+ * Progressive enhancement over the server-rendered form (which still saves the changed answers on
+ * "Save" without JavaScript; its hidden base fields are kept current here). A changed answer is sent with PUT to the form's data-autosave URL
  * (/api/v1/audits/<id>/answers) as {"row_version": n, "answers": [{item, zone_instance, score, na,
  * note, base}]}, with the session cookie and the CSRF token from <meta name="csrf-token">. Each answer's
  * "base" is the answer as the server last confirmed it here: when a colleague saved other answers
@@ -147,6 +147,7 @@
   function handle(code, data, codes) {
     var error = (data && data.error) || {};
     if (code === 200) {
+      var othersSaved = data.row_version - parseInt(version.value, 10) > 1;
       remember(data);
       version.value = String(data.row_version);
       showScores(data.scores);
@@ -154,6 +155,9 @@
         showItemError(codes[i], "");
       }
       setStatus(hasPending() ? "unsaved" : (Object.keys(held).length ? "changed" : "saved"));
+      if (othersSaved) {
+        showColleagues();
+      }
       return true;
     }
     if (code === 409 && error.code === "answer_changed" && holdChanged(error.details, codes)) {
@@ -200,6 +204,28 @@
     requeue(codes.filter(function (code) { return !clashed[code]; }));
     setStatus("changed");
     return true;
+  }
+
+  /* Someone else saved answers of this audit since this page was shown (the row version moved by
+   * more than our own saves): show theirs here too, on every item the user has not changed. */
+  function showColleagues() {
+    fetch(auditApi, {credentials: "same-origin", headers: {"Accept": "application/json"}}).then(function (resp) {
+      return resp.ok ? resp.json() : null;
+    }).then(function (audit) {
+      ((audit && audit.answers) || []).forEach(function (a) {
+        if ((a.zone_instance || "") !== (room || "") || !fieldsetFor(a.item) || pending[a.item] || held[a.item]
+            || !sameAnswer(answerFor(a.item), confirmed[a.item])) {
+          return; // not on this page, or the user's own change: that one stays on screen
+        }
+        showAnswers([a]);
+        setConfirmed(a.item, a);
+      });
+      showProgress();
+    }, function () {});  // no connection: the page catches up on the next save or reload
+  }
+
+  function sameAnswer(a, b) {
+    return !!b && a.score === b.score && !!a.na === !!b.na && (a.note || "") === (b.note || "");
   }
 
   function describe(answer) {
