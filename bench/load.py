@@ -209,9 +209,10 @@ class Client:
 
     def save_answer(self, k: int) -> None:
         item, score = self.items[k % len(self.items)], (k + self.n) % 5
+        base = {"score": self.log.last_score.get(item), "na": False}  # the answer as this client last saw it
         body = json.dumps({"row_version": self.log.row_version,
-                           "answers": [{"item": item, "score": score}]}).encode()
-        # As the app's tablets do (autosave.js, offline-queue.js): the short answer, not the whole audit.
+                           "answers": [{"item": item, "score": score, "base": base}]}).encode()
+        # As the app's tablets do (autosave.js): with its base, and the short answer, not the whole audit.
         status, data, seconds = request(self.conn, "PUT", f"/api/v1/audits/{self.log.audit_id}/answers",
                                         body, {**self._headers(), "Prefer": "return=minimal"})
         if self._record("answers", status, 200, data, seconds):
