@@ -313,6 +313,41 @@ def test_offline_answer_a_colleague_changed_meanwhile_is_not_overwritten_unless_
     assert (score_in_db(contested), score_in_db(untouched)) == (4, 3)
 
 
+def test_offline_answers_sent_while_a_colleague_saves_other_answers_all_land(
+        page, context, live_app, log_in, T, viewport, watch):
+    """Back online, the queue reads the audit, then sends; a colleague's save of another item lands in
+    between (made to happen there). The queue's answer still lands, over theirs, and nothing waits."""
+    log_in("consultant")
+    audit_uuid, zone = answered_zone_kept_offline(page, live_app, T, SITES[viewport][1], "periodic")
+    mine, theirs = zone.items[0], zone.items[1]
+
+    def colleague_saves_first(route) -> None:
+        from fivs.audits.services import save_answers
+        from fivs.auth.services import find_user
+
+        with live_app.app_context():
+            audit = db.session.scalar(select(Audit).where(Audit.uuid == uuid.UUID(audit_uuid)))
+            save_answers(audit, find_user("consultant"),
+                         [{"item": theirs.code, "zone_instance": None, "score": 0, "na": False, "note": ""}],
+                         row_version=None)
+            db.session.commit()
+        route.continue_()
+
+    context.set_offline(True)
+    watch.offline = True
+    page.wait_for_function("() => navigator.onLine === false")
+    score_zone(page, zone, "4", [mine])
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1)).wait_for()
+    page.route("**/api/v1/audits/*/answers", colleague_saves_first, times=1)
+    context.set_offline(False)
+    watch.offline = False
+
+    page.get_by_role("button", name=T("Send now")).wait_for(state="hidden")  # nothing waits any more
+    scores = {item_id: s for _z, item_id, s, _na in answers_in_db(live_app, audit_uuid)}
+    assert (scores[mine.id], scores[theirs.id]) == (4, 0)
+    assert page.get_by_role("alert").count() == 0
+
+
 def test_two_people_on_one_audit_online_only_the_same_answer_is_a_conflict(
         page, context, live_app, log_in, T, shot, viewport, watch, base_url):
     """Online, a colleague saves answers of the same audit on another tablet. Answering another item

@@ -13,7 +13,8 @@
  * the server's answer is no longer the base (a colleague saved another value meanwhile) the record
  * is not sent: both values are shown, and the record remembers the server's value it was shown
  * ("seen"). "Send now" then keeps the user's value over exactly that one; discarding keeps the
- * server's. Other records of the same audit are sent.
+ * server's. Other records of the same audit are sent, each with its base, so that a colleague's
+ * save landing between the read and the write refuses only an answer they changed, not the batch.
  * Also registers the service worker (sw.js) and asks it to keep the opened audit's pages.
  */
 (function () {
@@ -182,6 +183,16 @@
     });
   }
 
+  /* The answer with the base the server checks should a colleague save between the read above and
+   * this write: the value the user was shown and chose to keep theirs over ("Send now"), else the
+   * queued base (none for records queued without one: then any save meanwhile refuses them). */
+  function withBase(record, forced) {
+    if (forced && record.seen !== undefined) {
+      return Object.assign({base: record.seen}, record.answer);
+    }
+    return record.base ? Object.assign({base: record.base}, record.answer) : record.answer;
+  }
+
   /* The server's values the user was shown for these records. */
   function markSeen(records, current) {
     return withUnchanged(records, function (store, stored) {
@@ -209,7 +220,7 @@
         credentials: "same-origin",
         headers: csrfHeaders({"Content-Type": "application/json", "Prefer": "return=minimal"}),
         body: JSON.stringify({row_version: got.data.row_version,
-                              answers: sending.map(function (r) { return r.answer; })})
+                              answers: sending.map(function (r) { return withBase(r, forced); })})
       }).then(readJson);
     }).then(function (result) {
       if (result.ok) {
