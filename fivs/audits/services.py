@@ -27,7 +27,6 @@ from fivs.text import clean_text, has_control_chars
 from fivs.timeutil import utcnow
 
 NOTE_MAX = 5000
-MERGE_TRIES = 3  # a stale batch with bases is merged and tried again at most this often (then a plain 409)
 LABEL_MAX = 80
 
 
@@ -344,24 +343,22 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
     begin_writes()  # a @read_first request's checks are done (see fivs.db); the writes check again
-    mergeable = all(entry.base is not None for entry in parsed)
-    for attempt in range(1, MERGE_TRIES + 1):
-        try:
-            return _save_parsed(audit, user, parsed, row_version)
-        except ConflictError as exc:
-            if exc.code != "stale_row_version" or not mergeable or attempt == MERGE_TRIES:
-                raise
-            # The audit's row version was read again by the failed bump; the answers are read after
-            # it, so a save accepted with that version was made over exactly these answers.
-            row_version = audit.row_version
-            clashes = _changed_meanwhile(audit, parsed)
-            if clashes:
-                raise ConflictError(
-                    _("Someone else changed the same answer in the meantime; nothing was saved. "
-                      "Theirs and yours are shown side by side."),
-                    code="answer_changed", details={"row_version": row_version, "answers": clashes}) from None
-            _forget_loaded_answers(audit)
-    raise AssertionError("unreachable")
+    try:
+        return _save_parsed(audit, user, parsed, row_version)
+    except ConflictError as exc:
+        if exc.code != "stale_row_version" or not all(entry.base is not None for entry in parsed):
+            raise
+    # The audit's row is locked first (PostgreSQL; SQLite's write lock is held already), so nobody
+    # saves between reading the answers below and saving over them with the row version read here.
+    db.session.refresh(audit, with_for_update=True)
+    clashes = _changed_meanwhile(audit, parsed)
+    if clashes:
+        raise ConflictError(
+            _("Someone else changed the same answer in the meantime; nothing was saved. "
+              "Theirs and yours are shown side by side."),
+            code="answer_changed", details={"row_version": audit.row_version, "answers": clashes})
+    _forget_loaded_answers(audit)
+    return _save_parsed(audit, user, parsed, audit.row_version)
 
 
 def _save_parsed(audit: Audit, user, parsed: list[AnswerInput], row_version: int | None) -> "SavedAnswers":
