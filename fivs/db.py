@@ -19,9 +19,14 @@ on, in a deferred (shared) transaction that holds neither the queue nor SQLite's
 the service calls `begin_writes()` when its checks are done: the read transaction ends (loaded
 objects stay loaded) and the next statement begins a write transaction as usual. Whatever was
 read is checked again by the writes (compare-and-set on the row version and status). A write
-statement inside the read phase is a programming error and raises at once. On PostgreSQL
-one transaction runs the whole request: `begin_writes()` only runs what waited for the writes
-(`on_begin_writes`).
+statement inside the read phase is a programming error and raises at once.
+
+On PostgreSQL the read phase runs in autocommit: each read is a transaction of its own, so no
+transaction stays open while the request checks (a photo's pixels take a while) and no BEGIN
+and ROLLBACK are paid for reads; `begin_writes()` turns the connection back to transactions
+(the writes are one, committed by the request as usual). A single statement that must check,
+write and read back atomically may run before `begin_writes()`: it is then its own transaction
+(a tablet's one-answer save: fivs.audits.services.save_answers), no BEGIN and no COMMIT.
 """
 from __future__ import annotations
 
@@ -154,14 +159,15 @@ def begin_writes() -> None:
 
     g._fivs_writing = True
     session = db.session()  # the request's Session (not the scoped proxy)
-    # Only SQLite's read transaction must end (it holds no write lock; the next one takes it).
-    # Elsewhere the one transaction goes on: ending it would cost a COMMIT and a BEGIN.
     if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
+        # SQLite's read transaction ends (it holds no write lock; the next one takes it).
         expire, session.expire_on_commit = session.expire_on_commit, False
         try:
             session.commit()
         finally:
             session.expire_on_commit = expire
+    elif session.in_transaction():
+        _end_autocommit(session.connection())  # PostgreSQL: the next statement begins the writes
     for callback in g.pop("_fivs_on_write", []):
         callback()
 
@@ -246,8 +252,47 @@ def tune_sqlite_engine(engine: Engine) -> None:
     engine._fivs_tuned = True
 
 
+# ---------------------------------------------------------------- PostgreSQL: reads in autocommit
+_AUTOCOMMIT = "fivs_autocommit"  # in the connection's info: set by _postgresql_begin
+
+
+def _postgresql_begin(conn) -> None:
+    """A @read_first request's transaction begins in autocommit (see the module's docstring)."""
+    from psycopg.pq import TransactionStatus
+
+    dbapi = conn.connection.dbapi_connection
+    if not in_read_phase():
+        _end_autocommit(conn)  # left over (should not happen): never write outside a transaction
+    elif not dbapi.autocommit and dbapi.info.transaction_status == TransactionStatus.IDLE:
+        dbapi.autocommit = True
+        conn.info[_AUTOCOMMIT] = True
+
+
+def _end_autocommit(conn) -> None:
+    if conn.info.pop(_AUTOCOMMIT, False):
+        conn.connection.dbapi_connection.autocommit = False  # allowed: autocommit is always idle
+
+
+def _postgresql_checkin(dbapi_connection, record) -> None:
+    """A connection goes back to the pool with transactions on, whatever the request did."""
+    if record.info.pop(_AUTOCOMMIT, False) and dbapi_connection is not None:
+        try:
+            dbapi_connection.autocommit = False
+        except Exception:  # noqa: BLE001 (a broken connection: the pool's ping replaces it)
+            record.invalidate()
+
+
+def tune_postgresql_engine(engine: Engine) -> None:
+    if engine.dialect.driver != "psycopg" or getattr(engine, "_fivs_tuned", False):
+        return
+    event.listen(engine, "begin", _postgresql_begin)
+    event.listen(engine, "checkin", _postgresql_checkin)
+    engine._fivs_tuned = True
+
+
 def configure_engine_events(app: Flask) -> None:
     from fivs.extensions import db
 
     with app.app_context():
         tune_sqlite_engine(db.engine)  # creating the engine opens no connection
+        tune_postgresql_engine(db.engine)

@@ -3,6 +3,7 @@ from the answers read back, the checklist spec cache, read-first transactions on
 PostgreSQL one statement that bumps, writes and reads back."""
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -217,9 +218,9 @@ def test_a_read_first_view_reads_without_the_write_lock_and_refuses_early_writes
 
 def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api, db, setup, backend, monkeypatch):
     """SQLite: the scores are read after the commit, while the save holds neither SQLite's write lock
-    nor the app's writer queue (another worker can write meanwhile). PostgreSQL: in the save's own
-    transaction, before its commit (no second BEGIN and ROLLBACK), from the answers the save's own
-    statement read back (no query of their own)."""
+    nor the app's writer queue (another worker can write meanwhile). PostgreSQL: from the answers
+    the save's own statement read back (no query of their own), which was a transaction of its own:
+    committed by then, and no transaction is left open on the request's connection."""
     from sqlalchemy import create_engine
 
     from fivs.api import views
@@ -227,8 +228,10 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
 
     _site, consultant, audit = setup
     api.login(consultant)
-    audit_id, item = audit.id, _plain_items(audit)[0]
-    seen = {}
+    audit_id, (first, item) = audit.id, _plain_items(audit)[:2]
+    url = f"/audits/{audit.uuid}/answers"
+    assert api.put(url, json={"row_version": 1, "answers": [{"item": first, "score": 1}]}).status_code == 200
+    seen = {}  # from here on the token is touched already (at most once a minute: a write of its own)
     real = views.answer_scores
 
     def watching(template_id, audit_pk, scored=None):
@@ -242,21 +245,109 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
             other.rollback()
             other.close()
         else:
+            from psycopg.pq import TransactionStatus
+
             engine = create_engine(db.engine.url)
             with engine.connect() as other:
                 seen["version_outside"] = other.execute(
                     text("SELECT row_version FROM audits WHERE id = :id"), {"id": audit_pk}).scalar_one()
             engine.dispose()
+            own = db.session.connection().connection.dbapi_connection
+            seen["transaction_left_open"] = own.info.transaction_status != TransactionStatus.IDLE
         return real(template_id, audit_pk, scored)
 
     monkeypatch.setattr(views, "answer_scores", watching)
-    resp = api.put(f"/audits/{audit.uuid}/answers", headers={"Prefer": "return=minimal"},
-                   json={"row_version": 1, "answers": [{"item": item, "score": 4}]})
-    assert resp.status_code == 200 and resp.get_json()["row_version"] == 2
+    resp = api.put(url, headers={"Prefer": "return=minimal"},
+                   json={"row_version": 2, "answers": [{"item": item, "score": 4}]})
+    assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
     assert resp.get_json()["scores"]["by_zone"]
     if backend == "sqlite":
-        assert seen == {"queue_held": False, "version_outside": 2, "read_by_the_save": False}  # committed, lock released
+        assert seen == {"queue_held": False, "version_outside": 3, "read_by_the_save": False}  # committed, lock released
     else:
-        assert seen == {"version_outside": 1, "read_by_the_save": True}  # not committed yet: the same transaction
+        assert seen == {"version_outside": 3, "read_by_the_save": True, "transaction_left_open": False}
     db.session.expire_all()
-    assert db.session.get(Audit, audit_id).row_version == 2
+    assert db.session.get(Audit, audit_id).row_version == 3
+
+
+def _transaction_commands(backend, db, run) -> list[str]:
+    """The transaction commands (BEGIN…, COMMIT, ROLLBACK) the app's connections sent while `run()`
+    ran, as the database received them: libpq's own protocol trace on PostgreSQL, sqlite3's
+    statement trace on SQLite."""
+    import tempfile
+
+    from sqlalchemy import event
+
+    commands: list[str] = []
+    trace = tempfile.TemporaryFile()
+
+    def watch(dbapi_connection, _record, _proxy):
+        if backend == "postgresql":
+            from psycopg.pq import Trace
+
+            dbapi_connection.pgconn.trace(trace.fileno())
+            dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS)
+        else:
+            dbapi_connection.set_trace_callback(commands.append)
+
+    def unwatch(dbapi_connection, _record):
+        if dbapi_connection is None:
+            return
+        if backend == "postgresql":
+            dbapi_connection.pgconn.untrace()
+        else:
+            dbapi_connection.set_trace_callback(None)
+
+    event.listen(db.engine, "checkout", watch)
+    event.listen(db.engine, "checkin", unwatch)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "checkout", watch)
+        event.remove(db.engine, "checkin", unwatch)
+    if backend == "postgresql":  # what the app sent ("F"), e.g. 'F\t10\tQuery\t "BEGIN"'
+        trace.seek(0)
+        commands = [line.split("\t")[-1].strip().strip('"') for line in trace.read().decode().splitlines()
+                    if line.startswith("F\t") and "\tQuery\t" in line]
+    trace.close()
+    return [c.strip() for c in commands if re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)\b", c, re.I)]
+
+
+def test_a_tablets_save_on_postgresql_is_its_own_transaction_with_no_begin_or_commit(api, db, setup, backend):
+    """PostgreSQL: the token's read runs in autocommit and the save's one statement is a transaction
+    of its own, so a tablet's save sends neither BEGIN nor COMMIT (two round trips fewer). SQLite:
+    a read transaction for the checks, an immediate one for the writes. Both: a save that must
+    write twice (a room added with its answer) is one transaction, and so is an ordinary request."""
+    _site, consultant, audit = setup
+    api.login(consultant)
+    url = f"/audits/{audit.uuid}/answers"
+    plain = _plain_items(audit)
+    room_item = next(i.code for i in audit.template.items if i.zone.repeats)
+    api.put(url, json={"row_version": 1, "answers": [{"item": plain[0], "score": 2}]})  # the token is touched
+
+    def save():
+        resp = api.put(url, headers={"Prefer": "return=minimal"},
+                       json={"row_version": 2, "answers": [{"item": plain[1], "score": 4}]})
+        assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
+
+    def save_in_a_new_room():
+        resp = api.put(url, headers={"Prefer": "return=minimal"}, json={
+            "row_version": 3, "answers": [{"item": room_item, "zone_instance": "Lớp 5A", "score": 3}]})
+        assert resp.status_code == 200 and resp.get_json()["row_version"] == 4
+
+    def submit_refused():
+        assert api.post(f"/audits/{audit.uuid}/submit", json={"row_version": 4}).status_code == 422
+
+    tablet = _transaction_commands(backend, db, save)
+    room = _transaction_commands(backend, db, save_in_a_new_room)
+    ordinary = _transaction_commands(backend, db, submit_refused)
+    if backend == "postgresql":
+        assert tablet == []
+        assert room == ["BEGIN", "COMMIT"]
+        assert ordinary[0] == "BEGIN" and ordinary[-1] == "ROLLBACK"
+    else:
+        assert tablet[:3] == ["BEGIN", "COMMIT", "BEGIN IMMEDIATE"] and "COMMIT" in tablet[3:]
+        assert "BEGIN IMMEDIATE" in room
+        assert ordinary[0] == "BEGIN IMMEDIATE"
+    db.session.expire_all()
+    saved = {(a.item.code, a.zone_instance): a.score for a in db.session.get(Audit, audit.id).answers}
+    assert saved == {(plain[0], ""): 2, (plain[1], ""): 4, (room_item, "Lớp 5A"): 3}
