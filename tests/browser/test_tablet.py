@@ -352,7 +352,7 @@ def test_two_people_on_one_audit_online_only_the_same_answer_is_a_conflict(
         page, context, live_app, log_in, T, shot, viewport, watch, base_url):
     """Online, a colleague saves answers of the same audit on another tablet. Answering another item
     is saved over theirs without any conflict; answering the item they changed is not saved: both
-    values are shown by it, and Save keeps the consultant's."""
+    values are shown by it, leaving the page asks first, and Save keeps the consultant's."""
     log_in("consultant")
     audit_uuid = start_audit(page, T, SITES[viewport][1], "final")
     zone = next(z for z in zones_of(live_app, audit_uuid) if not z.repeats)
@@ -398,12 +398,23 @@ def test_two_people_on_one_audit_online_only_the_same_answer_is_a_conflict(
     both.scroll_into_view_if_needed()
     shot(page, "same-answer-changed")
 
+    # Leaving now would lose the 4 from the screen: the browser asks first, and staying keeps both.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.get_by_role("link", name=T("All zones")).first.click(no_wait_after=True)
+    page.wait_for_timeout(500)  # a navigation not stopped would have left by now
+    assert asked == ["beforeunload"] and f"/audits/{audit_uuid}/zones/" in page.url
+    assert group.get_by_role("radio", name=re.compile(r"^4\b")).is_checked() and both.is_visible()
+    asked_again: list[str] = []
+    page.on("dialog", lambda dialog: (asked_again.append(dialog.type), dialog.accept()))
+
     page.get_by_role("button", name=T("Save")).click()  # keep mine over the 2 shown
     page.wait_for_function("el => el.textContent === el.dataset.saved", arg=status.element_handle())
     assert group.get_by_role("alert").count() == 0
     assert scores_in_db() == {zone.items[2].id: 1, mine.id: 3, contested.id: 4}
     page.reload()
     assert group.get_by_role("radio", name=re.compile(r"^4\b")).is_checked()
+    assert asked_again == []  # saved: the page is left without a question
 
 
 # ---------------------------------------------------------------- 3. principal

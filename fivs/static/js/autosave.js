@@ -38,6 +38,7 @@
   var held = {};          // item code -> true: a colleague changed it meanwhile; sent again only by "Save"
   var halted = false;     // locked, or a conflict without bases: stop sending; "Save" posts the form
   var useForm = false;    // the API answered with an error we cannot handle: "Save" posts the form
+  var posting = false;    // "Save" posts the form: the page is left on purpose
 
   /* Same rule as fivs.scoring.format_pct: one decimal, half up on the shortest decimal
    * representation; vi "62,5 %", en "62.5%"; no value: "—". */
@@ -341,10 +342,22 @@
       pending[code] = true;
     });
     if (halted || useForm || (!hasPending() && !inFlight)) {
+      posting = true;
       return; // a normal form post: the server saves, or shows the conflict with both values
     }
     event.preventDefault();
     send();
+  });
+
+  /* Leaving the page while an answer is held beside a colleague's, or waits for "Save" (locked,
+   * or a conflict the form must show), would lose the user's choice from the screen: the browser
+   * asks first. Answers in the offline queue are kept on the tablet and need no question. */
+  window.addEventListener("beforeunload", function (event) {
+    if (posting || !(Object.keys(held).length || (hasPending() && (halted || useForm)))) {
+      return;
+    }
+    event.preventDefault();
+    event.returnValue = "";  // older browsers ask only when this is set
   });
 
   /* The queue saved answers of this audit: follow the server's row version and scores. */
