@@ -257,13 +257,14 @@ _AUTOCOMMIT = "fivs_autocommit"  # in the connection's info: set by _postgresql_
 
 
 def _postgresql_begin(conn) -> None:
-    """A @read_first request's transaction begins in autocommit (see the module's docstring)."""
+    """A @read_first request's transaction begins in autocommit (see the module's docstring); the
+    flag is dropped by begin_writes() and, whatever the request did, when the connection is checked in."""
+    if not in_read_phase():
+        return
     from psycopg.pq import TransactionStatus
 
     dbapi = conn.connection.dbapi_connection
-    if not in_read_phase():
-        _end_autocommit(conn)  # left over (should not happen): never write outside a transaction
-    elif not dbapi.autocommit and dbapi.info.transaction_status == TransactionStatus.IDLE:
+    if not dbapi.autocommit and dbapi.info.transaction_status == TransactionStatus.IDLE:
         dbapi.autocommit = True
         conn.info[_AUTOCOMMIT] = True
 

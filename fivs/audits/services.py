@@ -342,12 +342,15 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     """
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
-    alone = _saved_alone(audit, user, parsed, row_version)
+    # A tablet's one answer, on PostgreSQL: the one statement that checks, bumps, writes and reads
+    # back runs before begin_writes(), a transaction of its own in a @read_first request (fivs.db).
+    alone = _alone_eligible(audit, parsed)
+    saved = _bump_and_upsert_one(audit, user, parsed, row_version) if alone else None
     begin_writes()  # a @read_first request's checks are done (see fivs.db); the writes check again
-    if alone is not None:
-        return alone
+    if saved is not None:
+        return saved
     try:
-        return _save_parsed(audit, user, parsed, row_version, one_statement=not _alone_eligible(audit, parsed))
+        return _save_parsed(audit, user, parsed, row_version, one_statement=not alone)
     except ConflictError as exc:
         if exc.code != "stale_row_version" or not all(entry.base is not None for entry in parsed):
             raise
@@ -365,23 +368,16 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
 
 
 def _alone_eligible(audit: Audit, parsed: list[AnswerInput]) -> bool:
-    """A save that `_saved_alone` tries: no loaded answers to keep in step, and no room to add
-    (a second write, which must be in the same transaction)."""
+    """May the save's one statement run on its own: no loaded answers to keep in step, and no
+    room to add (a second write, which must be in the same transaction)."""
     return "answers" not in audit.__dict__ and not any(entry.item.repeats for entry in parsed)
-
-
-def _saved_alone(audit: Audit, user, parsed: list[AnswerInput], row_version: int | None):
-    """A tablet's one answer, on PostgreSQL, in the one statement that checks, bumps, writes and
-    reads back, run before begin_writes(): in a @read_first request it is a transaction of its
-    own (fivs.db), no BEGIN and no COMMIT to pay. None: the general path is to be taken."""
-    return _bump_and_upsert_one(audit, user, parsed, row_version) if _alone_eligible(audit, parsed) else None
 
 
 def _save_parsed(audit: Audit, user, parsed: list[AnswerInput], row_version: int | None, *,
                  one_statement: bool = True) -> "SavedAnswers":
     saved = (_bump_and_upsert_one(audit, user, parsed, row_version)
              if one_statement and "answers" not in audit.__dict__ else None)
-    if saved is not None:  # a tablet's one answer in a room, on PostgreSQL: bumped and saved by one statement
+    if saved is not None:  # one answer, on PostgreSQL (in a room, or over a colleague's changes): one statement
         _add_missing_rooms(audit, parsed, user)  # after it: the audit's row is locked by now
     else:
         bump_row_version(audit, row_version)
