@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install install-dev translations secret-key db-upgrade seed bench clean chromium redis-server
+.PHONY: run test install install-dev translations messages secret-key db-upgrade seed bench clean chromium redis-server
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ install-dev: $(VENV)/.installed-dev translations
 # Compiled catalogues (.mo) are build output, made from the reviewed .po files.
 translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d fivs/translations > /dev/null
+
+# After changing messages in the code: extract them and merge them into the reviewed catalogue
+# (new msgids arrive with an empty msgstr: translate them in messages.po, then `make translations`).
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l --no-location --sort-output -w 100 \
+	  -o fivs/translations/messages.pot fivs
+	$(BIN)/pybabel update -q -i fivs/translations/messages.pot -d fivs/translations -l vi \
+	  --no-fuzzy-matching --ignore-obsolete -w 100
 
 instance/secret_key:
 	mkdir -p instance

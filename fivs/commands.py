@@ -7,6 +7,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from fivs.auth.roles import ROLES
 from fivs.extensions import db
 from fivs.services_errors import ServiceError
 
@@ -110,7 +111,7 @@ def checklists_load(files) -> None:
 
 @users_cli.command("create")
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["admin", "reviewer", "consultant", "principal", "staff"]))
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--site", "site_code", help="Site code (principal and staff).")
 @click.option("--name", "full_name", default="", help="Full name.")
 @click.option("--password", help="Password (prompted when absent).")

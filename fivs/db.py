@@ -12,21 +12,15 @@ exclusive `flock` of `<database>-writer.lock`; both hand over the moment the hol
 rolls back. A thread that already holds the queue through another connection does not queue
 again (that would wait for itself); SQLite's own busy timeout then applies as before.
 
-Read first, then write. The busiest requests (a tablet saving answers, uploading a photo)
-spend most of their time reading and checking (the token, the audit, the photo's pixels) and
-little writing. A view marked `@read_first` runs its reads, from the first before_request hook
-on, in a deferred (shared) transaction that holds neither the queue nor SQLite's write lock;
-the service calls `begin_writes()` when its checks are done: the read transaction ends (loaded
-objects stay loaded) and the next statement begins a write transaction as usual. Whatever was
-read is checked again by the writes (compare-and-set on the row version and status). A write
-statement inside the read phase is a programming error and raises at once.
-
-On PostgreSQL the read phase runs in autocommit: each read is a transaction of its own, so no
-transaction stays open while the request checks (a photo's pixels take a while) and no BEGIN
-and ROLLBACK are paid for reads; `begin_writes()` turns the connection back to transactions
-(the writes are one, committed by the request as usual). A single statement that must check,
-write and read back atomically may run before `begin_writes()`: it is then its own transaction
-(a tablet's one-answer save: fivs.audits.services.save_answers), no BEGIN and no COMMIT.
+Reading without a write transaction. The busiest requests (a tablet saving answers, uploading
+a photo) spend most of their time reading and checking (the token, the audit, the photo's
+pixels) and little writing. Statements inside `reading()` run without a write transaction: on
+SQLite in a deferred (shared) transaction that holds neither the writer queue nor the write lock,
+on PostgreSQL in autocommit (each read its own transaction: no BEGIN, nothing held open while a
+photo's pixels are processed). A write inside raises at once. What they load stays loaded; the
+writes after them check it again (compare-and-set on the row version and status). `reading()`
+belongs to the edge of a request (authentication, a view's checks before it calls a service);
+services never use it, and the request still commits once.
 """
 from __future__ import annotations
 
@@ -34,11 +28,17 @@ import fcntl
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
+
+from fivs.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -127,87 +127,101 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cur.close()
 
 
-# ---------------------------------------------------------------- read first, then write
-def read_first(view):
-    """Mark a view whose reads run before its writes (see the module's docstring)."""
-    view._fivs_read_first = True
-    return view
+# ---------------------------------------------------------------- reading without a write transaction
+_READING: ContextVar[bool] = ContextVar("fivs_reading", default=False)
+_AUTOCOMMIT = "fivs_autocommit"  # in a PostgreSQL connection's info: autocommit was turned on by reading()
+_WROTE = "fivs_wrote"  # in a connection's info: this transaction has written
 
 
-def in_read_phase() -> bool:
-    """True while a @read_first request has not called begin_writes() yet."""
-    if not has_request_context() or g.get("_fivs_writing"):
-        return False
-    view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, "_fivs_read_first", False)
-
-
-def on_begin_writes(callback) -> None:
-    """Run `callback()` as the first thing of the write phase (at once outside a read phase)."""
-    if in_read_phase():
-        g.setdefault("_fivs_on_write", []).append(callback)
-    else:
-        callback()
-
-
-def begin_writes() -> None:
-    """End a @read_first request's read phase: its read transaction ends without expiring what
-    it loaded, and the next statement begins a write transaction. Does nothing elsewhere."""
-    if not in_read_phase():
+@contextmanager
+def reading() -> Iterator[None]:
+    """Run the statements inside without a write transaction (see the module's docstring)."""
+    if _READING.get():
+        yield
         return
-    from fivs.extensions import db
-
-    g._fivs_writing = True
     session = db.session()  # the request's Session (not the scoped proxy)
-    if session.in_transaction() and session.get_bind().dialect.name == "sqlite":
-        # SQLite's read transaction ends (it holds no write lock; the next one takes it).
-        expire, session.expire_on_commit = session.expire_on_commit, False
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire
-    elif session.in_transaction():
-        _end_autocommit(session.connection())  # PostgreSQL: the next statement begins the writes
-    for callback in g.pop("_fivs_on_write", []):
-        callback()
+    _start_reading(session)
+    token = _READING.set(True)
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+        _stop_reading(session)
 
 
 def commit_then_read(read):
-    """Commit the request's writes and return `read()`, read where it costs the other writers least.
+    """Commit the request's writes, then return `read()` run inside reading(): what the writes held
+    (SQLite's writer queue) is released before it runs. Loaded objects stay loaded (not expired),
+    so `read` may use them as the writes left them."""
+    _commit_keeping_objects(db.session())
+    with reading():
+        return read()
 
-    On SQLite one writer at a time holds the queue until it commits, so a read that need not be
-    under the lock (the scores a tablet shows after its save) runs after the commit, in a read
-    transaction beside the others; writes are refused again. Elsewhere it runs before the commit,
-    in the same transaction (a second one would cost a BEGIN and a ROLLBACK). `read` must not use
-    ORM attributes that the commit expires: pass it plain values. What it reads includes at least
-    the committed writes (on SQLite also any committed just after them)."""
-    from fivs.extensions import db
 
-    session = db.session()
-    if session.get_bind().dialect.name != "sqlite":
-        result = read()
+def _start_reading(session) -> None:
+    """No transaction: the next one begins as a read (the engine's begin events). A transaction that
+    sent nothing yet on PostgreSQL turns to autocommit; any other ends first (it must not have written)."""
+    if not session.in_transaction():
+        return
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and _idle(conn):
+        _autocommit(conn)
+        return
+    if session.new or session.dirty or session.deleted or conn.info.get(_WROTE):
+        raise RuntimeError("reading() after writes: the request's writes are committed once, at its end")
+    _commit_keeping_objects(session)
+
+
+def _stop_reading(session) -> None:
+    if not session.in_transaction():
+        return
+    conn = session.connection()
+    if conn.info.pop(_AUTOCOMMIT, False):
+        conn.connection.dbapi_connection.autocommit = False  # allowed: autocommit is always idle
+    else:  # SQLite's shared read ends; the next statement takes the writer queue
+        _commit_keeping_objects(session)
+
+
+def _commit_keeping_objects(session) -> None:
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
         session.commit()
-        return result
-    session.commit()
-    if has_request_context() and g.get("_fivs_writing"):
-        g._fivs_writing = False  # a @read_first view reads again: a deferred transaction, no queue
-    return read()
+    finally:
+        session.expire_on_commit = expire
+
+
+def _idle(conn) -> bool:
+    return conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+
+
+def _autocommit(conn) -> None:
+    dbapi = conn.connection.dbapi_connection
+    if not dbapi.autocommit:
+        dbapi.autocommit = True
+        conn.info[_AUTOCOMMIT] = True
 
 
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def _refuse_writes_while_reading(conn, _cursor, statement, _params, _context, _many) -> None:
-    if conn.info.get("fivs_reading") and statement.lstrip()[:7].upper().startswith(_WRITES):
-        raise RuntimeError("a write inside the read phase of a @read_first view: call begin_writes() first")
+def _watch_writes(conn, _cursor, statement, _params, _context, _many) -> None:
+    """A write inside reading() is a programming error; any other marks its transaction as writing."""
+    if not statement.lstrip()[:7].upper().startswith(_WRITES):
+        return
+    if _READING.get():
+        raise RuntimeError("a write inside the read phase (reading()): writes come after the reads, "
+                           "in the request's transaction")
+    conn.info[_WROTE] = True
+
+
+def _transaction_ended(conn) -> None:
+    conn.info.pop(_WROTE, None)
 
 
 def _sqlite_begin(conn) -> None:
-    if in_read_phase():
+    if _READING.get():
         conn.exec_driver_sql("BEGIN")  # deferred: a reader beside the others, no queue, no write lock
-        conn.info["fivs_reading"] = True
         return
-    conn.info["fivs_reading"] = False
     dbapi = conn.connection.dbapi_connection
     queued = isinstance(dbapi, QueuedConnection)
     if queued:
@@ -248,35 +262,19 @@ def tune_sqlite_engine(engine: Engine) -> None:
 
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "begin", _sqlite_begin)
-    event.listen(engine, "before_cursor_execute", _refuse_writes_while_reading)
     engine._fivs_tuned = True
 
 
 # ---------------------------------------------------------------- PostgreSQL: reads in autocommit
-_AUTOCOMMIT = "fivs_autocommit"  # in the connection's info: set by _postgresql_begin
-
-
 def _postgresql_begin(conn) -> None:
-    """A @read_first request's transaction begins in autocommit (see the module's docstring); the
-    flag is dropped by begin_writes() and, whatever the request did, when the connection is checked in."""
-    if not in_read_phase():
-        return
-    from psycopg.pq import TransactionStatus
-
-    dbapi = conn.connection.dbapi_connection
-    if not dbapi.autocommit and dbapi.info.transaction_status == TransactionStatus.IDLE:
-        dbapi.autocommit = True
-        conn.info[_AUTOCOMMIT] = True
-
-
-def _end_autocommit(conn) -> None:
-    if conn.info.pop(_AUTOCOMMIT, False):
-        conn.connection.dbapi_connection.autocommit = False  # allowed: autocommit is always idle
+    """A transaction begun inside reading() runs in autocommit (see the module's docstring)."""
+    if _READING.get() and _idle(conn):
+        _autocommit(conn)
 
 
 def _postgresql_checkin(dbapi_connection, record) -> None:
     """A connection goes back to the pool with transactions on, whatever the request did."""
-    if record.info.pop(_AUTOCOMMIT, False) and dbapi_connection is not None:
+    if dbapi_connection is not None and dbapi_connection.autocommit:
         try:
             dbapi_connection.autocommit = False
         except Exception:  # noqa: BLE001 (a broken connection: the pool's ping replaces it)
@@ -291,9 +289,17 @@ def tune_postgresql_engine(engine: Engine) -> None:
     engine._fivs_tuned = True
 
 
-def configure_engine_events(app: Flask) -> None:
-    from fivs.extensions import db
+def _watch_engine(engine: Engine) -> None:
+    if getattr(engine, "_fivs_watched", False):
+        return
+    event.listen(engine, "before_cursor_execute", _watch_writes)
+    event.listen(engine, "commit", _transaction_ended)
+    event.listen(engine, "rollback", _transaction_ended)
+    engine._fivs_watched = True
 
+
+def configure_engine_events(app: Flask) -> None:
     with app.app_context():
-        tune_sqlite_engine(db.engine)  # creating the engine opens no connection
+        _watch_engine(db.engine)  # creating the engine opens no connection
+        tune_sqlite_engine(db.engine)
         tune_postgresql_engine(db.engine)

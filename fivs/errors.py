@@ -1,11 +1,12 @@
 """Error pages: every error a user can cause is a clear 4xx page (JSON under /api/)."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from fivs.extensions import db
 from fivs.services_errors import ServiceError
 
 
@@ -31,8 +32,6 @@ def error_messages() -> dict[int, str]:
 
 
 def _too_large() -> str:
-    from flask import current_app
-
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     if limit >= 1024 * 1024:
         return _("The upload is too large (at most %(mb)d MB).", mb=limit // (1024 * 1024))
@@ -75,8 +74,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc):
-        from fivs.extensions import db
-
         app.logger.exception("unhandled error")
         db.session.rollback()
         return error_response(500)

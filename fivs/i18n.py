@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
+from flask_babel import get_locale
 
 LANG_COOKIE = "fivs_lang"
 
@@ -20,7 +21,5 @@ def select_locale() -> str:
 
 
 def current_lang() -> str:
-    from flask_babel import get_locale
-
     locale = get_locale()
     return locale.language if locale else "vi"

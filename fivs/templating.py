@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import format_date, format_datetime
 
+from fivs.auth import policy
 from fivs.i18n import current_lang
 
 
@@ -12,7 +13,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "S_LABELS": scoring.S_LABELS}
+        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "S_LABELS": scoring.S_LABELS, "policy": policy}
 
     @app.template_filter("pct")
     def _pct(value):

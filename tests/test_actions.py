@@ -13,7 +13,7 @@ from sqlalchemy import event, func, select
 
 from fivs.actions import queries, services
 from fivs.actions.models import CorrectiveAction
-from fivs.audits.models import Event
+from fivs.events.models import Event
 from fivs.extensions import db as _db
 from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
 from fivs.timeutil import local_today

@@ -12,7 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from fivs.audits.models import Answer, Audit, Event
+from fivs.audits.models import Answer, Audit
+from fivs.events.models import Event
 from tests.api_support import token_for
 from tests.factories import make_audit, make_site, make_user
 

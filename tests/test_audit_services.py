@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from fivs.audits import services
-from fivs.audits.models import Answer, Audit, Event
+from fivs.audits.models import Answer, Audit
+from fivs.events.models import Event
 from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
 from tests.factories import answer_all, make_audit, make_site, make_user
 

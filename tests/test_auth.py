@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from fivs.audits.models import Event
+from fivs.events.models import Event
 from fivs.auth.models import User
 from tests.conftest import PASSWORD, login
 from tests.factories import make_user

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from fivs import scoring
 from fivs.audits import services
-from fivs.audits.models import Answer, Audit, Event
+from fivs.audits.models import Answer, Audit
+from fivs.events.models import Event
 from tests.factories import answer_all, make_audit, make_site, make_user
 
 STATIC = Path(__file__).resolve().parents[1] / "fivs" / "static"

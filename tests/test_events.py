@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from fivs.audits.models import Event
-from fivs.audits.services import log_event, reopen_audit, save_answers, submit_audit
+from fivs.events.models import Event
+from fivs.events.services import log_event
+from fivs.audits.services import reopen_audit, save_answers, submit_audit
 from fivs.events.queries import PER_PAGE
 from tests.conftest import PASSWORD, login
 from tests.factories import answer_all, make_audit, make_site, make_user

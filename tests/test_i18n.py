@@ -20,4 +20,4 @@ def test_every_message_in_the_code_has_a_vietnamese_translation(tmp_path):
     with PO.open("rb") as fh:
         translated = {m.id: m.string for m in read_po(fh, locale="vi") if m.id}
     missing = sorted(str(i) for i in in_code if not translated.get(i))
-    assert not missing, f"untranslated (add to tools/vi/*.py, run tools/i18n.py sync): {missing[:20]}"
+    assert not missing, f"untranslated (run `make messages`, translate them in messages.po): {missing[:20]}"

@@ -14,8 +14,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import event, func, select
 
-from fivs.audits.models import Event
+from fivs.events.models import Event
 from fivs.extensions import db as _db
+from fivs.api.representations import photo_dict
+from fivs.comparisons import photos as comparison_photos
+from fivs.photos import queries as photo_queries
 from fivs.photos import services
 from fivs.photos.models import Photo
 from fivs.services_errors import ConflictError
@@ -355,7 +358,7 @@ def test_final_audit_shows_the_baseline_photos_of_the_item(client, db, setup):
 
 def test_before_after_pairs(db, setup):
     site, user = setup["site"], setup["consultant"]
-    assert services.before_after_pairs(site) == []
+    assert comparison_photos.before_after_pairs(site) == []
     baseline = make_audit(site, user, phase="baseline", rooms=(ROOM,))
     b1 = _photo(baseline, user, "Landscape_1.jpg")
     b2 = _photo(baseline, user, "Landscape_2.jpg")
@@ -364,7 +367,7 @@ def test_before_after_pairs(db, setup):
     f1 = _photo(final, user, "Portrait_1.jpg", room="Lớp 3B")  # same item, another room label
     _photo(final, user, "Portrait_2.jpg", item="OFF-S1-01")  # no baseline photo
     _photo(final, user, "Portrait_3.jpg", item=None)  # the audit as a whole
-    assert services.before_after_pairs(site) == []  # neither is submitted yet
+    assert comparison_photos.before_after_pairs(site) == []  # neither is submitted yet
     baseline.status = final.status = "submitted"
     # A self-assessment and a draft baseline are not the site's baseline.
     principal = make_user("principal", site=site)
@@ -373,12 +376,12 @@ def test_before_after_pairs(db, setup):
     own.status = "submitted"
     db.session.commit()
 
-    pairs = services.before_after_pairs(site)
+    pairs = comparison_photos.before_after_pairs(site)
     assert [(p.item.code, [x.id for x in p.baseline], [x.id for x in p.final]) for p in pairs] == [
         (ITEM, [b1.id, b2.id], [f1.id])]
     item, before, after = pairs[0]
     assert item.code == ITEM and before[0].zone_instance == ROOM and after[0].zone_instance == "Lớp 3B"
-    assert {code: [p.id for p in ps] for code, ps in services.baseline_photos_for(final).items()} == {
+    assert {code: [p.id for p in ps] for code, ps in comparison_photos.baseline_photos_for(final).items()} == {
         ITEM: [b1.id, b2.id], PLAIN_ITEM: [b3.id]}
 
 
@@ -396,7 +399,7 @@ def test_photos_for_audit_is_one_query(db, setup):
 
     event.listen(db.engine, "before_cursor_execute", count)
     try:
-        grouped = services.photos_for_audit(audit)
+        grouped = photo_queries.photos_for_audit(audit)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == 1, statements
@@ -409,7 +412,7 @@ def test_photo_dict(app, db, setup):
     photo = _photo(setup["audit"], setup["consultant"], "Portrait_6.jpg")
     db.session.commit()
     with app.test_request_context():
-        data = services.photo_dict(photo)
+        data = photo_dict(photo)
     assert data == {
         "id": str(photo.uuid), "audit": str(setup["audit"].uuid), "item": ITEM, "zone_instance": ROOM,
         "action": None, "width": photo.width, "height": photo.height, "thumb_width": photo.thumb_width,

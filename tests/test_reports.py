@@ -230,7 +230,7 @@ def test_site_report_lists_verified_actions_with_their_date_and_after_photo(clie
     from datetime import datetime, timezone
 
     from fivs.actions.services import mark_done, raise_action, verify
-    from fivs.photos.services import photos_of_actions
+    from fivs.photos.queries import photos_of_actions
 
     reviewer = login_as("reviewer")
     principal = make_user("principal", site=site_with_rounds)

@@ -1,6 +1,6 @@
 """The answer-save path that every tablet hits: short answers (Prefer: return=minimal), scores
-from the answers read back, the checklist spec cache, read-first transactions on SQLite, and on
-PostgreSQL one statement that bumps, writes and reads back."""
+from the answers read back, the checklist spec cache, reads without a write transaction
+(fivs.db.reading) before one transaction for the writes, on SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
 import re
@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from fivs.audits import services
-from fivs.audits.models import Answer, Audit, Event
+from fivs.audits.models import Answer, Audit
+from fivs.events.models import Event
 from fivs.checklists.loader import load_template, parse_file
 from fivs.checklists.spec import checklist_spec
-from fivs.db import begin_writes
+from fivs.db import reading
 from fivs.services_errors import ConflictError, LockedError
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_audit, make_site, make_user
@@ -139,9 +140,10 @@ def test_a_save_on_an_audit_reopened_since_it_was_read_is_logged_with_old_values
     assert db.session.get(Audit, audit.id).row_version == 3
 
 
-def test_a_tablets_save_is_two_statements_on_postgresql(api, db, setup, backend):
-    """Every tablet's tap is a save: the token's query also reads the audit, and on PostgreSQL one
-    more statement bumps the audit, writes the answer and reads the audit's answers for the scores."""
+def test_a_tablets_save_is_five_statements_on_either_database(api, db, setup, backend):
+    """Every tablet's tap is a save: the token's query (the user's assigned sites come with it), the
+    audit with its checklist, the bump of the audit's row version, the answer's upsert and the read
+    of the audit's answers for the scores; the same statements on SQLite and PostgreSQL."""
     from sqlalchemy import event
 
     _site, consultant, audit = setup
@@ -152,7 +154,7 @@ def test_a_tablets_save_is_two_statements_on_postgresql(api, db, setup, backend)
 
     def record(_conn, _cursor, statement, *_args):
         if not statement.startswith("BEGIN"):  # SQLite's (PostgreSQL's BEGIN is not a cursor's)
-            statements.append(" ".join(statement.split())[:60])
+            statements.append(" ".join(statement.split()))
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
@@ -162,11 +164,11 @@ def test_a_tablets_save_is_two_statements_on_postgresql(api, db, setup, backend)
         event.remove(db.engine, "before_cursor_execute", record)
     assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
     assert resp.get_json()["scores"] == api.get(url[:-len("/answers")]).get_json()["scores"]
-    assert statements[0].startswith("SELECT users.id") and not any(s.startswith("SELECT audits") for s in statements)
-    if backend == "postgresql":
-        assert len(statements) == 2 and statements[1].startswith("WITH bumped AS")
-    else:  # the token's, the bump, the upsert, and the scores' read after the commit
-        assert len(statements) == 4
+    kinds = [" ".join(s.split()[:3]) for s in statements]
+    assert "FROM users JOIN api_tokens" in statements[0] and "consultant_sites" in statements[0], statements
+    assert statements[1].startswith("SELECT audits.id") and "checklist_templates" in statements[1], statements
+    assert kinds[2:] == ["UPDATE audits SET", "INSERT INTO answers", "SELECT answers.item_id, answers.zone_instance,"], statements
+    assert len(statements) == 5
 
 
 def test_api_save_does_not_leave_a_loaded_answer_stale(app, db, setup):
@@ -184,32 +186,31 @@ def test_api_save_does_not_leave_a_loaded_answer_stale(app, db, setup):
 def test_spec_follows_a_template_reloaded_before_any_audit_used_it(app, db, tmp_path):
     template = load_template(parse_file(write(tmp_path, VALID))).template
     db.session.commit()
-    assert [i.code for i in checklist_spec(template.id).items] == ["R-1", "R-2"]
+    assert [i.code for i in checklist_spec(template).items] == ["R-1", "R-2"]
     extra = VALID + ("      - code: R-3\n        s: seiso\n"
                      "        text: {vi: \"Sàn sạch\", en: \"Clean floor\"}\n")
     assert load_template(parse_file(write(tmp_path, extra, "t2.yaml"))).action == "updated"
     db.session.commit()
-    spec = checklist_spec(template.id)
+    spec = checklist_spec(template)
     assert [i.code for i in spec.items] == ["R-1", "R-2", "R-3"]
     assert spec.by_code["R-3"].s == "seiso" and spec.by_code["R-1"].repeats
 
 
-def test_a_read_first_view_reads_without_the_write_lock_and_refuses_early_writes(app, db, setup, backend):
+def test_reads_inside_reading_hold_no_write_lock_and_refuse_writes(app, db, setup, backend):
     _site, _consultant, audit = setup
     audit_id, path = audit.id, f"/api/v1/audits/{audit.uuid}/answers"
     db.session.commit()  # the test's session holds nothing from here on
     with app.test_request_context(path, method="PUT"):
-        assert db.session.scalar(select(Audit.row_version).where(Audit.id == audit_id)) == 1
-        if backend == "sqlite":
-            # A shared read: another connection (another worker) can still write meanwhile.
-            other = sqlite3.connect(db.engine.url.database, timeout=5)
-            other.execute("UPDATE audits SET updated_at = updated_at WHERE id = ?", (audit_id,))
-            other.commit()
-            other.close()
+        with reading():
+            assert db.session.scalar(select(Audit.row_version).where(Audit.id == audit_id)) == 1
+            if backend == "sqlite":
+                # A shared read: another connection (another worker) can still write meanwhile.
+                other = sqlite3.connect(db.engine.url.database, timeout=5)
+                other.execute("UPDATE audits SET updated_at = updated_at WHERE id = ?", (audit_id,))
+                other.commit()
+                other.close()
             with pytest.raises(RuntimeError, match="read phase"):
                 db.session.execute(text("UPDATE audits SET row_version = 5 WHERE id = :id"), {"id": audit_id})
-            db.session.rollback()
-        begin_writes()
         db.session.execute(text("UPDATE audits SET row_version = 5 WHERE id = :id"), {"id": audit_id})
         db.session.commit()
     db.session.expire_all()
@@ -217,13 +218,12 @@ def test_a_read_first_view_reads_without_the_write_lock_and_refuses_early_writes
 
 
 def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api, db, setup, backend, monkeypatch):
-    """SQLite: the scores are read after the commit, while the save holds neither SQLite's write lock
-    nor the app's writer queue (another worker can write meanwhile). PostgreSQL: from the answers
-    the save's own statement read back (no query of their own), which was a transaction of its own:
-    committed by then, and no transaction is left open on the request's connection."""
+    """The scores are read after the commit, without a write transaction: on SQLite while the save
+    holds neither SQLite's write lock nor the app's writer queue (another worker can write
+    meanwhile); on PostgreSQL in autocommit, no transaction left open on the request's connection."""
     from sqlalchemy import create_engine
 
-    from fivs.api import views
+    from fivs.api import representations
     from fivs.db import _WriterQueue
 
     _site, consultant, audit = setup
@@ -232,10 +232,9 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
     url = f"/audits/{audit.uuid}/answers"
     assert api.put(url, json={"row_version": 1, "answers": [{"item": first, "score": 1}]}).status_code == 200
     seen = {}  # from here on the token is touched already (at most once a minute: a write of its own)
-    real = views.answer_scores
+    real = representations.answer_rows
 
-    def watching(template_id, audit_pk, scored=None):
-        seen["read_by_the_save"] = scored is not None
+    def watching(audit_pk):
         if backend == "sqlite":
             seen["queue_held"] = _WriterQueue.for_database(db.engine.url.database).thread_lock.locked()
             other = sqlite3.connect(db.engine.url.database, timeout=0.5)
@@ -252,19 +251,21 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
                 seen["version_outside"] = other.execute(
                     text("SELECT row_version FROM audits WHERE id = :id"), {"id": audit_pk}).scalar_one()
             engine.dispose()
+            rows = real(audit_pk)
             own = db.session.connection().connection.dbapi_connection
             seen["transaction_left_open"] = own.info.transaction_status != TransactionStatus.IDLE
-        return real(template_id, audit_pk, scored)
+            return rows
+        return real(audit_pk)
 
-    monkeypatch.setattr(views, "answer_scores", watching)
+    monkeypatch.setattr(representations, "answer_rows", watching)
     resp = api.put(url, headers={"Prefer": "return=minimal"},
                    json={"row_version": 2, "answers": [{"item": item, "score": 4}]})
     assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
     assert resp.get_json()["scores"]["by_zone"]
     if backend == "sqlite":
-        assert seen == {"queue_held": False, "version_outside": 3, "read_by_the_save": False}  # committed, lock released
+        assert seen == {"queue_held": False, "version_outside": 3}  # committed, lock released
     else:
-        assert seen == {"version_outside": 3, "read_by_the_save": True, "transaction_left_open": False}
+        assert seen == {"version_outside": 3, "transaction_left_open": False}
     db.session.expire_all()
     assert db.session.get(Audit, audit_id).row_version == 3
 
@@ -312,11 +313,11 @@ def _transaction_commands(backend, db, run) -> list[str]:
     return [c.strip() for c in commands if re.match(r"\s*(BEGIN|COMMIT|ROLLBACK)\b", c, re.I)]
 
 
-def test_a_tablets_save_on_postgresql_is_its_own_transaction_with_no_begin_or_commit(api, db, setup, backend):
-    """PostgreSQL: the token's read runs in autocommit and the save's one statement is a transaction
-    of its own, so a tablet's save sends neither BEGIN nor COMMIT (two round trips fewer). SQLite:
-    a read transaction for the checks, an immediate one for the writes. Both: a save that must
-    write twice (a room added with its answer) is one transaction, and so is an ordinary request."""
+def test_a_tablets_save_reads_outside_and_writes_in_one_transaction(api, db, setup, backend):
+    """The token's and the audit's reads and the scores' read after the commit run without a write
+    transaction (PostgreSQL: autocommit, no BEGIN; SQLite: shared read transactions); the save's
+    writes are exactly one transaction, also when it must write twice (a room added with its
+    answer); an ordinary request is one transaction, as always."""
     _site, consultant, audit = setup
     api.login(consultant)
     url = f"/audits/{audit.uuid}/answers"
@@ -341,12 +342,13 @@ def test_a_tablets_save_on_postgresql_is_its_own_transaction_with_no_begin_or_co
     room = _transaction_commands(backend, db, save_in_a_new_room)
     ordinary = _transaction_commands(backend, db, submit_refused)
     if backend == "postgresql":
-        assert tablet == []
+        assert tablet == ["BEGIN", "COMMIT"]
         assert room == ["BEGIN", "COMMIT"]
         assert ordinary[0] == "BEGIN" and ordinary[-1] == "ROLLBACK"
     else:
-        assert tablet[:3] == ["BEGIN", "COMMIT", "BEGIN IMMEDIATE"] and "COMMIT" in tablet[3:]
-        assert "BEGIN IMMEDIATE" in room
+        reads = ["BEGIN", "COMMIT"]  # a shared read transaction
+        assert tablet == reads + reads + ["BEGIN IMMEDIATE", "COMMIT"] + reads
+        assert room == reads + reads + ["BEGIN IMMEDIATE", "COMMIT"] + reads
         assert ordinary[0] == "BEGIN IMMEDIATE"
     db.session.expire_all()
     saved = {(a.item.code, a.zone_instance): a.score for a in db.session.get(Audit, audit.id).answers}

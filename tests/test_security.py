@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from fivs import create_app
-from fivs.audits.models import Event
+from fivs.events.models import Event
 from fivs.auth.ratelimit import register_failed_token_attempt, token_attempts_blocked
 from tests.conftest import PASSWORD
 from tests.api_support import api, token_for  # noqa: F401  (fixture)

@@ -11,15 +11,15 @@ from flask_babel import gettext as _
 
 from fivs.actions import queries, services
 from fivs.actions.models import PRIORITIES, CorrectiveAction
-from fivs.actions.queries import get_action_or_404
 from fivs.api import schemas
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.conflicts import current_state_on_conflict
-from fivs.api.representations import json_response
+from fivs.api.representations import json_response, photo_dict
 from fivs.audits.models import Audit
-from fivs.auth.access import get_audit_or_404, get_site_or_404
+from fivs.auth.access import get_action_or_404, get_audit_or_404, get_site_or_404
 from fivs.extensions import csrf, db
 from fivs.photos import services as photos
+from fivs.photos.queries import photos_of_actions
 from fivs.timeutil import as_utc
 
 actions_api_bp = Blueprint("actions_api", __name__, url_prefix="/api/v1")
@@ -34,7 +34,7 @@ TRANSITIONS = ("done", "verified", "reopened")
 def list_actions(code: str):
     site = get_site_or_404(code)
     actions = queries.site_actions(site.id)
-    after = photos.photos_of_actions([a.id for a in actions])
+    after = photos_of_actions([a.id for a in actions])
     return json_response({"actions": [action_dict(a, after.get(a.id, [])) for a in actions]})
 
 
@@ -99,7 +99,7 @@ def upload_action_photo(action_id: str):
     upload = schemas.photo_upload()
     photo, created = photos.attach_action_photo(action, api_user(), upload.data, photo_uuid=upload.id)
     db.session.commit()
-    return json_response(photos.photo_dict(photo), 201 if created else 200,
+    return json_response(photo_dict(photo), 201 if created else 200,
                          {"Location": url_for("api.get_photo", photo_id=photo.uuid)})
 
 
@@ -116,7 +116,7 @@ def _time(value) -> str | None:
 def action_dict(action: CorrectiveAction, after_photos: list | None = None) -> dict:
     """The action as JSON; `after_photos` when loaded already (a list of actions), else one query."""
     if after_photos is None:
-        after_photos = photos.photos_of_actions([action.id]).get(action.id, [])
+        after_photos = photos_of_actions([action.id]).get(action.id, [])
     return {"id": str(action.uuid), "site": action.site.code,
             "audit": str(db.session.get(Audit, action.audit_id).uuid) if action.audit_id else None,
             "item": action.item.code if action.item else None, "zone_instance": action.zone_instance or None,
@@ -127,5 +127,5 @@ def action_dict(action: CorrectiveAction, after_photos: list | None = None) -> d
             "created_by": action.created_by.username if action.created_by else None,
             "created_at": _time(action.created_at), "done_at": _time(action.done_at),
             "verified_at": _time(action.verified_at),
-            "photos": [photos.photo_dict(p) for p in after_photos]}
+            "photos": [photo_dict(p) for p in after_photos]}
 

@@ -13,6 +13,7 @@ from fivs.sites.models import Site
 from fivs.timeutil import utcnow
 
 ACTION_STATUSES = ("open", "done", "verified", "reopened")
+OPEN_STATUSES = ("open", "reopened")  # still to be done
 PRIORITIES = ("low", "medium", "high")
 
 
@@ -46,3 +47,8 @@ class CorrectiveAction(db.Model):
     site: Mapped[Site] = relationship()
     item: Mapped[Item | None] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+
+    @property
+    def event_target(self) -> str:
+        """How the event log names this action (its events carry no audit)."""
+        return f"action:{self.uuid}"

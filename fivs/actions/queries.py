@@ -5,16 +5,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import abort
-from flask_login import current_user
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import selectinload
 
-from fivs.actions.models import CorrectiveAction
-from fivs.actions.services import OPEN_STATUSES, target
-from fivs.audits.models import Audit, Event
-from fivs.auth.access import can_view_site, parse_uuid_or_404
+from fivs.actions.models import OPEN_STATUSES, CorrectiveAction
+from fivs.audits.models import Audit
 from fivs.checklists.models import Item
+from fivs.events.models import Event
 from fivs.extensions import db
 from fivs.sites.models import Site
 from fivs.timeutil import local_today
@@ -76,16 +73,8 @@ def actions_since_baseline(audit: Audit) -> dict[str, list[CorrectiveAction]]:
 
 
 def action_events(action: CorrectiveAction) -> list[Event]:
-    return list(db.session.scalars(select(Event).where(Event.target == target(action))
+    return list(db.session.scalars(select(Event).where(Event.target == action.event_target)
                                    .order_by(Event.at, Event.id)))
-
-
-def get_action_or_404(action_uuid) -> CorrectiveAction:
-    """Another site's action is a 404, like every other object."""
-    action = db.session.scalar(select(A).where(A.uuid == parse_uuid_or_404(action_uuid)))
-    if action is None or not can_view_site(current_user, action.site):
-        abort(404)
-    return action
 
 
 def export_rows(site_ids) -> list[tuple]:

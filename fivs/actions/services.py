@@ -12,40 +12,22 @@ from datetime import date, datetime
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
-from fivs.actions.models import PRIORITIES, CorrectiveAction
+from fivs.actions.models import OPEN_STATUSES, PRIORITIES, CorrectiveAction
 from fivs.audits.models import Audit
-from fivs.audits.services import log_event, normalise_label
+from fivs.audits.services import normalise_label
+from fivs.auth import policy
+from fivs.events.services import log_event
 from fivs.extensions import db
+from fivs.photos.services import attach_action_photo
 from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
 from fivs.text import clean_text
 from fivs.timeutil import local_today, utcnow
 
-OPEN_STATUSES = ("open", "reopened")
 TITLE_MAX, RESPONSIBLE_MAX, NOTE_MAX = 2000, 200, 4000
 EDITABLE_FIELDS = ("title", "responsible", "due_date", "priority")
 
 
-# ---------------------------------------------------------------- who may do what
-def _consultant_of(user, site_id: int) -> bool:
-    return user.role == "consultant" and any(s.id == site_id for s in user.assigned_sites)
-
-
-def can_raise(user, site) -> bool:
-    """Consultants at their sites, reviewers and admins anywhere, principals at their own site."""
-    return (user.role in ("admin", "reviewer") or _consultant_of(user, site.id)
-            or (user.role == "principal" and user.site_id == site.id))
-
-
-def can_mark_done(user, action: CorrectiveAction) -> bool:
-    return (user.role == "admin" or _consultant_of(user, action.site_id)
-            or (user.role in ("principal", "staff") and user.site_id == action.site_id))
-
-
-def can_verify(user, action: CorrectiveAction) -> bool:
-    """Consultant of the site, reviewer, admin: never the site itself (not even its principal)."""
-    return user.role in ("admin", "reviewer") or _consultant_of(user, action.site_id)
-
-
+# ---------------------------------------------------------------- state
 def is_overdue(action: CorrectiveAction, now: datetime | None = None) -> bool:
     """Open (or reopened) and due before today at the sites; `now` (UTC) for tests."""
     today = local_today(now)
@@ -57,7 +39,7 @@ def raise_action(user, site, *, title, responsible, due_date, priority, audit: A
                  item_code: str | None = None, zone_instance: str | None = None,
                  action_uuid: uuid_mod.UUID | None = None) -> tuple[CorrectiveAction, bool]:
     """Create an action (idempotent on action_uuid): (action, created)."""
-    if not can_raise(user, site):
+    if not policy.can_raise_action(user, site.id):
         raise PermissionDenied(_("You may not raise an action at this site."))
     if action_uuid is not None:
         existing = db.session.scalar(select(CorrectiveAction).where(CorrectiveAction.uuid == action_uuid))
@@ -99,7 +81,7 @@ def _finding(site, audit, item_code, zone_instance):
 
 def edit_action(action: CorrectiveAction, user, changes: dict, *, row_version: int | None) -> CorrectiveAction:
     """Change title, responsible, due date or priority (who may raise here may edit)."""
-    if not can_raise(user, action.site):
+    if not policy.can_raise_action(user, action.site_id):
         raise PermissionDenied(_("You may not change this action."))
     values = _valid_fields(changes, required=())
     changed = {k: v for k, v in values.items() if getattr(action, k) != v}
@@ -145,14 +127,12 @@ def mark_done(action: CorrectiveAction, user, note: str, *, photos: Sequence[byt
     The photos go through fivs.photos like any other; one it refuses raises its error (4xx), and
     the caller's rollback then undoes the status change too: done with all the photos, or nothing.
     """
-    if not can_mark_done(user, action):
+    if not policy.can_mark_action_done(user, action):
         raise PermissionDenied(_("Only the site, its consultant or an admin can mark this action done."))
     note = _required_text("note", note, _("Say what was done."))
     _transition(action, user, "done", OPEN_STATUSES, row_version, note=note)
     action.done_note, action.done_at, action.done_by_id = note, now or utcnow(), user.id
     if photos:
-        from fivs.photos.services import attach_action_photo  # fivs.photos imports this module
-
         for data in photos:
             attach_action_photo(action, user, data, photo_uuid=uuid_mod.uuid4())
     return action
@@ -160,7 +140,7 @@ def mark_done(action: CorrectiveAction, user, note: str, *, photos: Sequence[byt
 
 def verify(action: CorrectiveAction, user, *, row_version: int | None = None,
            now: datetime | None = None) -> CorrectiveAction:
-    if not can_verify(user, action):
+    if not policy.can_verify_action(user, action):
         raise PermissionDenied(_("Only the site's consultant, a reviewer or an admin can verify an action."))
     _transition(action, user, "verified", ("done",), row_version)
     action.verified_at, action.verified_by_id = now or utcnow(), user.id
@@ -168,7 +148,7 @@ def verify(action: CorrectiveAction, user, *, row_version: int | None = None,
 
 
 def reopen(action: CorrectiveAction, user, reason: str, *, row_version: int | None = None) -> CorrectiveAction:
-    if not can_verify(user, action):
+    if not policy.can_verify_action(user, action):
         raise PermissionDenied(_("Only the site's consultant, a reviewer or an admin can reopen an action."))
     reason = _required_text("reason", reason, _("Give a reason for reopening."))
     _transition(action, user, "reopened", ("done", "verified"), row_version, note=reason)
@@ -213,12 +193,8 @@ def _bump(action: CorrectiveAction, expected: int | None) -> None:
 
 
 # ---------------------------------------------------------------- events and labels
-def target(action: CorrectiveAction) -> str:
-    return f"action:{action.uuid}"
-
-
 def _log(name: str, user, action, old, new, detail: str = "") -> None:
-    log_event(name, user=user, site_id=action.site_id, target=target(action), old=old, new=new, detail=detail)
+    log_event(name, user=user, site_id=action.site_id, target=action.event_target, old=old, new=new, detail=detail)
 
 
 def _state(action: CorrectiveAction) -> dict:

@@ -10,11 +10,13 @@ from flask_login import current_user, login_required
 
 from fivs.actions import queries, services
 from fivs.actions.forms import ActionForm, DoneForm, EditActionForm, ReopenActionForm, VerifyForm
-from fivs.actions.queries import get_action_or_404
+from fivs.actions.models import OPEN_STATUSES
 from fivs.audits.models import Audit
-from fivs.auth.access import get_audit_or_404, site_scope_required
+from fivs.auth import policy
+from fivs.auth.access import get_action_or_404, get_audit_or_404, site_scope_required
 from fivs.extensions import db
-from fivs.photos.services import PhotoRefused, finding_photos, photos_of_actions
+from fivs.photos.queries import finding_photos, photos_of_actions
+from fivs.photos.services import PhotoRefused
 from fivs.services_errors import ConflictError, ValidationError
 
 actions_bp = Blueprint("actions", __name__)
@@ -38,7 +40,7 @@ def index(site):
 @actions_bp.route("/sites/<code>/actions/new", methods=["GET", "POST"])
 @site_scope_required
 def new(site):
-    if not services.can_raise(current_user, site):
+    if not policy.can_raise_action(current_user, site.id):
         abort(403)
     audit = get_audit_or_404(request.args["audit"]) if request.args.get("audit") else None
     item_code, room = request.args.get("item"), request.args.get("zone_instance")
@@ -73,7 +75,7 @@ def detail(action_uuid):
 @login_required
 def edit(action_uuid):
     action = get_action_or_404(action_uuid)
-    if not services.can_raise(current_user, action.site):
+    if not policy.can_raise_action(current_user, action.site_id):
         abort(403)
     form, message, status = EditActionForm(obj=action), None, 200
     if form.validate_on_submit():
@@ -139,8 +141,8 @@ def _detail(action, status: int = 200, **forms):
         "actions/detail.html", action=action, events=queries.action_events(action),
         done_form=forms.get("DoneForm") or DoneForm(), verify_form=VerifyForm(),
         reopen_form=forms.get("ReopenActionForm") or ReopenActionForm(),
-        can_mark_done=services.can_mark_done(current_user, action),
-        can_verify=services.can_verify(current_user, action),
+        can_mark_done=policy.can_mark_action_done(current_user, action),
+        can_verify=policy.can_verify_action(current_user, action),
         after_photos=photos_of_actions([action.id]).get(action.id, []),
         before_photos=finding_photos(action)), status
 
@@ -157,7 +159,7 @@ def _show_problems(form, exc: ValidationError) -> None:
 
 
 def _can_raise(site) -> bool:
-    return current_user.is_authenticated and services.can_raise(current_user, site)
+    return current_user.is_authenticated and policy.can_raise_action(current_user, site.id)
 
 
 def _actions_on_items(audit) -> dict:
@@ -170,6 +172,6 @@ def _actions_on_items(audit) -> dict:
 
 
 def _home_actions() -> list:
-    if not current_user.is_authenticated or current_user.role != "principal" or not current_user.site_id:
+    if not current_user.is_authenticated or not policy.is_site_head(current_user):
         return []
-    return queries.site_actions(current_user.site_id, statuses=services.OPEN_STATUSES + ("done",))
+    return queries.site_actions(current_user.site_id, statuses=OPEN_STATUSES + ("done",))

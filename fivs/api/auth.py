@@ -6,7 +6,6 @@ automatic form check, so the check happens here, and only for cookie requests).
 """
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -19,7 +18,7 @@ from wtforms import ValidationError as FormValidationError
 from fivs.auth.models import ApiToken, User
 from fivs.auth.ratelimit import TooManyAttempts, register_failed_token_attempt, token_attempts_blocked
 from fivs.auth.services import token_user
-from fivs.db import on_begin_writes
+from fivs.db import reading
 from fivs.extensions import db
 from fivs.services_errors import ServiceError
 from fivs.timeutil import as_utc, utcnow
@@ -58,43 +57,36 @@ def api_user() -> User:
 
 def _login_with_token(header: str) -> None:
     """A client that sent too many bad tokens this minute gets 429 without its token being
-    looked at (brute force); each bad token counts against its address (fivs.auth.ratelimit)."""
+    looked at (brute force); each bad token counts against its address (fivs.auth.ratelimit).
+    The token is read without a write transaction (fivs.db.reading): the request's own writes
+    come later, in its one transaction."""
     if token_attempts_blocked():
         raise TooManyAttempts(_("Too many wrong API tokens from this address. Wait a minute and try again."))
     scheme, _sep, token = header.partition(" ")
     token = token.strip()
-    found = token_user(token, _audit_in_url()) if scheme.lower() == "bearer" and token else None
+    with reading():
+        found = token_user(token) if scheme.lower() == "bearer" and token else None
     if found is None:
         register_failed_token_attempt()
         raise Unauthorized(_("The API token is missing, wrong or revoked."), code="invalid_token")
     user, token_id, last_used_at = found
     if last_used_at is None or as_utc(last_used_at) < utcnow() - TOUCH_EVERY:
-        on_begin_writes(lambda: _touch(token_id))
+        _touch(token_id)
     # Flask-Login keeps the request's user in g._login_user; setting it leaves the session alone.
     g._login_user = user
 
 
-def _audit_in_url() -> uuid.UUID | None:
-    """The audit a request is on (/audits/<audit_id>/…): the token's query reads it as well."""
-    value = (request.view_args or {}).get("audit_id")
-    try:
-        return uuid.UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
 def _touch(token_id: int) -> None:
     """Record when the token was last used, at most once a minute: one conditional UPDATE, sent
-    only when the time read with the token was older (in a @read_first request: when it writes)."""
+    only when the time read with the token was older, and committed at once (bookkeeping: the
+    request's own work comes after it, in a transaction of its own)."""
     now = utcnow()
-    result = db.session.execute(
-        update(ApiToken)
-        .where(ApiToken.id == token_id,
-               or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_EVERY))
-        .values(last_used_at=now)
-        .execution_options(synchronize_session=False))
-    if result.rowcount:
-        db.session.commit()
+    db.session.execute(update(ApiToken)
+                       .where(ApiToken.id == token_id,
+                              or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOUCH_EVERY))
+                       .values(last_used_at=now)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def _check_csrf_header() -> None:

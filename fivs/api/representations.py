@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import bindparam, select
+from flask import current_app, url_for
+from sqlalchemy import select
 
 from fivs import scoring
 from fivs.audits.models import Answer, Audit, ZoneInstance
+from fivs.audits.queries import answer_rows
+from fivs.audits.services import audit_scores
 from fivs.checklists.models import ChecklistTemplate
 from fivs.checklists.spec import ChecklistSpec, checklist_spec
 from fivs.extensions import db
+from fivs.photos.models import Photo
 from fivs.sites.models import Site
 from fivs.timeutil import as_utc
 
@@ -64,42 +67,34 @@ def audit_dict(audit: Audit) -> dict:
 
     Built from two narrow queries and the checklist's cached spec.
     """
-    spec = checklist_spec(audit.template_id)
+    spec = checklist_spec(audit.template)
     rooms = db.session.execute(select(ZoneInstance.zone_id, ZoneInstance.label)
                                .where(ZoneInstance.audit_id == audit.id)
                                .order_by(ZoneInstance.position, ZoneInstance.id)).all()
-    rows = _answer_rows(audit.id)
+    rows = db.session.execute(select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na,
+                                     Answer.note, Answer.updated_at)
+                              .where(Answer.audit_id == audit.id)).all()
     rows.sort(key=lambda r: (spec.by_id[r.item_id].position, r.zone_instance))
     return {
         **audit_summary(audit, spec),
         "zone_instances": [{"zone": spec.zone_codes[r.zone_id], "label": r.label or None} for r in rooms],
         "answers": [_answer_dict(spec, r) for r in rows],
-        "scores": _scores(spec, rows),
+        "scores": scores_dict(audit_scores(audit, rows)),
     }
 
 
-def saved_answers_dict(audit: Audit, saved: list[Answer]) -> dict:
+def saved_answers_dict(audit: Audit, saved) -> dict:
     """The short answer to a save (Prefer: return=minimal): what a tablet needs to go on, without
-    the whole audit on a slow line: the new row version, the answers just saved, and the scores
-    (added by the caller with `answer_scores`, which needs no ORM object: it may run after the commit)."""
-    spec = checklist_spec(audit.template_id)
+    the whole audit on a slow line: the new row version, the answers just saved, and the scores."""
+    spec = checklist_spec(audit.template)
     return {"id": str(audit.uuid), "status": audit.status, "row_version": audit.row_version,
             "updated_at": _time(audit.updated_at),
-            "answers": [_answer_dict(spec, a) for a in saved]}
+            "answers": [_answer_dict(spec, a) for a in saved],
+            "scores": scores_dict(audit_scores(audit, answer_rows(audit.id)))}
 
 
-def answer_scores(template_id: int, audit_id: int, scored=None) -> dict:
-    """The audit's scores (as in audit_dict), from its answers as (item id, score, N/A): `scored`,
-    or read now."""
-    if scored is None:
-        scored = db.session.execute(_SCORED_COLUMNS, {"audit_id": audit_id}).tuples()
-    return _summed_scores(checklist_spec(template_id), scored)
-
-
-def _answer_rows(audit_id: int) -> list:
-    return db.session.execute(select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na,
-                                     Answer.note, Answer.updated_at)
-                              .where(Answer.audit_id == audit_id)).all()
+def scores_dict(scores: scoring.AuditScores) -> dict:
+    return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}
 
 
 def _answer_dict(spec: ChecklistSpec, row) -> dict:
@@ -107,39 +102,18 @@ def _answer_dict(spec: ChecklistSpec, row) -> dict:
             "score": row.score, "na": bool(row.na), "note": row.note or "", "updated_at": _time(row.updated_at)}
 
 
-# Three short columns per answer, from the audit's index: no join, no grouping for the database
-# to do; the checklist spec (cached) tells each item's S and zone.
-_answers = Answer.__table__  # Core columns: no ORM compile step on each save
-_SCORED_COLUMNS = (select(_answers.c.item_id, _answers.c.score, _answers.c.na)
-                   .where(_answers.c.audit_id == bindparam("audit_id")))
-
-
-def _summed_scores(spec: ChecklistSpec, scored) -> dict:
-    """The audit's scores, its answers summed per S and per zone as they come (each answer adds
-    to two places of flat lists: its S and its zone, see ChecklistSpec.sum_slots)."""
-    size = len(spec.sum_keys)
-    totals, counts, nas, seen = [0] * size, [0] * size, [0] * size, [False] * size
-    slots = spec.sum_slots
-    for item_id, score, na in scored:
-        s_at, zone_at = slots[item_id]
-        seen[s_at] = seen[zone_at] = True
-        if na:
-            nas[s_at] += 1
-            nas[zone_at] += 1
-        elif score is not None:
-            totals[s_at] += score
-            totals[zone_at] += score
-            counts[s_at] += 1
-            counts[zone_at] += 1
-    rows = [(kind, key, totals[n], counts[n], nas[n])
-            for n, (kind, key) in enumerate(spec.sum_keys) if seen[n]]  # zones in checklist order
-    scores = scoring.audit_scores_from_sums(rows)
-    return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}
-
-
-def _scores(spec: ChecklistSpec, rows) -> dict:
-    scores = scoring.audit_scores(
-        scoring.ScoredAnswer(item_code=item.code, s=item.s, zone_code=item.zone_code,
-                             zone_instance=r.zone_instance, score=r.score, na=bool(r.na))
-        for r in rows for item in (spec.by_id[r.item_id],))
-    return {"by_s": scores.by_s, "by_zone": scores.by_zone, "overall": scores.overall}
+def photo_dict(photo: Photo) -> dict:
+    """JSON metadata; the image URLs are the API's (they accept a token or the session)."""
+    return {
+        "id": str(photo.uuid),
+        "audit": str(photo.audit.uuid) if photo.audit else None,
+        "action": str(photo.action.uuid) if photo.action else None,
+        "item": photo.item.code if photo.item else None,
+        "zone_instance": photo.zone_instance or None,
+        "width": photo.width, "height": photo.height,
+        "thumb_width": photo.thumb_width, "thumb_height": photo.thumb_height,
+        "captured_at": photo.captured_at.isoformat() if photo.captured_at else None,
+        "created_at": as_utc(photo.created_at).isoformat(),
+        "display_url": url_for("api.photo_image", photo_id=photo.uuid, variant="display"),
+        "thumb_url": url_for("api.photo_image", photo_id=photo.uuid, variant="thumb"),
+    }

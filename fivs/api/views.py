@@ -15,16 +15,25 @@ from fivs.api import schemas
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.conflicts import current_state_on_conflict
 from fivs.api.openapi import openapi_document
-from fivs.api.representations import (answer_scores, audit_dict, audit_summary, checklist_dict,
-                                      checklist_summary, json_response, saved_answers_dict, site_dict)
+from fivs.api.representations import (
+    audit_dict,
+    audit_summary,
+    checklist_dict,
+    checklist_summary,
+    json_response,
+    photo_dict,
+    saved_answers_dict,
+    site_dict,
+)
 from fivs.audits.models import Audit
 from fivs.audits.services import reopen_audit, save_answers, start_audit, submit_audit
-from fivs.auth.access import (audit_kind_for, can_audit_site, get_audit_or_404, get_site_or_404,
-                              visible_site_ids, visible_sites_query)
+from fivs.auth import policy
+from fivs.auth.access import get_audit_or_404, get_photo_or_404, get_site_or_404, visible_sites_query
 from fivs.checklists.models import ChecklistTemplate
-from fivs.db import commit_then_read, read_first
+from fivs.db import commit_then_read, reading
 from fivs.errors import error_response
 from fivs.extensions import csrf, db
+from fivs.photos import services as photos
 from fivs.photos.pipeline import PhotoError
 from fivs.services_errors import PermissionDenied, ValidationError
 
@@ -84,13 +93,13 @@ def create_audit():
     """Idempotent on the client's UUID: 201 first, 200 for the same content again, 409 otherwise."""
     body = schemas.audit_create(schemas.json_body())
     user, site = api_user(), get_site_or_404(body.site)
-    if not can_audit_site(user, site):
+    if not policy.can_audit_site(user, site.id):
         raise PermissionDenied(_("You may not start an audit at this site."))
     template = _checklist(*body.checklist) if body.checklist else None
     if body.checklist and template is None:
         raise ValidationError(_("Some fields are not valid; nothing was changed."), details=[
             {"field": "checklist", "message": _("No checklist with this key and version.")}])
-    audit, created = start_audit(user, site, body.phase, body.date, kind=audit_kind_for(user),
+    audit, created = start_audit(user, site, body.phase, body.date, kind=policy.audit_kind_for(user),
                                  audit_uuid=body.id, template=template)
     db.session.commit()
     return json_response(audit_dict(audit), 201 if created else 200,
@@ -103,7 +112,7 @@ def list_audits():
     stmt = (select(Audit).options(selectinload(Audit.site), selectinload(Audit.template),
                                   selectinload(Audit.auditor))
             .order_by(Audit.audit_date.desc(), Audit.id.desc()))
-    site_ids = visible_site_ids(api_user())
+    site_ids = policy.visible_site_ids(api_user())
     if site_ids is not None:
         stmt = stmt.where(Audit.site_id.in_(site_ids or {-1}))
     if filters["site"]:
@@ -120,19 +129,18 @@ def get_audit(audit_id: str):
 
 
 @api_bp.put("/audits/<audit_id>/answers")
-@read_first
 def put_answers(audit_id: str):
-    audit = get_audit_or_404(audit_id)
+    with reading():  # the checks before the writes hold no write lock (fivs.db)
+        audit = get_audit_or_404(audit_id)
     body = schemas.answers_put(schemas.json_body())
     with current_state_on_conflict(audit, "audit", audit_dict):
         saved = save_answers(audit, api_user(), body.answers, row_version=body.row_version)
     if not schemas.prefers_minimal():
-        state = audit_dict(audit)  # before the commit expires it
+        state = audit_dict(audit)
         db.session.commit()
         return json_response(state, headers={"Vary": "Prefer"})
-    state, ids = saved_answers_dict(audit, saved), (audit.template_id, audit.id)
-    # PostgreSQL: read by the save's own statement; SQLite: read after the commit, not under the write lock
-    state["scores"] = commit_then_read(lambda: answer_scores(*ids, saved.scored))
+    # The scores are read after the commit: the save's writes hold nobody back meanwhile.
+    state = commit_then_read(lambda: saved_answers_dict(audit, saved))
     return json_response(state, headers={"Vary": "Prefer", "Preference-Applied": "return=minimal"})
 
 
@@ -157,34 +165,28 @@ def reopen(audit_id: str):
 
 
 # ---------------------------------------------------------------- photos
-# fivs.photos.services is imported where used: the photos feature lands separately.
 @api_bp.post("/audits/<audit_id>/photos")
-@read_first
 def upload_photo(audit_id: str):
     """Idempotent on the photo's UUID: 201 first, 200 for a replay."""
-    audit = get_audit_or_404(audit_id)
-    upload = schemas.photo_upload()
-    from fivs.photos import services as photos
-
-    photo, created = photos.attach_photo(audit, api_user(), upload.data, photo_uuid=upload.id,
-                                         item_code=upload.item, zone_instance=upload.zone_instance)
+    with reading():  # the checks and the pixels hold no write lock (fivs.db)
+        audit = get_audit_or_404(audit_id)
+        upload = schemas.photo_upload()
+        prepared = photos.prepare_photo(audit, api_user(), upload.data, photo_uuid=upload.id,
+                                        item_code=upload.item, zone_instance=upload.zone_instance)
+    photo, created = photos.store_photo(prepared)
     db.session.commit()
-    return json_response(photos.photo_dict(photo), 201 if created else 200,
+    return json_response(photo_dict(photo), 201 if created else 200,
                          {"Location": url_for(".get_photo", photo_id=photo.uuid)})
 
 
 @api_bp.get("/photos/<photo_id>")
 def get_photo(photo_id: str):
-    from fivs.photos import services as photos
-
-    return json_response(photos.photo_dict(photos.get_photo_or_404(photo_id)))
+    return json_response(photo_dict(get_photo_or_404(photo_id)))
 
 
 @api_bp.delete("/photos/<photo_id>")
 def delete_photo(photo_id: str):
-    from fivs.photos import services as photos
-
-    photos.delete_photo(photos.get_photo_or_404(photo_id), api_user())
+    photos.delete_photo(get_photo_or_404(photo_id), api_user())
     db.session.commit()
     response = current_app.response_class(status=204)
     response.headers.remove("Content-Type")  # no body, so no (HTML) content type
@@ -194,9 +196,7 @@ def delete_photo(photo_id: str):
 @api_bp.get("/photos/<photo_id>/display", defaults={"variant": "display"})
 @api_bp.get("/photos/<photo_id>/thumb", defaults={"variant": "thumb"})
 def photo_image(photo_id: str, variant: str):
-    from fivs.photos import services as photos
-
-    source, etag = photos.photo_file(photos.get_photo_or_404(photo_id), variant)
+    source, etag = photos.photo_file(get_photo_or_404(photo_id), variant)
     response = send_file(source, mimetype="image/jpeg", etag=etag, conditional=True)
     # Access is checked on every request: browsers revalidate (ETag, 304); shared caches keep nothing.
     response.cache_control.public = False

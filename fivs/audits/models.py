@@ -3,8 +3,19 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer,
-                        SmallInteger, String, Text, UniqueConstraint, Uuid)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fivs.auth.models import User
@@ -14,7 +25,8 @@ from fivs.sites.models import Site
 from fivs.timeutil import utcnow
 
 PHASES = ("baseline", "periodic", "final")
-KINDS = ("consultant", "self")  # consultant audit | self-assessment
+CONSULTANT_AUDIT, SELF_ASSESSMENT = "consultant", "self"  # the kinds of audit
+KINDS = (CONSULTANT_AUDIT, SELF_ASSESSMENT)
 STATUSES = ("draft", "submitted", "reopened")
 
 
@@ -100,25 +112,3 @@ class Answer(db.Model):
     @property
     def is_answered(self) -> bool:
         return self.na or self.score is not None
-
-
-class Event(db.Model):
-    """The event log: who did what, when, with old and new values."""
-
-    __tablename__ = "events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    username: Mapped[str] = mapped_column(String(80), default="")
-    action: Mapped[str] = mapped_column(String(64), index=True)
-    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
-    audit_id: Mapped[int | None] = mapped_column(
-        ForeignKey("audits.id", ondelete="CASCADE"), index=True
-    )
-    target: Mapped[str] = mapped_column(String(200), default="")
-    old_value: Mapped[dict | list | str | int | None] = mapped_column(JSON)
-    new_value: Mapped[dict | list | str | int | None] = mapped_column(JSON)
-    detail: Mapped[str] = mapped_column(Text, default="")
-
-    user: Mapped[User | None] = relationship()

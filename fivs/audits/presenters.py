@@ -10,6 +10,7 @@ from itertools import groupby
 from flask_babel import gettext as _
 
 from fivs.audits.forms import PHASE_CHOICES, note_field, score_field
+from fivs.events.queries import ACTION_LABELS
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,6 @@ def missing_groups(missing) -> list[tuple[object, str, list]]:
 
 def action_label(action: str) -> str:
     """The event log's own label (one list for the whole app), without the raw code."""
-    from fivs.events.queries import ACTION_LABELS
-
     return str(ACTION_LABELS.get(action, action))
 
 

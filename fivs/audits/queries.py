@@ -1,26 +1,31 @@
 """Read-side queries for audit lists (eager-loaded: a constant number of queries)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
-from fivs.audits.models import Answer, Audit, Event
-from fivs.auth.access import auditable_site_ids
-from fivs.checklists.models import Item
+from fivs.audits.models import Answer, Audit
+from fivs.auth.policy import auditable_site_ids
+from fivs.events.models import Event
 from fivs.extensions import db
 from fivs.sites.models import Site
 
 
-def site_audits(site, user) -> list[tuple[Audit, object]]:
-    """Every audit of a site, newest first, with its scores."""
-    from fivs.audits.services import audit_scores
-
-    audits = db.session.scalars(
+def site_audits(site) -> list[Audit]:
+    """Every audit of a site, newest first, with what its scores need loaded (a constant number of queries)."""
+    return list(db.session.scalars(
         select(Audit).where(Audit.site_id == site.id)
-        .options(selectinload(Audit.auditor),
-                 selectinload(Audit.answers).selectinload(Answer.item).selectinload(Item.zone))
-        .order_by(Audit.audit_date.desc(), Audit.id.desc())).all()
-    return [(a, audit_scores(a)) for a in audits]
+        .options(selectinload(Audit.auditor), selectinload(Audit.template), selectinload(Audit.answers))
+        .order_by(Audit.audit_date.desc(), Audit.id.desc())))
+
+
+def answer_rows(audit_id: int) -> list:
+    """An audit's answers as plain rows (item_id, zone_instance, score, na): what its scores need."""
+    return list(db.session.execute(_ANSWER_ROWS, {"audit_id": audit_id}))
+
+
+_ANSWER_ROWS = (select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na)
+                .where(Answer.audit_id == bindparam("audit_id")))
 
 
 def auditable_sites(user) -> list[Site]:

@@ -1,4 +1,4 @@
-"""Audit services: start, zone instances, save answers, submit, reopen, event log.
+"""Audit services: start, zone instances, save answers, submit, reopen.
 
 Services validate, change the session and flush; the request (view or API) commits once.
 Messages are English source strings passed through gettext by the caller's locale.
@@ -7,20 +7,20 @@ from __future__ import annotations
 
 import uuid as uuid_mod
 from dataclasses import dataclass
-from functools import cache
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, column, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.util import identity_key
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from fivs import scoring
-from fivs.audits.models import PHASES, Answer, Audit, Event, ZoneInstance
+from fivs.audits.models import PHASES, Answer, Audit, ZoneInstance
+from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
-from fivs.db import begin_writes
+from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
 from fivs.text import clean_text, has_control_chars
@@ -28,24 +28,6 @@ from fivs.timeutil import utcnow
 
 NOTE_MAX = 5000
 LABEL_MAX = 80
-
-
-# ---------------------------------------------------------------- event log
-def log_event(action: str, *, user=None, site_id=None, audit: Audit | None = None, target="",
-              old=None, new=None, detail: str = "") -> Event:
-    event = Event(
-        action=action,
-        user_id=getattr(user, "id", None),
-        username=getattr(user, "username", "") or "",
-        site_id=site_id if site_id is not None else (audit.site_id if audit else None),
-        audit_id=audit.id if audit else None,
-        target=target,
-        old_value=old,
-        new_value=new,
-        detail=detail,
-    )
-    db.session.add(event)
-    return event
 
 
 # ---------------------------------------------------------------- templates
@@ -170,11 +152,9 @@ def _instance(audit: Audit, zone: Zone, label: str) -> ZoneInstance | None:
 
 # ---------------------------------------------------------------- editing rules
 def ensure_editable(audit: Audit, user) -> None:
-    from fivs.auth.access import can_edit_audit
-
     if audit.status == "submitted":
         raise LockedError(_("This audit is submitted and locked. A reviewer can reopen it."))
-    if not can_edit_audit(user, audit):
+    if not policy.can_edit_audit(user, audit):
         raise PermissionDenied(_("You may not change this audit."))
 
 
@@ -184,9 +164,8 @@ def _record_change(audit: Audit, user, action: str, **kw) -> None:
         log_event(action, user=user, audit=audit, **kw)
 
 
-@cache
 def _bump_statement(check_version: bool, locked_ok: bool):
-    """UPDATE ... RETURNING the new row version, built once per variant (memoised cache key)."""
+    """UPDATE ... RETURNING the new row version; the four variants are built once (below)."""
     audits = Audit.__table__
     stmt = update(audits).where(audits.c.id == bindparam("audit_id"))
     if not locked_ok:
@@ -195,6 +174,10 @@ def _bump_statement(check_version: bool, locked_ok: bool):
         stmt = stmt.where(audits.c.row_version == bindparam("expected"))
     return stmt.values(row_version=audits.c.row_version + 1, updated_at=bindparam("now")).returning(
         audits.c.row_version, audits.c.status)
+
+
+_BUMPS = {(check, locked_ok): _bump_statement(check, locked_ok)
+          for check in (False, True) for locked_ok in (False, True)}
 
 
 def bump_row_version(audit: Audit, expected: int | None, *, locked_ok: bool = False) -> None:
@@ -207,9 +190,9 @@ def bump_row_version(audit: Audit, expected: int | None, *, locked_ok: bool = Fa
     params = {"audit_id": audit.id, "now": now}
     if expected is not None:
         params["expected"] = expected
-    row = db.session.execute(_bump_statement(expected is not None, locked_ok), params).one_or_none()
+    row = db.session.execute(_BUMPS[(expected is not None, locked_ok)], params).one_or_none()
     if row is None:
-        db.session.refresh(audit)
+        db.session.refresh(audit, ["row_version", "status"])
         if audit.status == "submitted":
             raise LockedError(_("This audit is submitted and locked. A reviewer can reopen it."))
         raise ConflictError(
@@ -236,7 +219,7 @@ class AnswerInput:
 
 def parse_answer_entries(audit: Audit, entries: list) -> list[AnswerInput]:
     """Validate a batch; any bad entry raises ValidationError listing every problem."""
-    items = checklist_spec(audit.template_id).by_code
+    items = checklist_spec(audit.template).by_code
     problems: list[dict] = []
     parsed: list[AnswerInput] = []
     if not isinstance(entries, list) or not entries:
@@ -325,73 +308,49 @@ def _entry_problems(entry, items: dict[str, ItemSpec]) -> list[dict]:
     return errs
 
 
-def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) -> "SavedAnswers":
+def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) -> list[SavedAnswer]:
     """Upsert a batch of answers all-or-nothing, bumping the audit's row version once.
 
-    Reads only what the batch touches: the checklist comes from its cached spec. When the
-    caller has loaded `audit.answers` (the capture pages) the answers change as ORM objects;
-    otherwise (the API, every tablet save) each answer is one prepared upsert. Returns the saved
-    answers (objects with the Answer's columns) as `SavedAnswers`, whose `scored` is set when
-    the save's own statement also read the audit's answers back (PostgreSQL, one answer).
+    Every caller (the zone form, the API, the tablets' offline queue) saves this way: each answer
+    is one upsert, the same statement on SQLite and PostgreSQL. Returns the saved answers.
 
     A stale `row_version` is a conflict (409, stale_row_version), unless every entry carries its
-    `base` (the answer as the client last saw it) and each of those answers is still its base:
-    a colleague changed other answers meanwhile, and the batch is saved on top of theirs. When one
-    of them was changed meanwhile (to another value than this batch's), nothing is saved (409,
-    answer_changed, listing theirs and yours for each).
+    `base` (the answer as the client last saw it): then a colleague's changes to other answers do
+    not stop the save (see `_bump_over_colleagues`).
     """
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
-    # A tablet's one answer, on PostgreSQL: the one statement that checks, bumps, writes and reads
-    # back runs before begin_writes(), a transaction of its own in a @read_first request (fivs.db).
-    alone = _alone_eligible(audit, parsed)
-    saved = _bump_and_upsert_one(audit, user, parsed, row_version) if alone else None
-    begin_writes()  # a @read_first request's checks are done (see fivs.db); the writes check again
-    if saved is not None:
-        return saved
     try:
-        return _save_parsed(audit, user, parsed, row_version, one_statement=not alone)
+        bump_row_version(audit, row_version)
     except ConflictError as exc:
-        if exc.code != "stale_row_version" or not all(entry.base is not None for entry in parsed):
+        if exc.code != "stale_row_version" or any(entry.base is None for entry in parsed):
             raise
-    # The audit's row is locked first (PostgreSQL; SQLite's write lock is held already), so nobody
-    # saves between reading the answers below and saving over them with the row version read here.
-    db.session.refresh(audit, with_for_update=True)
+        _bump_over_colleagues(audit, parsed)
+    _add_missing_rooms(audit, parsed, user)
+    saved = _upsert(audit, user, parsed)
+    db.session.expire(audit, ["answers"])  # read again when next needed
+    db.session.flush()
+    return saved
+
+
+def _bump_over_colleagues(audit: Audit, parsed: list[AnswerInput]) -> None:
+    """The merge rule: a batch whose every answer is still its base (a colleague changed other answers
+    meanwhile) is saved on top of theirs; one answer a colleague changed too stops it all (409,
+    answer_changed, theirs and yours for each). The audit's row is locked first (PostgreSQL; SQLite's
+    write lock is held already), so nobody saves between reading the answers and saving over them."""
+    db.session.refresh(audit, ["row_version", "status"], with_for_update=True)
     clashes = _changed_meanwhile(audit, parsed)
     if clashes:
         raise ConflictError(
             _("Someone else changed the same answer in the meantime; nothing was saved. "
               "Theirs and yours are shown side by side."),
             code="answer_changed", details={"row_version": audit.row_version, "answers": clashes})
-    _forget_loaded_answers(audit)
-    return _save_parsed(audit, user, parsed, audit.row_version)
-
-
-def _alone_eligible(audit: Audit, parsed: list[AnswerInput]) -> bool:
-    """May the save's one statement run on its own: no loaded answers to keep in step, and no
-    room to add (a second write, which must be in the same transaction)."""
-    return "answers" not in audit.__dict__ and not any(entry.item.repeats for entry in parsed)
-
-
-def _save_parsed(audit: Audit, user, parsed: list[AnswerInput], row_version: int | None, *,
-                 one_statement: bool = True) -> "SavedAnswers":
-    saved = (_bump_and_upsert_one(audit, user, parsed, row_version)
-             if one_statement and "answers" not in audit.__dict__ else None)
-    if saved is not None:  # one answer, on PostgreSQL (in a room, or over a colleague's changes): one statement
-        _add_missing_rooms(audit, parsed, user)  # after it: the audit's row is locked by now
-    else:
-        bump_row_version(audit, row_version)
-        _add_missing_rooms(audit, parsed, user)
-        saved = SavedAnswers(_save_loaded(audit, user, parsed) if "answers" in audit.__dict__
-                             else _upsert_rows(audit, user, parsed))
-    db.session.flush()
-    return saved
+    bump_row_version(audit, audit.row_version)
 
 
 def _changed_meanwhile(audit: Audit, parsed: list[AnswerInput]) -> list[dict]:
     """The entries whose answer is no longer their base, and not already what they would save."""
-    now = {(r.item_id, r.zone_instance): _answer_state(r) for r in db.session.execute(
-        _ANSWERS_OF_ITEMS, {"audit_id": audit.id, "item_ids": sorted({e.item.id for e in parsed})})}
+    now = _states_of(audit, parsed)
     clashes = []
     for entry in parsed:
         theirs = now.get((entry.item.id, entry.zone_instance)) or {"score": None, "na": False, "note": ""}
@@ -410,38 +369,9 @@ def _same(state: dict, other: dict) -> bool:
         other["note"] is None or state["note"] == other["note"])
 
 
-def _forget_loaded_answers(audit: Audit) -> None:
-    """The capture pages' loaded answers may be older than the ones just read: the batch is then
-    saved by upserts, not over those objects."""
-    if "answers" in audit.__dict__:
-        for answer in audit.answers:
-            db.session.expire(answer)
-        db.session.expire(audit, ["answers"])
-
-
-def _save_loaded(audit: Audit, user, parsed: list[AnswerInput]) -> list[Answer]:
-    existing = {(a.item_id, a.zone_instance): a for a in audit.answers}
-    saved = []
-    now = utcnow()
-    for entry in parsed:
-        answer = existing.get((entry.item.id, entry.zone_instance))
-        old = _answer_state(answer)
-        if answer is None:
-            answer = Answer(audit_id=audit.id, item_id=entry.item.id, zone_instance=entry.zone_instance, note="")
-            audit.answers.append(answer)
-            existing[(entry.item.id, entry.zone_instance)] = answer
-        answer.score, answer.na = (None, True) if entry.na else (entry.score, False)
-        if entry.note is not None:
-            answer.note = entry.note
-        answer.updated_at, answer.updated_by_id = now, user.id
-        _log_answer_change(audit, user, entry, old, _answer_state(answer))
-        saved.append(answer)
-    return saved
-
-
 @dataclass
 class SavedAnswer:
-    """An answer as `_upsert_rows` wrote it (the columns a response needs)."""
+    """An answer as the upsert wrote it (the columns a response needs)."""
     id: int
     item_id: int
     zone_instance: str
@@ -460,7 +390,6 @@ SET score = excluded.score, na = excluded.na, updated_at = excluded.updated_at,
 RETURNING id, item_id, zone_instance, score, na, note, updated_at"""
 
 
-@cache
 def _upsert_statement(keep_note: bool):
     """INSERT ... ON CONFLICT (audit, item, room) DO UPDATE ... RETURNING: one statement per answer,
     the same SQL on SQLite (3.35+) and PostgreSQL. keep_note: a new answer gets "", an old one
@@ -477,99 +406,27 @@ def _upsert_statement(keep_note: bool):
         *params).columns(*columns)
 
 
+_UPSERTS = {keep_note: _upsert_statement(keep_note) for keep_note in (False, True)}
 _ANSWERS_OF_ITEMS = (select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na, Answer.note)
                      .where(Answer.audit_id == bindparam("audit_id"),
                             Answer.item_id.in_(bindparam("item_ids", expanding=True))))
 
 
-# A tablet's save in one statement (PostgreSQL's data-modifying WITH): the audit's row is bumped
-# (compare-and-set on its row version; not submitted, nor reopened: those saves are logged with
-# their old values, on the general path), the answer written only when it was, and every answer
-# of the audit read back for the scores: the written one as RETURNed, the others as the statement
-# found them (as three arrays in the one row: no row per answer to build). Nothing can have
-# changed them unseen: any write to an audit's answers bumps its row version, and the version
-# checked is the one the tablet holds.
-_BUMP_UPSERT_READ_SQL = """
-WITH bumped AS (
-    UPDATE audits SET row_version = row_version + 1, updated_at = :updated_at
-    WHERE id = :audit_id AND status NOT IN ('submitted', 'reopened') AND row_version = :expected
-    RETURNING row_version, status),
-saved AS (
-    INSERT INTO answers (audit_id, item_id, zone_instance, score, na, note, updated_at, updated_by_id)
-    SELECT :audit_id, :item_id, :zone_instance, :score, :na, :note, :updated_at, :updated_by_id FROM bumped
-    ON CONFLICT (audit_id, item_id, zone_instance) DO UPDATE
-    SET score = excluded.score, na = excluded.na, updated_at = excluded.updated_at,
-        updated_by_id = excluded.updated_by_id{note}
-    RETURNING id, item_id, zone_instance, score, na, note, updated_at)
-SELECT saved.id, saved.item_id, saved.zone_instance, saved.score, saved.na, saved.note, saved.updated_at,
-       bumped.row_version AS audit_row_version, bumped.status AS audit_status,
-       others.item_ids, others.scores, others.na_flags
-FROM saved CROSS JOIN bumped CROSS JOIN (
-    SELECT array_agg(item_id) AS item_ids, array_agg(score) AS scores, array_agg(na) AS na_flags
-    FROM answers WHERE audit_id = :audit_id AND NOT (item_id = :item_id AND zone_instance = :zone_instance)
-) AS others"""
+def _states_of(audit: Audit, parsed: list[AnswerInput]) -> dict[tuple[int, str], dict]:
+    """The answers the batch touches, as they are now: {(item id, room): state}."""
+    return {(r.item_id, r.zone_instance): _answer_state(r) for r in db.session.execute(
+        _ANSWERS_OF_ITEMS, {"audit_id": audit.id, "item_ids": sorted({e.item.id for e in parsed})})}
 
 
-@cache
-def _bump_upsert_read_statement(keep_note: bool):
-    table, audits = Answer.__table__, Audit.__table__
-    columns = [table.c[name] for name in ("id", "item_id", "zone_instance", "score", "na", "note", "updated_at")]
-    params = [bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"]
-    params.append(bindparam("expected", type_=audits.c.row_version.type))
-    return text(_BUMP_UPSERT_READ_SQL.format(note="" if keep_note else ", note = excluded.note")).bindparams(
-        *params).columns(*columns, column("audit_row_version", audits.c.row_version.type),
-                         column("audit_status", audits.c.status.type),
-                         column("item_ids"), column("scores"), column("na_flags"))  # lists from the driver
-
-
-class SavedAnswers(list):
-    """The answers a save wrote. `scored`: every answer of the audit right after the save, as
-    (item id, score, N/A), when the save read them in the same statement; else None."""
-
-    scored: list[tuple[int, int | None, bool]] | None = None
-
-
-def _bump_and_upsert_one(audit: Audit, user, parsed: list[AnswerInput], expected: int | None):
-    """A tablet's save (one answer, the row version it holds) in one round trip on PostgreSQL, or
-    None: the general path is to be taken (another database, a batch, no row version, a reopened
-    audit, or the audit's row did not match: the general path then says why, conflict or locked)."""
-    if (len(parsed) != 1 or expected is None or audit.status == "reopened"
-            or db.session.get_bind().dialect.name != "postgresql"):
-        return None
-    entry, now = parsed[0], utcnow()
-    written = db.session.execute(_bump_upsert_read_statement(entry.note is None), {
-        "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
-        "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
-        "updated_at": now, "updated_by_id": user.id, "expected": expected}).one_or_none()
-    if written is None:
-        return None
-    set_committed_value(audit, "row_version", written.audit_row_version)
-    set_committed_value(audit, "status", written.audit_status)
-    set_committed_value(audit, "updated_at", now)
-    saved = SavedAnswers([_saved(written)])
-    saved.scored = [(written.item_id, written.score, bool(written.na)),
-                    *zip(written.item_ids or (), written.scores or (), written.na_flags or ())]
-    return saved
-
-
-def _saved(row) -> SavedAnswer:
-    """A row RETURNed by an upsert; an Answer of this row already in the session is expired."""
-    stale = db.session.identity_map.get(identity_key(Answer, row.id))
-    if stale is not None:
-        db.session.expire(stale)
-    return SavedAnswer(row.id, row.item_id, row.zone_instance, row.score, bool(row.na), row.note or "", row.updated_at)
-
-
-def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
-    """The batch as upserts. Nothing is read first, unless the audit is reopened: then every
-    change is logged with its old value."""
+def _upsert(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
+    """The batch as upserts (the last entry for an answer wins). Nothing is read first, unless the
+    audit is reopened: then every change is logged with its old value."""
     logged = audit.status == "reopened"
-    states = {(r.item_id, r.zone_instance): _answer_state(r) for r in db.session.execute(
-        _ANSWERS_OF_ITEMS, {"audit_id": audit.id, "item_ids": sorted({e.item.id for e in parsed})})} if logged else {}
+    states = _states_of(audit, parsed) if logged else {}
     now = utcnow()
     saved: dict[tuple[int, str], SavedAnswer] = {}
     for entry in parsed:
-        row = db.session.execute(_upsert_statement(entry.note is None), {
+        row = db.session.execute(_UPSERTS[entry.note is None], {
             "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
             "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
             "updated_at": now, "updated_by_id": user.id}).one()
@@ -579,6 +436,14 @@ def _upsert_rows(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAns
             _log_answer_change(audit, user, entry, states.get(key), _answer_state(saved[key]))
             states[key] = _answer_state(saved[key])
     return list(saved.values())
+
+
+def _saved(row) -> SavedAnswer:
+    """A row RETURNed by an upsert; an Answer of this row already in the session is expired."""
+    stale = db.session.identity_map.get(identity_key(Answer, row.id))
+    if stale is not None:
+        db.session.expire(stale)
+    return SavedAnswer(row.id, row.item_id, row.zone_instance, row.score, bool(row.na), row.note or "", row.updated_at)
 
 
 def _log_answer_change(audit: Audit, user, entry: AnswerInput, old: dict | None, new: dict) -> None:
@@ -649,7 +514,7 @@ def submit_audit(audit: Audit, user, *, row_version: int | None = None) -> Audit
 
 
 def reopen_audit(audit: Audit, user, reason: str) -> Audit:
-    if user.role not in ("reviewer", "admin"):
+    if not policy.can_reopen(user):
         raise PermissionDenied(_("Only reviewers and admins can reopen an audit."))
     reason = clean_text(reason)
     if not reason:
@@ -667,13 +532,16 @@ def reopen_audit(audit: Audit, user, reason: str) -> Audit:
 
 
 # ---------------------------------------------------------------- scores
-def scored_answers(audit: Audit) -> list[scoring.ScoredAnswer]:
-    items = checklist_spec(audit.template_id).by_id
-    return [scoring.ScoredAnswer(item_code=items[a.item_id].code, s=items[a.item_id].s,
-                                 zone_code=items[a.item_id].zone_code, zone_instance=a.zone_instance,
-                                 score=a.score, na=bool(a.na))
-            for a in audit.answers]
+def scored_answers(audit: Audit, answers=None) -> list[scoring.ScoredAnswer]:
+    """The audit's answers as scoring input, in checklist order. `answers`: `audit.answers` when
+    None, or any rows with item_id, zone_instance, score and na (a query's: no ORM object each)."""
+    items = checklist_spec(audit.template).by_id
+    rows = sorted(audit.answers if answers is None else answers, key=lambda a: items[a.item_id].position)
+    return [scoring.ScoredAnswer(item_code=item.code, s=item.s, zone_code=item.zone_code,
+                                 zone_instance=a.zone_instance, score=a.score, na=bool(a.na))
+            for a in rows for item in (items[a.item_id],)]
 
 
-def audit_scores(audit: Audit) -> scoring.AuditScores:
-    return scoring.audit_scores(scored_answers(audit))
+def audit_scores(audit: Audit, answers=None) -> scoring.AuditScores:
+    """The audit's scores: the one way the pages, the API and the reports compute an audit's scores."""
+    return scoring.audit_scores(scored_answers(audit, answers))

@@ -13,34 +13,40 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from fivs.audits import presenters
-from fivs.audits.forms import (ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, any_choice,
-                               unknown_items)
+from fivs.audits.forms import ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, any_choice, unknown_items
 from fivs.audits.queries import audit_events, auditable_sites
-from fivs.audits.services import (add_zone_instance, audit_scores, ensure_editable, missing_items,
-                                  normalise_label, remove_zone_instance, reopen_audit, save_answers,
-                                  start_audit, submit_audit)
-from fivs.auth.access import (audit_kind_for, can_audit_site, can_edit_audit, get_audit_or_404,
-                              roles_required)
+from fivs.audits.services import (
+    add_zone_instance,
+    audit_scores,
+    ensure_editable,
+    missing_items,
+    normalise_label,
+    remove_zone_instance,
+    reopen_audit,
+    save_answers,
+    start_audit,
+    submit_audit,
+)
+from fivs.auth import policy
+from fivs.auth.access import get_audit_or_404, requires
 from fivs.extensions import db
 from fivs.services_errors import ConflictError, NotFoundError, ValidationError
 from fivs.timeutil import local_today
 
 audits_bp = Blueprint("audits", __name__, url_prefix="/audits")
-STARTERS = ("admin", "consultant", "principal", "staff")
-REOPENERS = ("admin", "reviewer")
 
 
 @audits_bp.app_context_processor
 def _template_helpers():
-    return {"can_audit_site": can_audit_site, **presenters.LABELS}
+    return {"can_audit_site": lambda user, site: policy.can_audit_site(user, site.id), **presenters.LABELS}
 
 
 # ---------------------------------------------------------------- start
 @audits_bp.route("/new", methods=["GET", "POST"])
-@roles_required(*STARTERS)
+@requires(policy.can_start_audits)
 def new():
     sites = {s.code: s for s in auditable_sites(current_user)}
-    kind = audit_kind_for(current_user)
+    kind = policy.audit_kind_for(current_user)
     form = StartAuditForm(site=request.args.get("site"), audit_date=local_today())
     form.site.choices = [SelectChoice(code, s.name) for code, s in sites.items()]
     if form.site.data and form.site.data not in sites:
@@ -184,7 +190,7 @@ def summary(audit_uuid):
 
 
 @audits_bp.post("/<audit_uuid>/reopen")
-@roles_required(*REOPENERS)
+@requires(policy.can_reopen)
 def reopen(audit_uuid):
     audit = get_audit_or_404(audit_uuid)
     form = ReopenForm()
@@ -203,7 +209,7 @@ def _summary(audit, form, status: int = 200):
     return render_template(
         "audits/summary.html", audit=audit, scores=audit_scores(audit), groups=presenters.zone_groups(audit),
         answers=presenters.answer_map(audit), form=form,
-        can_reopen=audit.locked and current_user.role in REOPENERS), status
+        can_reopen=audit.locked and policy.can_reopen(current_user)), status
 
 
 @audits_bp.get("/<audit_uuid>/history")
@@ -216,7 +222,7 @@ def history(audit_uuid):
 
 # ---------------------------------------------------------------- helpers
 def _editable(audit) -> bool:
-    return not audit.locked and can_edit_audit(current_user, audit)
+    return not audit.locked and policy.can_edit_audit(current_user, audit)
 
 
 def _zone_or_404(audit, code):

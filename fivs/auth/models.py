@@ -3,17 +3,28 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import (Boolean, CheckConstraint, Column, DateTime, ForeignKey, Integer,
-                        String, Table)
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    cast,
+    event,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from fivs.auth.roles import ROLES, SITE_BOUND_ROLES  # noqa: F401  (re-exported for the forms)
 from fivs.extensions import db
 from fivs.sites.models import Site
 from fivs.timeutil import utcnow
-
-ROLES = ("admin", "reviewer", "consultant", "principal", "staff")
-SITE_BOUND_ROLES = ("principal", "staff")
 
 consultant_sites = Table(
     "consultant_sites",
@@ -47,6 +58,15 @@ class User(UserMixin, db.Model):
     assigned_sites: Mapped[list[Site]] = relationship(
         secondary=consultant_sites, order_by=Site.code
     )
+    # A consultant's assigned site ids ("3,7,12"), read in the same query as the user: checking the
+    # site of what a request touches needs no query of its own.
+    _assigned_site_ids: Mapped[str | None] = column_property(
+        select(func.aggregate_strings(cast(consultant_sites.c.site_id, String), ","))
+        .where(consultant_sites.c.user_id == id).correlate_except(consultant_sites).scalar_subquery())
+
+    @property
+    def assigned_site_ids(self) -> frozenset[int]:
+        return frozenset(int(n) for n in (self._assigned_site_ids or "").split(",") if n)
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
@@ -78,3 +98,13 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
+
+
+@event.listens_for(User.assigned_sites, "append")
+@event.listens_for(User.assigned_sites, "remove")
+@event.listens_for(User.assigned_sites, "bulk_replace")
+def _assignments_changed(target: User, *_args, **_kw) -> None:
+    """The ids read with the user are read again (after the change is flushed) when next needed."""
+    state = inspect(target)
+    if state.persistent:
+        state.session.expire(target, ["_assigned_site_ids"])

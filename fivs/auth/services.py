@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from datetime import datetime
-from functools import cache
 
 from flask_babel import gettext as _
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import bindparam, func, select
 
-from fivs.auth.models import ROLES, SITE_BOUND_ROLES, ApiToken, User, consultant_sites
+from fivs.auth.models import ApiToken, User
+from fivs.auth.roles import CONSULTANT, ROLES, SITE_BOUND_ROLES
+from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.services_errors import NotFoundError, ValidationError
 from fivs.sites.models import Site
@@ -38,8 +38,6 @@ def check_password_rules(password: str) -> None:
 
 def create_user(username: str, role: str, *, password: str, full_name: str = "",
                 site: Site | None = None, actor=None) -> User:
-    from fivs.audits.services import log_event
-
     username = clean_text(username, multiline=False)
     if not username or len(username) > 80 or any(c.isspace() for c in username):
         raise ValidationError(_("A username is 1–%(n)d characters without spaces.", n=80))
@@ -61,9 +59,7 @@ def create_user(username: str, role: str, *, password: str, full_name: str = "",
 
 
 def assign_site(user: User, site: Site, actor=None) -> bool:
-    from fivs.audits.services import log_event
-
-    if user.role != "consultant":
+    if user.role != CONSULTANT:
         raise ValidationError(_("Only consultants are assigned to sites."))
     if site in user.assigned_sites:
         return False
@@ -79,8 +75,6 @@ def end_sessions(user: User) -> None:
 
 
 def change_password(user: User, new_password: str, actor=None) -> None:
-    from fivs.audits.services import log_event
-
     check_password_rules(new_password)
     user.set_password(new_password)
     end_sessions(user)
@@ -94,8 +88,6 @@ def hash_token(token: str) -> str:
 
 
 def issue_token(user: User, name: str = "", actor=None) -> tuple[ApiToken, str]:
-    from fivs.audits.services import log_event
-
     token = "fivs_" + secrets.token_urlsafe(32)
     row = ApiToken(user_id=user.id, name=clean_text(name, multiline=False)[:120],
                    token_hash=hash_token(token))
@@ -106,8 +98,6 @@ def issue_token(user: User, name: str = "", actor=None) -> tuple[ApiToken, str]:
 
 
 def revoke_tokens(user: User, token_id: int | None = None, actor=None) -> int:
-    from fivs.audits.services import log_event
-
     count = 0
     for row in db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
                                                           ApiToken.revoked_at.is_(None))):
@@ -119,45 +109,16 @@ def revoke_tokens(user: User, token_id: int | None = None, actor=None) -> int:
     return count
 
 
-# Built once: the statement's cache key is memoised, so each request only binds the hash.
-# A consultant's assigned site ids come with it ("3,7,12"), so that checking the site of what
-# the token's request touches costs no second query.
-_ASSIGNED_IDS = (select(func.aggregate_strings(cast(consultant_sites.c.site_id, String), ","))
-                 .where(consultant_sites.c.user_id == User.id).scalar_subquery())
-_TOKEN_USER = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, _ASSIGNED_IDS.label("site_ids"))
+# Built once, so its cache key is memoised: each request only binds the hash. The user's assigned
+# site ids come with the user (a column of its own in the same query).
+_TOKEN_USER = (select(User, ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at)
                .join(ApiToken, ApiToken.user_id == User.id)
                .where(ApiToken.token_hash == bindparam("token_hash")))
 
 
-@cache
-def _token_user_and_audit():
-    """The token's query, also reading the audit of a given uuid and its checklist's content hash
-    (outer joins: no row of them is no such audit). Built once, on first use (the audit models
-    import this package)."""
-    from fivs.audits.models import Audit
-    from fivs.checklists.models import ChecklistTemplate
-
-    return (_TOKEN_USER.add_columns(Audit, ChecklistTemplate.content_hash)
-            .outerjoin(Audit, Audit.uuid == bindparam("audit_uuid"))
-            .outerjoin(ChecklistTemplate, ChecklistTemplate.id == Audit.template_id))
-
-
-def token_user(token: str, audit_uuid: uuid.UUID | None = None) -> tuple[User, int, datetime | None] | None:
-    """(user, token id, token last used at) for an unrevoked token of an active user (one query).
-
-    With `audit_uuid` (a request on an audit) the same query reads that audit too, one round trip
-    fewer for every tablet's save: it is remembered for get_audit_or_404, which checks access as
-    always. Nothing is remembered for a token that is refused."""
-    from fivs.auth.access import remember_assigned_site_ids, remember_audit
-
-    params = {"token_hash": hash_token(token)}
-    if audit_uuid is not None:
-        params["audit_uuid"] = audit_uuid
-    row = db.session.execute(_TOKEN_USER if audit_uuid is None else _token_user_and_audit(), params).one_or_none()
+def token_user(token: str) -> tuple[User, int, datetime | None] | None:
+    """(user, token id, token last used at) for an unrevoked token of an active user (one query)."""
+    row = db.session.execute(_TOKEN_USER, {"token_hash": hash_token(token)}).one_or_none()
     if row is None or row.revoked_at is not None or not row.User.active:
         return None
-    if row.User.role == "consultant":
-        remember_assigned_site_ids(row.User, (int(n) for n in row.site_ids.split(",")) if row.site_ids else ())
-    if audit_uuid is not None:
-        remember_audit(audit_uuid, row.Audit, row.content_hash)
     return row.User, row.id, row.last_used_at

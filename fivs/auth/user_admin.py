@@ -5,9 +5,10 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from fivs.auth.models import SITE_BOUND_ROLES, ApiToken, User
+from fivs.auth.models import ApiToken, User
+from fivs.auth.roles import CONSULTANT, SITE_BOUND_ROLES
 from fivs.auth.services import MIN_PASSWORD, change_password, create_user, end_sessions
-from fivs.audits.services import log_event
+from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.services_errors import ValidationError
 from fivs.sites.models import Site
@@ -64,7 +65,7 @@ def update_from_form(user: User, form, actor) -> None:
 
 
 def _apply_assignments(user: User, codes: list[str]) -> None:
-    if user.role != "consultant":
+    if user.role != CONSULTANT:
         user.assigned_sites = []
         return
     user.assigned_sites = list(db.session.scalars(select(Site).where(Site.code.in_(codes or []))))

@@ -5,17 +5,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from fivs.auth import user_admin
 from fivs.auth.access import admin_required
 from fivs.auth.forms import LoginForm, PasswordChangeForm, UserForm
 from fivs.auth.models import User
 from fivs.auth.ratelimit import TooManyAttempts, login_blocked, register_failed_login
 from fivs.auth.services import change_password, end_sessions, find_user, issue_token, revoke_tokens
 from fivs.auth.urls import safe_next
-from fivs.auth import user_admin
-from fivs.audits.services import log_event
+from fivs.db import reading
+from fivs.events.services import log_event
 from fivs.extensions import db, login_manager
 from fivs.services_errors import ServiceError
-from fivs.sites.models import Site
 
 auth_bp = Blueprint("auth", __name__, url_prefix="/auth")
 admin_users_bp = Blueprint("admin_users", __name__, url_prefix="/admin/users")
@@ -26,7 +26,8 @@ def load_user(session_id: str) -> User | None:
     user_id, _sep, version = (session_id or "").partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    with reading():  # a read of its own: the request's writes, if any, come later
+        user = db.session.get(User, int(user_id))
     if user is None or not user.active or user.session_version != int(version):
         return None
     return user

@@ -15,7 +15,6 @@ import yaml
 from sqlalchemy import func, select
 
 from fivs.checklists.models import S_CATEGORIES, ChecklistTemplate, Item, Zone
-from fivs.checklists.spec import forget_specs
 from fivs.extensions import db
 
 LANGS = ("vi", "en")
@@ -290,7 +289,6 @@ def load_template(parsed: ParsedTemplate) -> LoadResult:
     with db.session.no_autoflush:
         _fill(template, parsed)
     db.session.flush()
-    forget_specs()
     return LoadResult(template, action)
 
 

@@ -3,16 +3,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
-from fivs.auth.access import roles_required
+from fivs.auth import policy
+from fivs.auth.access import requires
 from fivs.checklists.models import ChecklistTemplate
 from fivs.extensions import db
 
 checklists_bp = Blueprint("checklists", __name__, url_prefix="/checklists")
-READERS = ("admin", "reviewer", "consultant", "principal", "staff")
 
 
 @checklists_bp.get("/")
-@roles_required(*READERS)
+@requires(policy.can_read_checklists)
 def index():
     templates = db.session.scalars(select(ChecklistTemplate)
                                    .order_by(ChecklistTemplate.key, ChecklistTemplate.version)).all()
@@ -20,7 +20,7 @@ def index():
 
 
 @checklists_bp.get("/<key>/<int:version>")
-@roles_required(*READERS)
+@requires(policy.can_read_checklists)
 def detail(key: str, version: int):
     template = db.session.scalar(select(ChecklistTemplate).where(
         ChecklistTemplate.key == key, ChecklistTemplate.version == version)) or abort(404)

@@ -10,7 +10,8 @@ from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.representations import json_response
-from fivs.auth.access import ALL_SITES_ROLES, get_site_or_404, visible_site_ids
+from fivs.auth import policy
+from fivs.auth.access import get_site_or_404
 from fivs.comparisons.services import programme_comparison, site_comparison
 from fivs.extensions import csrf
 from fivs.reports import exports
@@ -36,7 +37,7 @@ def site(code: str):
 
 @comparisons_api_bp.get("/programme/comparison")
 def programme():
-    if api_user().role not in ALL_SITES_ROLES:
+    if not policy.can_see_programme(api_user()):
         raise PermissionDenied(_("Only reviewers and admins can see the programme comparison."))
     return json_response(programme_comparison(request.args.get("kind", "all")))
 
@@ -46,9 +47,9 @@ def export(what: str, fmt: str):
     if what not in EXPORTS or fmt not in exports.FORMATS:
         abort(404)
     user = api_user()
-    if user.role == "staff":
+    if not policy.can_export(user):
         raise PermissionDenied(_("Exports are for reviewers, principals and consultants."))
-    header, rows = EXPORTS[what](visible_site_ids(user))
+    header, rows = EXPORTS[what](policy.visible_site_ids(user))
     body = (exports.to_csv(header, rows) if fmt == "csv"
             else exports.to_xlsx(header, rows, sheet_title=what))
     filename = f"fivs-{what}-{_scope_name(user)}-{local_today().isoformat()}.{fmt}"
@@ -58,6 +59,6 @@ def export(what: str, fmt: str):
 
 def _scope_name(user) -> str:
     """The site's name for a principal (Vietnamese kept), else a word for the scope."""
-    if user.role == "principal" and user.site is not None:
+    if policy.is_site_head(user) and user.site is not None:
         return f"{user.site.code} {user.site.name}"
-    return "all" if user.role in ALL_SITES_ROLES else "assigned"
+    return "all" if policy.sees_all_sites(user) else "assigned"

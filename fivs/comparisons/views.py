@@ -6,7 +6,8 @@ from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from fivs import scoring
-from fivs.auth.access import roles_required, site_scope_required
+from fivs.auth import policy
+from fivs.auth.access import requires, site_scope_required
 from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import SiteComparison, load_programme, load_site_comparison
 from fivs.i18n import current_lang
@@ -24,7 +25,7 @@ def site(site):
 
 
 @comparisons_bp.get("/programme")
-@roles_required("reviewer", "admin")
+@requires(policy.can_see_programme)
 def programme():
     data = load_programme()
     results = {kind: data.result(kind) for kind in KINDS}

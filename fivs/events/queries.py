@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
-from fivs.audits.models import Event
+from fivs.events.models import Event
 from fivs.extensions import db
 from fivs.sites.models import Site
 from fivs.timeutil import SITE_TZ

@@ -13,11 +13,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from fivs.audits.services import normalise_label
-from fivs.auth.access import can_edit_audit, get_audit_or_404
+from fivs.auth import policy
+from fivs.auth.access import get_audit_or_404, get_photo_or_404
+from fivs.comparisons.photos import baseline_photos_for
+from fivs.db import reading
 from fivs.extensions import db
 from fivs.photos.models import Photo
-from fivs.photos.services import (attach_photo, baseline_photos_for, delete_photo, get_photo_or_404,
-                                  photo_file, photos_for_audit)
+from fivs.photos.queries import photos_for_audit
+from fivs.photos.services import delete_photo, photo_file, prepare_photo, store_photo
 from fivs.services_errors import ServiceError, ValidationError
 
 photos_bp = Blueprint("photos", __name__)
@@ -27,15 +30,17 @@ MAX_AGE = 3600  # an image never changes under its id; private caches may keep i
 @photos_bp.post("/audits/<audit_uuid>/photos")
 @login_required
 def upload(audit_uuid):
-    audit = get_audit_or_404(audit_uuid)
     item_code, label = request.form.get("item") or None, normalise_label(request.form.get("zone_instance"))
-    back = _back_to(audit, item_code, label)
     file = next((f for f in request.files.getlist("file") if f.filename), None)  # camera or gallery
     try:
-        if file is None:
-            raise ValidationError(_("Choose a photo to upload."))
-        _photo, created = attach_photo(audit, current_user, file.read(), photo_uuid=uuid.uuid4(),
-                                       item_code=item_code, zone_instance=label)
+        with reading():  # the checks and the pixels hold no write lock (fivs.db)
+            audit = get_audit_or_404(audit_uuid)
+            back = _back_to(audit, item_code, label)
+            if file is None:
+                raise ValidationError(_("Choose a photo to upload."))
+            prepared = prepare_photo(audit, current_user, file.read(), photo_uuid=uuid.uuid4(),
+                                     item_code=item_code, zone_instance=label)
+        _photo, created = store_photo(prepared)
     except ServiceError as exc:
         db.session.rollback()
         return render_template("photos/refused.html", message=exc.message, back=back), exc.status
@@ -104,5 +109,5 @@ def audit_photos(audit) -> AuditPhotos:
         cache[audit.id] = AuditPhotos(
             by_answer=photos_for_audit(audit),
             baseline=baseline_photos_for(audit) if audit.phase == "final" else {},
-            editable=not audit.locked and can_edit_audit(current_user, audit))
+            editable=not audit.locked and policy.can_edit_audit(current_user, audit))
     return cache[audit.id]

@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
-from fivs.auth.access import ALL_SITES_ROLES, get_site_or_404
+from fivs.auth import policy
+from fivs.auth.access import get_site_or_404
 from fivs.extensions import csrf
 from fivs.reports.exports import content_disposition
 from fivs.reports.programme_report import build_programme_report
@@ -32,7 +33,7 @@ def site_report(code: str):
 
 @reports_api_bp.get("/programme/report.pdf")
 def programme_report():
-    if api_user().role not in ALL_SITES_ROLES:
+    if not policy.can_see_programme(api_user()):
         raise PermissionDenied(_("Only reviewers and admins can see the programme report."))
     lang = report_lang()
     return pdf_response(build_programme_report(lang), f"fivs-programme-{local_today()}.pdf")

@@ -12,10 +12,13 @@ from flask_babel import gettext as _
 from reportlab.platypus import Image, KeepTogether, PageBreak, Spacer
 
 from fivs import scoring
+from fivs.actions.models import OPEN_STATUSES
 from fivs.actions.queries import site_actions
-from fivs.actions.services import OPEN_STATUSES, is_overdue, priority_label, status_label
+from fivs.actions.services import is_overdue, priority_label, status_label
+from fivs.comparisons.photos import before_after_pairs
 from fivs.comparisons.services import SiteComparison, load_site_comparison
-from fivs.photos.services import before_after_pairs, photo_file, photos_of_actions
+from fivs.photos.queries import photos_of_actions
+from fivs.photos.services import photo_file
 from fivs.reports import pdf
 from fivs.services_errors import NotFoundError
 from fivs.timeutil import to_local, utcnow

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.sites.models import Site
 from fivs.sites.pilot import pilot_sites
@@ -25,8 +26,6 @@ SITE_FIELDS = ("name", "kind", "district", "commune", "province", "address", "he
 
 def update_site(site: Site, data: dict, user) -> dict:
     """Apply edited fields (NFC, trimmed); returns {field: (old, new)} of what changed."""
-    from fivs.audits.services import log_event
-
     changes = {}
     for field in SITE_FIELDS:
         if field not in data:
@@ -45,8 +44,6 @@ def update_site(site: Site, data: dict, user) -> dict:
 
 
 def create_site(data: dict, user) -> Site:
-    from fivs.audits.services import log_event
-
     site = Site(code=clean_text(data["code"], multiline=False).upper(), name="", kind="school")
     db.session.add(site)
     db.session.flush()  # the id, for the events below

@@ -5,6 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from fivs.audits.queries import site_audits
+from fivs.audits.services import audit_scores
 from fivs.auth.access import admin_required, site_scope_required
 from fivs.extensions import db
 from fivs.sites.forms import SiteForm
@@ -17,9 +19,8 @@ sites_bp = Blueprint("sites", __name__)
 @sites_bp.get("/sites/<code>")
 @site_scope_required
 def detail(site: Site):
-    from fivs.audits.queries import site_audits
-
-    return render_template("sites/detail.html", site=site, audits=site_audits(site, current_user))
+    audits = [(audit, audit_scores(audit)) for audit in site_audits(site)]
+    return render_template("sites/detail.html", site=site, audits=audits)
 
 
 @sites_bp.get("/admin/sites/")

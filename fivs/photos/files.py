@@ -1,0 +1,117 @@
+"""The media storage of the app, and photo files that follow the database transaction.
+
+Whoever commits (an HTML view, the API, a command), the files follow: `stage_on_commit` writes a
+derivative to a staging file that appears under its key once the transaction COMMITS and is
+discarded when it rolls back (or the session closes); `delete_on_commit` removes a key after the
+commit. So a failed upload leaves neither a file nor a row, and a refused delete keeps both.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from fivs.extensions import db
+from fivs.photos.storage import FileStorage, StagedFile
+
+log = logging.getLogger(__name__)
+
+_STORAGE = "fivs.photo_storage"
+_PENDING = "fivs.photos.pending"
+
+
+def get_storage() -> FileStorage:
+    """The app's media storage (one per app)."""
+    storage = current_app.extensions.get(_STORAGE)
+    if storage is None:
+        storage = current_app.extensions[_STORAGE] = FileStorage(current_app.config["MEDIA_ROOT"])
+    return storage
+
+
+def stage_on_commit(data: bytes, key: str) -> None:
+    """`data` appears under `key` when the session's transaction commits (never before)."""
+    storage = get_storage()
+    _pend(_Move(storage, storage.stage(data), key))
+
+
+def delete_on_commit(key: str) -> None:
+    """The file under `key` goes when the session's transaction commits (stays if it rolls back)."""
+    _pend(_Delete(get_storage(), key))
+
+
+@dataclass(frozen=True)
+class _Move:
+    """A staged file that becomes visible under `key` when the transaction commits."""
+
+    storage: FileStorage
+    staged: StagedFile
+    key: str
+
+    def commit(self) -> None:
+        self.storage.commit(self.staged, self.key)
+
+    def rollback(self) -> None:
+        self.storage.discard(self.staged)
+
+
+@dataclass(frozen=True)
+class _Delete:
+    """A file removed when the transaction commits (kept when it rolls back)."""
+
+    storage: FileStorage
+    key: str
+
+    def commit(self) -> None:
+        self.storage.delete(self.key)
+
+    def rollback(self) -> None:
+        pass
+
+
+def _pend(op: _Move | _Delete) -> None:
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_PENDING, []).append((transaction, op))
+
+
+def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_commit")
+def _files_on_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint was released: nothing is durable yet
+        return
+    for _transaction, op in session.info.pop(_PENDING, []):
+        try:
+            op.commit()
+        except OSError:  # the rows are committed; say loudly which file could not follow
+            log.exception("photo file operation failed after commit: %r", op)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _files_on_savepoint_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    kept = []
+    for transaction, op in pending:
+        if _inside(transaction, previous_transaction):
+            op.rollback()
+        else:
+            kept.append((transaction, op))
+    session.info[_PENDING] = kept
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _files_on_end(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # ended without a commit (rolled back or closed): undo the rest
+        for _transaction, op in session.info.pop(_PENDING, []):
+            op.rollback()
