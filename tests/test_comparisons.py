@@ -12,6 +12,7 @@ from sqlalchemy import event, insert
 from fivs import scoring
 from fivs.audits.models import Answer, Audit
 from fivs.audits.services import scored_answers
+from fivs.comparisons.services import programme_stats
 from tests.factories import answer_all, make_audit, make_site, make_user, template_for
 
 S_OF_CODE = {"S1": "seiri", "S2": "seiton", "S3": "seiso", "S4": "seiketsu", "S5": "shitsuke"}
@@ -135,7 +136,7 @@ def programme_sites(db, consultant):
 def expected_programme(audits, codes):
     pairs = [scoring.SitePair.from_answers(code, scored_answers(b), scored_answers(f))
              for code, (b, f) in audits.items() if code in codes]
-    return scoring.programme_stats(pairs).as_dict()
+    return programme_stats(pairs).as_dict()
 
 
 def approx_tree(value):
