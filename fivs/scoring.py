@@ -34,7 +34,9 @@ Programme (sites that have both rounds)
     For each S and for the overall score, a site enters only when its change
     for that metric is available; its baseline and final scores are then
     those of its audits over all their scored items, its change that over
-    matched items. The statistics of these figures are fivs.stats'.
+    matched items. The statistics of these figures are fivs.stats'; the names
+    people read for the codes (the S, the bands) and this note in words are
+    fivs.labels'.
 
 This module is pure standard-library Python (no Flask, database or numpy).
 """
@@ -48,15 +50,12 @@ from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = [
     "S_KEYS",
-    "S_LABELS",
-    "BAND_LABELS",
-    "METHOD_NOTE",
+    "MAX_SCORE",
     "ScoredAnswer",
     "AuditScores",
     "audit_scores",
     "audit_scores_from_sums",
     "band",
-    "band_label",
     "format_pct",
     "Change",
     "compare",
@@ -67,101 +66,12 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------------------
-# Constants and labels
+# Constants
 # ---------------------------------------------------------------------------
 
 S_KEYS: tuple[str, ...] = ("seiri", "seiton", "seiso", "seiketsu", "shitsuke")
 
-S_LABELS: dict[str, dict[str, str]] = {
-    "seiri": {"vi": "Sàng lọc", "en": "Sort", "jp": "Seiri"},
-    "seiton": {"vi": "Sắp xếp", "en": "Set in order", "jp": "Seiton"},
-    "seiso": {"vi": "Sạch sẽ", "en": "Shine", "jp": "Seiso"},
-    "seiketsu": {"vi": "Săn sóc", "en": "Standardise", "jp": "Seiketsu"},
-    "shitsuke": {"vi": "Sẵn sàng", "en": "Sustain", "jp": "Shitsuke"},
-}
-
-BAND_LABELS: dict[str, dict[str, str]] = {
-    "poor": {"vi": "Kém", "en": "Poor"},
-    "fair": {"vi": "Trung bình", "en": "Fair"},
-    "good": {"vi": "Tốt", "en": "Good"},
-    "excellent": {"vi": "Xuất sắc", "en": "Excellent"},
-}
-
 MAX_SCORE = 4
-
-METHOD_NOTE: dict[str, str] = {
-    "vi": (
-        "Mỗi mục được chấm từ 0 đến 4. Các mục đánh dấu Không áp dụng (N/A) "
-        "hoặc chưa chấm không được tính.\n\n"
-        "Điểm phần trăm của mỗi S = tổng điểm các mục đã chấm của S đó ÷ "
-        "(4 × số mục đã chấm của S đó) × 100, gộp chung mọi khu vực và mọi "
-        "lần lặp của một khu vực (ví dụ nhiều phòng học). Điểm của khu vực "
-        "được tính tương tự trên các mục của khu vực đó. Điểm tổng là trung "
-        "bình cộng của năm điểm S; nếu có S không có mục nào được chấm thì "
-        "không tính điểm tổng và phiếu được đánh dấu là chưa đầy đủ. Các phép "
-        "tính giữ nguyên độ chính xác, chỉ làm tròn một chữ số thập phân khi "
-        "hiển thị. Xếp loại: dưới 60 % Kém; từ 60 % đến dưới 80 % Trung bình; "
-        "từ 80 % đến dưới 90 % Tốt; từ 90 % trở lên Xuất sắc.\n\n"
-        "Mức thay đổi của một cơ sở chỉ được tính trên các mục đối sánh: các "
-        "mục được chấm (không phải N/A, không bỏ trống) ở cả đợt đầu kỳ và "
-        "đợt cuối kỳ. Một mục xuất hiện ở nhiều lần lặp khu vực được coi là "
-        "đối sánh khi có ít nhất một câu trả lời được chấm ở mỗi đợt, và mọi "
-        "câu trả lời được chấm của mục đó được gộp lại. Mức thay đổi của mỗi "
-        "S = điểm S cuối kỳ trừ điểm S đầu kỳ, cùng trên các mục đối sánh; "
-        "mức thay đổi tổng là trung bình của năm mức thay đổi S. Các mục chỉ "
-        "được chấm ở một đợt, hoặc N/A hay bỏ trống ở một trong hai đợt, bị "
-        "loại khỏi phép so sánh và được liệt kê.\n\n"
-        "Thống kê toàn chương trình (các cơ sở có đủ hai đợt), cho từng S và "
-        "cho điểm tổng: số cơ sở n; điểm trung bình đầu kỳ và cuối kỳ (trên "
-        "mọi mục đã chấm của từng đợt); mức thay đổi trung bình (trên các mục "
-        "đối sánh) và khoảng tin cậy 95 % của nó (phân phối Student t, n − 1 "
-        "bậc tự do; không tính khi n < 2); số cơ sở tăng / không đổi / giảm; "
-        "hệ số Cohen dz (mức thay đổi trung bình ÷ độ lệch chuẩn mẫu của các "
-        "mức thay đổi); kiểm định dấu-hạng Wilcoxon: bỏ các mức thay đổi bằng "
-        "0, xếp hạng giá trị tuyệt đối (hạng trung bình cho các giá trị bằng "
-        "nhau), W+ là tổng hạng của các mức thay đổi dương; giá trị p hai phía "
-        "được tính chính xác khi có tối đa 20 mức thay đổi khác 0, và theo "
-        "xấp xỉ chuẩn có hiệu chỉnh hạng trùng (không hiệu chỉnh liên tục) khi "
-        "nhiều hơn; độ lớn hiệu ứng là hệ số tương quan hạng hai chuỗi "
-        "(rank-biserial) r = (W+ − W−) / (W+ + W−)."
-    ),
-    "en": (
-        "Each item is scored from 0 to 4. Items marked N/A and unscored items "
-        "are left out.\n\n"
-        "The percentage for each S = sum of the scores of that S's scored "
-        "items ÷ (4 × number of scored items of that S) × 100, pooled over all "
-        "zones and all instances of a repeated zone (e.g. several "
-        "classrooms). A zone's percentage is computed the same way over that "
-        "zone's items. The overall score is the plain mean of the five S "
-        "percentages; when any S has no scored item the overall score is not "
-        "computed and the audit is flagged as incomplete. Calculations keep "
-        "full precision; figures are rounded to one decimal only for display. "
-        "Bands: below 60 % Poor; 60 % to below 80 % Fair; 80 % to below 90 % "
-        "Good; 90 % and above Excellent.\n\n"
-        "A site's change is computed on matched items only: items scored (not "
-        "N/A, not left blank) in both the baseline and the final audit. An "
-        "item that appears in several zone instances is matched when it has "
-        "at least one scored answer in each audit, and all of its scored "
-        "answers are pooled. The change for each S = final S percentage minus "
-        "baseline S percentage, both over the matched items; the overall "
-        "change is the mean of the five S changes. Items scored in only one "
-        "audit, or N/A or blank in either, are left out of the comparison and "
-        "listed.\n\n"
-        "Programme statistics (sites with both rounds), for each S and for "
-        "the overall score: number of sites n; mean baseline and mean final "
-        "score (over all scored items of each audit); mean change (over "
-        "matched items) with its 95 % confidence interval (Student t, n − 1 "
-        "degrees of freedom; not computed when n < 2); numbers of sites "
-        "improved / unchanged / declined; Cohen's dz (mean change ÷ sample "
-        "standard deviation of the changes); Wilcoxon signed-rank test: zero "
-        "changes are dropped, absolute changes are ranked (mid-ranks for "
-        "ties), W+ is the sum of the ranks of the positive changes; the "
-        "two-sided p value is exact for up to 20 non-zero changes and from "
-        "the normal approximation with tie correction (no continuity "
-        "correction) above that; the effect size is the rank-biserial "
-        "correlation r = (W+ − W−) / (W+ + W−)."
-    ),
-}
 
 
 # ---------------------------------------------------------------------------
@@ -312,15 +222,6 @@ def band(pct: float | None) -> str | None:
     if pct < 90:
         return "good"
     return "excellent"
-
-
-def band_label(pct: float | None, lang: str = "vi") -> str | None:
-    """Band label in ``lang`` ("vi" or "en"; other languages fall back to English)."""
-    key = band(pct)
-    if key is None:
-        return None
-    labels = BAND_LABELS[key]
-    return labels.get(lang, labels["en"])
 
 
 def format_pct(pct: float | None, lang: str = "vi") -> str:

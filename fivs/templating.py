@@ -1,18 +1,17 @@
-"""Jinja helpers: current language, percentages and dates formatted for the locale."""
+"""Jinja helpers: current language, percentages, S and band names and dates for the locale."""
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import format_date, format_datetime
 
+from fivs import labels, scoring
 from fivs.i18n import current_lang
 
 
 def register(app: Flask) -> None:
-    from fivs import scoring
-
     @app.context_processor
     def _globals():
-        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "S_LABELS": scoring.S_LABELS}
+        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS}
 
     @app.template_filter("pct")
     def _pct(value):
@@ -24,11 +23,11 @@ def register(app: Flask) -> None:
 
     @app.template_filter("band_label")
     def _band_label(value):
-        return scoring.band_label(value, current_lang()) or "—"
+        return labels.band_label(value) or "—"
 
     @app.template_filter("s_label")
     def _s_label(key):
-        return scoring.S_LABELS[key][current_lang()]
+        return labels.s_label(key)
 
     @app.template_filter("d")
     def _date(value):

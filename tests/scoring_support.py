@@ -8,6 +8,20 @@ from fivs.scoring import S_KEYS, ScoredAnswer, SitePair
 
 SEIRI, SEITON, SEISO, SEIKETSU, SHITSUKE = S_KEYS
 
+# (percentage, band, Vietnamese name, English name): the band edges and their names
+BANDS = [
+    (0.0, "poor", "Kém", "Poor"),
+    (59.999, "poor", "Kém", "Poor"),
+    (60.0, "fair", "Trung bình", "Fair"),
+    (79.9, "fair", "Trung bình", "Fair"),
+    (79.99999, "fair", "Trung bình", "Fair"),
+    (80.0, "good", "Tốt", "Good"),
+    (89.99, "good", "Tốt", "Good"),
+    (90.0, "excellent", "Xuất sắc", "Excellent"),
+    (100.0, "excellent", "Xuất sắc", "Excellent"),
+    (None, None, None, None),
+]
+
 
 def ans(item, s, score, zone="Z", inst="", na=False):
     return ScoredAnswer(item_code=item, s=s, zone_code=zone, zone_instance=inst, score=score, na=na)
