@@ -47,8 +47,8 @@ def method_note() -> list[str]:
         _("Each item is scored from 0 to %(max_score)d. Items marked N/A and unscored items are left out.",
           max_score=MAX_SCORE),
         _(
-            "The percentage for each S = sum of the scores of that S's scored items ÷ (%(max_score)d × number "
-            "of scored items of that S) × 100, pooled over all zones and all instances of a "
+            "The percentage for each S = sum of the scores of that S's scored items "
+            "÷ (%(max_score)d × number of scored items of that S) × 100, pooled over all zones and all instances of a "
             "repeated zone (e.g. several classrooms). A zone's percentage is computed the same way "
             "over that zone's items. The overall score is the plain mean of the five S percentages; "
             "when any S has no scored item the overall score is not computed and the audit is "

@@ -23,8 +23,8 @@ from fivs.scoring import (
     format_pct,
     programme_rows,
 )
-from tests.scoring_support import (BANDS, SEIKETSU, SEIRI, SEISO, SEITON, SHITSUKE, ans, build_pairs, import_roots,
-                                    one_per_s)
+from tests.scoring_support import (BANDS, SEIKETSU, SEIRI, SEISO, SEITON, SHITSUKE, ans, build_pairs,
+                                    import_roots, one_per_s)
 
 
 # ---------------------------------------------------------------- module hygiene

@@ -1,8 +1,9 @@
 """Baseline-versus-final comparisons of a site and of the programme.
 
 Rows come from `fivs.comparisons.queries` (a constant number of SQL statements), every score
-from `fivs.scoring` and every statistic from `fivs.stats`. The pages, the JSON API, the exports and the PDF reports all read the
-dataclasses below (or their `as_dict()`), so their figures cannot disagree.
+from `fivs.scoring` and every statistic from `fivs.stats`. The pages, the JSON API, the exports
+and the PDF reports all read the dataclasses below (or their `as_dict()`), so their figures
+cannot disagree.
 
 A site's baseline is its latest submitted consultant audit of phase "baseline" (by audit date,
 then submission time, then id); its final likewise. Self-assessments are shown beside them and
