@@ -29,9 +29,9 @@ translations: $(VENV)/.installed
 # After changing messages in the code: extract them and merge them into the reviewed catalogue
 # (new msgids arrive with an empty msgstr: translate them in messages.po, then `make translations`).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l --no-location --sort-output -w 100 \
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -w 100 \
 	  -o fivs/translations/messages.pot fivs
-	$(BIN)/pybabel update -q -i fivs/translations/messages.pot -d fivs/translations -l vi \
+	$(BIN)/pybabel update -i fivs/translations/messages.pot -d fivs/translations -l vi \
 	  --no-fuzzy-matching --ignore-obsolete -w 100
 
 instance/secret_key:

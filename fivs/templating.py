@@ -1,19 +1,19 @@
-"""Jinja helpers: current language, percentages and dates formatted for the locale."""
+"""Jinja helpers: current language, percentages, S and band names and dates for the locale."""
 from __future__ import annotations
 
 from flask import Flask
 from flask_babel import format_date, format_datetime
 
+from fivs import labels, scoring
 from fivs.auth import policy
 from fivs.i18n import current_lang
+from fivs.timeutil import as_utc
 
 
 def register(app: Flask) -> None:
-    from fivs import scoring
-
     @app.context_processor
     def _globals():
-        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "S_LABELS": scoring.S_LABELS, "policy": policy}
+        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy}
 
     @app.template_filter("pct")
     def _pct(value):
@@ -25,11 +25,11 @@ def register(app: Flask) -> None:
 
     @app.template_filter("band_label")
     def _band_label(value):
-        return scoring.band_label(value, current_lang()) or "—"
+        return labels.band_label(value) or "—"
 
     @app.template_filter("s_label")
     def _s_label(key):
-        return scoring.S_LABELS[key][current_lang()]
+        return labels.s_label(key)
 
     @app.template_filter("d")
     def _date(value):
@@ -37,6 +37,4 @@ def register(app: Flask) -> None:
 
     @app.template_filter("dt")
     def _datetime(value):
-        from fivs.timeutil import as_utc
-
         return format_datetime(as_utc(value), "short") if value else "—"

@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from datetime import date
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import event, insert
 
-from fivs import scoring
+from fivs import labels, scoring
 from fivs.audits.models import Answer, Audit
 from fivs.audits.services import scored_answers
+from fivs.comparisons.services import programme_stats
 from tests.factories import answer_all, make_audit, make_site, make_user, template_for
 
 S_OF_CODE = {"S1": "seiri", "S2": "seiton", "S3": "seiso", "S4": "seiketsu", "S5": "shitsuke"}
@@ -135,7 +137,7 @@ def programme_sites(db, consultant):
 def expected_programme(audits, codes):
     pairs = [scoring.SitePair.from_answers(code, scored_answers(b), scored_answers(f))
              for code, (b, f) in audits.items() if code in codes]
-    return scoring.programme_stats(pairs).as_dict()
+    return programme_stats(pairs).as_dict()
 
 
 def approx_tree(value):
@@ -280,7 +282,8 @@ def test_site_page_has_radar_with_title_and_table(client, db, login_as, consulta
     weakest = html[html.index('id="weak-h"'):]
     assert weakest.index("CLS-S2-01") < weakest.index("CLS-S2-02")  # 0 % first, then 75 % items
     assert "Tủ lớp chưa dán nhãn; sách để lẫn" in weakest  # the weakest item's note
-    assert scoring.METHOD_NOTE["vi"].split("\n\n")[0] in html
+    with force_locale("vi"):
+        assert labels.method_note()[0] in html
     assert "/api/v1/sites/S300/report.pdf" in html
     assert "/api/v1/exports/answers.xlsx" in html  # a principal's export is this site
     assert "style=" not in html
@@ -333,7 +336,8 @@ def test_programme_page(client, login_as, programme_sites):
     # final overall: P03 75, P04 60, P01 55, P02 35; change: P02 +10, P04 +10 (code order), P01 +5, P03 0
     assert re.findall(r"/sites/(P\d+)/comparison", by_final) == ["P03", "P04", "P01", "P02"]
     assert re.findall(r"/sites/(P\d+)/comparison", by_change) == ["P02", "P04", "P01", "P03"]
-    assert scoring.METHOD_NOTE["en"].split("\n\n")[0] in html
+    with force_locale("en"):
+        assert labels.method_note()[0] in html
     assert "style=" not in html
 
 

@@ -1,8 +1,9 @@
 """Baseline-versus-final comparisons of a site and of the programme.
 
-Rows come from `fivs.comparisons.queries` (a constant number of SQL statements) and every figure
-from `fivs.scoring`. The pages, the JSON API, the exports and the PDF reports all read the
-dataclasses below (or their `as_dict()`), so their figures cannot disagree.
+Rows come from `fivs.comparisons.queries` (a constant number of SQL statements), every score
+from `fivs.scoring` and every statistic from `fivs.stats`. The pages, the JSON API, the exports
+and the PDF reports all read the dataclasses below (or their `as_dict()`), so their figures
+cannot disagree.
 
 A site's baseline is its latest submitted consultant audit of phase "baseline" (by audit date,
 then submission time, then id); its final likewise. Self-assessments are shown beside them and
@@ -11,12 +12,12 @@ never mixed into the comparison or the programme statistics.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from flask_babel import gettext as _
 
-from fivs import scoring
+from fivs import scoring, stats
 from fivs.audits.models import PHASES
 from fivs.comparisons import queries
 from fivs.comparisons.queries import AuditRow, ItemRow, SiteRow
@@ -232,13 +233,33 @@ def site_comparison(site) -> dict:
 
 # ---------------------------------------------------------------- the programme
 @dataclass(frozen=True)
+class ProgrammeStats:
+    overall: stats.MetricStats
+    by_s: dict[str, stats.MetricStats]
+
+    def as_dict(self) -> dict:
+        return {"overall": self.overall.as_dict(),
+                "by_s": {s: self.by_s[s].as_dict() for s in scoring.S_KEYS}}
+
+
+def programme_stats(pairs: Sequence[scoring.SitePair]) -> ProgrammeStats:
+    """Every metric's statistics (fivs.stats) over the sites fivs.scoring lets into it."""
+    rows = scoring.programme_rows(pairs)
+
+    def of(metric: scoring.MetricRows) -> stats.MetricStats:
+        return stats.metric_stats(metric.baselines, metric.finals, metric.changes)
+
+    return ProgrammeStats(overall=of(rows.overall), by_s={s: of(rows.by_s[s]) for s in scoring.S_KEYS})
+
+
+@dataclass(frozen=True)
 class ProgrammeResult:
     """Programme statistics over one kind of site ("all", "school" or "clinic")."""
 
     kind: str
     sites_included: list[str]
     sites_missing: list[dict]
-    stats: scoring.ProgrammeStats
+    stats: ProgrammeStats
 
     def as_dict(self) -> dict:
         return {"sites_included": self.sites_included, "sites_missing": self.sites_missing,
@@ -262,7 +283,7 @@ class Programme:
             kind=kind,
             sites_included=[c.site.code for c in included],
             sites_missing=[{"code": c.site.code, "missing": c.missing} for c in chosen if c.missing],
-            stats=scoring.programme_stats([c.pair for c in included]),
+            stats=programme_stats([c.pair for c in included]),
         )
 
     def ranking_by_final(self, kind: str = "all") -> list[SiteComparison]:

@@ -5,7 +5,7 @@ from flask import Blueprint, render_template
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from fivs import scoring
+from fivs import labels, scoring
 from fivs.auth import policy
 from fivs.auth.access import requires, site_scope_required
 from fivs.comparisons.queries import KINDS
@@ -21,7 +21,7 @@ comparisons_bp = Blueprint("comparisons", __name__)
 def site(site):
     comparison = load_site_comparison(site)
     return render_template("comparisons/site.html", site=site, c=comparison,
-                           radar=site_radar(comparison), method_note=method_note())
+                           radar=site_radar(comparison), method_note=labels.method_note())
 
 
 @comparisons_bp.get("/programme")
@@ -32,14 +32,10 @@ def programme():
     return render_template("comparisons/programme.html", programme=data, results=results,
                            charts={kind: change_chart(r, kind) for kind, r in results.items()},
                            kind_titles=kind_titles(), coverage_labels=coverage_labels(),
-                           method_note=method_note())
+                           method_note=labels.method_note())
 
 
 # ---------------------------------------------------------------- presentation helpers
-def method_note() -> list[str]:
-    return scoring.METHOD_NOTE[current_lang()].split("\n\n")
-
-
 def kind_titles() -> dict[str, str]:
     return {"all": _("All sites"), "school": _("Schools"), "clinic": _("Clinics")}
 
@@ -60,7 +56,7 @@ def site_radar(c: SiteComparison):
     if not series:
         return None
     return charts.radar_svg(
-        [scoring.S_LABELS[s][current_lang()] for s in scoring.S_KEYS], series,
+        [labels.s_label(s) for s in scoring.S_KEYS], series,
         title=_("%(site)s: percentage per S, baseline and final", site=c.site.name),
         desc=_("Radar chart; the same figures are in the table beside it."),
         chart_id="radar-" + c.site.code, fmt=_pct)
@@ -70,7 +66,7 @@ def change_chart(result, kind: str):
     stats = result.stats.by_s
     if not any(stats[s].n for s in scoring.S_KEYS):
         return None
-    bars = [charts.Bar(scoring.S_LABELS[s][current_lang()], stats[s].mean_change,
+    bars = [charts.Bar(labels.s_label(s), stats[s].mean_change,
                        *(stats[s].ci95 or (None, None))) for s in scoring.S_KEYS]
     return charts.bar_ci_svg(
         bars, title=_("%(group)s: mean change per S with its 95%% confidence interval",

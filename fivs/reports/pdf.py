@@ -2,8 +2,8 @@
 in a second pass), paragraph and table styles, text cleaning, figure formatting and the radar
 chart (the geometry of fivs.reports.charts, drawn with reportlab.graphics).
 
-Call `translate` texts under flask_babel.force_locale(lang): the builders take `lang` for the
-figures and S labels and expect gettext to answer in the same language.
+Build a report under flask_babel.force_locale(lang): its texts and the names of fivs.labels
+(S, bands, method note) come from gettext, and the builders take the same `lang` for figures.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
-from fivs import scoring
+from fivs import labels, scoring
 from fivs.reports import charts
 from fivs.reports.fonts import BOLD, register_fonts
 from fivs.text import nfc
@@ -79,20 +79,16 @@ def signed(value: float | None, lang: str) -> str:
     return ("+" if value > 0 else "−") + number
 
 
-def s_label(s: str, lang: str) -> str:
-    return scoring.S_LABELS[s][lang]
-
-
-def band_text(value: float | None, lang: str) -> str:
-    return scoring.band_label(value, lang) or "—"
+def band_text(value: float | None) -> str:
+    return labels.band_label(value) or "—"
 
 
 def day(value) -> str:
     return format_date(value, "dd/MM/yyyy") if value else "—"
 
 
-def method_note(lang: str, style: ParagraphStyle) -> list[Paragraph]:
-    return [para(block, style) for block in scoring.METHOD_NOTE[lang].split("\n\n")]
+def method_note(style: ParagraphStyle) -> list[Paragraph]:
+    return [para(block, style) for block in labels.method_note()]
 
 
 def table(rows: Sequence[Sequence], col_widths: Sequence[float], cell: ParagraphStyle, *,
@@ -122,11 +118,11 @@ def layout(rows: Sequence[Sequence], col_widths: Sequence[float]) -> Table:
 
 
 # ---------------------------------------------------------------- radar
-def radar(series: Sequence[charts.Series], lang: str, size: float, *, labels: bool = True,
+def radar(series: Sequence[charts.Series], size: float, *, with_labels: bool = True,
           title: str | None = None) -> Drawing:
     """Rings, axes and one polygon per series (values 0..100), with the S labels around it."""
     font = register_fonts()
-    pad = size * (0.2 if labels else 0.04)
+    pad = size * (0.2 if with_labels else 0.04)
     top = 12 if title else 0
     d = Drawing(size, size + top, initialFontName=font)
     cx = cy = size / 2
@@ -140,11 +136,11 @@ def radar(series: Sequence[charts.Series], lang: str, size: float, *, labels: bo
         d.add(Polygon(_flat(ring_points), fillColor=None, strokeColor=GRID, strokeWidth=0.5))
     for x, y in flipped(charts.radar_points([100] * 5, cx, cy, radius)):
         d.add(Line(cx, size - cy, x, y, strokeColor=GRID, strokeWidth=0.5))
-    if labels:
+    if with_labels:
         for (x, y), s in zip(flipped(charts.radar_points([100] * 5, cx, cy, radius * 1.15)),
                              scoring.S_KEYS):
             anchor = "middle" if abs(x - cx) < 2 else ("start" if x > cx else "end")
-            d.add(String(x, y - 3, s_label(s, lang), fontName=font, fontSize=7.5, fillColor=INK,
+            d.add(String(x, y - 3, labels.s_label(s), fontName=font, fontSize=7.5, fillColor=INK,
                          textAnchor=anchor))
     for s in series:
         points = [p for p in charts.radar_points(s.values, cx, cy, radius) if p is not None]

@@ -6,7 +6,7 @@ from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from reportlab.platypus import PageBreak, Spacer
 
-from fivs import scoring
+from fivs import labels, scoring
 from fivs.actions.queries import Counts, counts_by_site
 from fivs.audits.models import PHASES
 from fivs.comparisons.queries import KINDS
@@ -27,9 +27,9 @@ def build_programme_report(lang: str) -> bytes:
         story = [pdf.para(_("5S programme report"), st["title"]),
                  pdf.para(_("%(count)d sites", count=len(programme.sites)), st["body"]),
                  *coverage(programme, st), *statistics(programme, lang, st),
-                 *rankings(programme, lang, st), *small_multiples(programme, lang, st),
+                 *rankings(programme, lang, st), *small_multiples(programme, st),
                  *action_counts(programme, st),
-                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(lang, st["body"])]
+                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"])]
         for c in programme.sites:
             site = db.session.get(Site, c.site.id)
             story += [PageBreak(), *site_summary(load_site_comparison(site), lang, st),
@@ -66,7 +66,7 @@ def statistics(programme: Programme, lang: str, st: dict) -> list:
     for kind in KINDS:
         result = programme.result(kind)
         stats = [(_("Overall"), result.stats.overall)]
-        stats += [(pdf.s_label(s, lang), result.stats.by_s[s]) for s in scoring.S_KEYS]
+        stats += [(labels.s_label(s), result.stats.by_s[s]) for s in scoring.S_KEYS]
         rows = [header] + [[label, str(m.n), pdf.pct(m.baseline_mean, lang), pdf.pct(m.final_mean, lang),
                             pdf.signed(m.mean_change, lang),
                             "—" if m.ci95 is None else
@@ -108,9 +108,9 @@ def action_counts(programme: Programme, st: dict) -> list:
                        "(Vietnam time) and are also counted as open."), st["small"])]
 
 
-def small_multiples(programme: Programme, lang: str, st: dict) -> list:
+def small_multiples(programme: Programme, st: dict) -> list:
     size = pdf.CONTENT_WIDTH / RADARS_PER_ROW - 6
-    cells = [pdf.radar(pdf.round_series(c.baseline, c.final), lang, size, labels=False,
+    cells = [pdf.radar(pdf.round_series(c.baseline, c.final), size, with_labels=False,
                        title=c.site.code) for c in programme.sites]
     if not cells:
         return []
@@ -118,5 +118,5 @@ def small_multiples(programme: Programme, lang: str, st: dict) -> list:
     rows[-1] += [""] * (RADARS_PER_ROW - len(rows[-1]))
     grid = pdf.layout(rows, [size + 6] * RADARS_PER_ROW)
     return [pdf.para(_("Every site, baseline and final (axes in S order: %(order)s)",
-                       order=", ".join(pdf.s_label(s, lang) for s in scoring.S_KEYS)), st["h2"]),
+                       order=", ".join(labels.s_label(s) for s in scoring.S_KEYS)), st["h2"]),
             pdf.legend(pdf.round_styles(), 200), Spacer(1, 4), grid]

@@ -11,7 +11,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from reportlab.platypus import Image, KeepTogether, PageBreak, Spacer
 
-from fivs import scoring
+from fivs import labels, scoring
 from fivs.actions.models import OPEN_STATUSES
 from fivs.actions.queries import site_actions
 from fivs.actions.services import is_overdue, priority_label, status_label
@@ -72,7 +72,7 @@ def build_site_report(site, lang: str) -> bytes:
                  *photo_section(photo_pairs(site, lang), st),
                  *open_actions(site_actions(site.id, statuses=OPEN_STATUSES), lang, st),
                  *verified_actions(site_actions(site.id, statuses=("verified",)), lang, st),
-                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(lang, st["body"])]
+                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"])]
         return pdf.render(story, title=report_title(comparison.site),
                           generated=to_local(utcnow()), lang=lang)
 
@@ -88,7 +88,7 @@ def site_summary(c: SiteComparison, lang: str, st: dict) -> list:
                       st["body"]),
              Spacer(1, 6), rounds_table(c, st), Spacer(1, 8)]
     series = pdf.round_series(c.baseline, c.final)
-    radar = [pdf.radar(series, lang, 180), pdf.legend(series, 180)] if series else []
+    radar = [pdf.radar(series, 180), pdf.legend(series, 180)] if series else []
     side = pdf.layout([[scores_table(c, lang, st), radar]], [pdf.CONTENT_WIDTH - 190, 190])
     story += [side, *highlights(c, lang, st)]
     return story
@@ -105,13 +105,13 @@ def rounds_table(c: SiteComparison, st: dict):
 def scores_table(c: SiteComparison, lang: str, st: dict):
     def row(label, b, f, change):
         return [label, pdf.pct(b, lang), pdf.pct(f, lang), pdf.signed(change, lang),
-                pdf.band_text(f if f is not None else b, lang)]
+                pdf.band_text(f if f is not None else b)]
 
     score = (lambda r, s: None if r is None else (r.scores.overall if s is None else r.scores.by_s[s]))
     change = (lambda s: None if c.change is None else (c.change.overall if s is None else c.change.by_s[s]))
     rows = [[_("Score"), _("Baseline"), _("Final"), _("Change (points)"), _("Band")],
             row(_("Overall"), score(c.baseline, None), score(c.final, None), change(None))]
-    rows += [row(pdf.s_label(s, lang), score(c.baseline, s), score(c.final, s), change(s))
+    rows += [row(labels.s_label(s), score(c.baseline, s), score(c.final, s), change(s))
              for s in scoring.S_KEYS]
     return pdf.table(rows, [78, 52, 52, 58, 60], st["cell"], align_right_from=1)
 
@@ -120,7 +120,7 @@ def highlights(c: SiteComparison, lang: str, st: dict) -> list:
     """'What improved most' (largest S and zone change) and 'what to fix next' (lowest S of the
     latest round and the weakest items)."""
     story = [pdf.para(_("What improved most"), st["h2"])]
-    changes = [(v, pdf.s_label(s, lang)) for s, v in (c.change.by_s.items() if c.change else ())
+    changes = [(v, labels.s_label(s)) for s, v in (c.change.by_s.items() if c.change else ())
                if v is not None and v > 0]
     zone_names = {z.code: z.name(lang) for z in c.zones}
     zones = [(v, zone_names.get(code, code)) for code, v in c.zone_change.items()
@@ -143,7 +143,7 @@ def highlights(c: SiteComparison, lang: str, st: dict) -> list:
     scored = [(v, s) for s, v in latest.scores.by_s.items() if v is not None] if latest else []
     if scored:
         value, s = min(scored)
-        story.append(_bullet(_("Lowest S: %(name)s, %(pct)s", name=pdf.s_label(s, lang),
+        story.append(_bullet(_("Lowest S: %(name)s, %(pct)s", name=labels.s_label(s),
                                pct=pdf.pct(value, lang)), st))
     for weak in c.weakest[:TOP_WEAK]:
         story.append(_bullet(f"{weak.item.code} ({pdf.pct(weak.pct, lang)}): {_text(weak.item, lang)}", st))
@@ -168,7 +168,7 @@ def site_details(c: SiteComparison, lang: str, st: dict) -> list:
         rows = [[_("Zone"), _("Baseline"), _("Final"), _("Change (points)"), _("Band")]]
         rows += [[z.name(lang), pdf.pct(by_zone(c.baseline, z.code), lang),
                   pdf.pct(by_zone(c.final, z.code), lang), pdf.signed(c.zone_change.get(z.code), lang),
-                  pdf.band_text(by_zone(c.final or c.baseline, z.code), lang)] for z in c.zones]
+                  pdf.band_text(by_zone(c.final or c.baseline, z.code))] for z in c.zones]
         story.append(pdf.table(rows, [pdf.CONTENT_WIDTH - 260, 60, 60, 70, 70], st["cell"],
                                align_right_from=1))
     else:
@@ -182,7 +182,7 @@ def site_details(c: SiteComparison, lang: str, st: dict) -> list:
         story.append(pdf.para(_("Weakest items (%(round)s)", round=round_name), st["h2"]))
         zone_names = {z.code: z.name(lang) for z in c.zones}
         rows = [[_("Item"), _("S"), _("Zone"), _("Score"), _("Notes")]]
-        rows += [[f"{w.item.code} — {_text(w.item, lang)}", pdf.s_label(w.item.s, lang),
+        rows += [[f"{w.item.code} — {_text(w.item, lang)}", labels.s_label(w.item.s),
                   zone_names.get(w.item.zone_code, w.item.zone_code), pdf.pct(w.pct, lang),
                   pdf.lines([f"{label}: {note}" if label else note for label, note in w.notes],
                             st["cell"])]

@@ -1,0 +1,82 @@
+"""Names people read for the codes the app uses: the five S, the score bands, and the method
+note that says how every figure is computed (the rules of fivs.scoring, the statistics of
+fivs.stats).
+
+English is the source (msgid); Babel gives the reader's language: the request's, or the one a
+report forces with flask_babel.force_locale. The Japanese names of the S are the method's own
+and are not translated.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from fivs.scoring import MAX_SCORE, band
+from fivs.stats import EXACT_MAX_N
+
+JAPANESE_NAMES: dict[str, str] = {
+    "seiri": "Seiri", "seiton": "Seiton", "seiso": "Seiso", "seiketsu": "Seiketsu", "shitsuke": "Shitsuke",
+}
+
+
+def s_names() -> dict[str, str]:
+    """The five S, in S order, in the current language ("Sort" / "Sàng lọc", ...)."""
+    return {"seiri": _("Sort"), "seiton": _("Set in order"), "seiso": _("Shine"),
+            "seiketsu": _("Standardise"), "shitsuke": _("Sustain")}
+
+
+def s_label(s: str) -> str:
+    """One S's name in the current language."""
+    return s_names()[s]
+
+
+def band_names() -> dict[str, str]:
+    """The four bands of fivs.scoring.band, in the current language."""
+    return {"poor": _("Poor"), "fair": _("Fair"), "good": _("Good"), "excellent": _("Excellent")}
+
+
+def band_label(pct: float | None) -> str | None:
+    """The band of a percentage in the current language; None when there is no percentage."""
+    key = band(pct)
+    return None if key is None else band_names()[key]
+
+
+def method_note() -> list[str]:
+    """The method note in the current language, one string per paragraph: scores, bands, the
+    change of a site, the programme statistics. Its numbers that are rules come from the code."""
+    return [
+        _("Each item is scored from 0 to %(max_score)d. Items marked N/A and unscored items are left out.",
+          max_score=MAX_SCORE),
+        _(
+            "The percentage for each S = sum of the scores of that S's scored items "
+            "÷ (%(max_score)d × number of scored items of that S) × 100, pooled over all zones and all instances of a "
+            "repeated zone (e.g. several classrooms). A zone's percentage is computed the same way "
+            "over that zone's items. The overall score is the plain mean of the five S percentages; "
+            "when any S has no scored item the overall score is not computed and the audit is "
+            "flagged as incomplete. Calculations keep full precision; figures are rounded to one "
+            "decimal only for display. Bands: below 60 %% Poor; 60 %% to below 80 %% Fair; 80 %% to "
+            "below 90 %% Good; 90 %% and above Excellent.",
+            max_score=MAX_SCORE,
+        ),
+        _(
+            "A site's change is computed on matched items only: items scored (not N/A, not left "
+            "blank) in both the baseline and the final audit. An item that appears in several zone "
+            "instances is matched when it has at least one scored answer in each audit, and all of "
+            "its scored answers are pooled. The change for each S = final S percentage minus "
+            "baseline S percentage, both over the matched items; the overall change is the mean of "
+            "the five S changes. Items scored in only one audit, or N/A or blank in either, are "
+            "left out of the comparison and listed."
+        ),
+        _(
+            "Programme statistics (sites with both rounds), for each S and for the overall score: "
+            "number of sites n; mean baseline and mean final score (over all scored items of each "
+            "audit); mean change (over matched items) with its 95 %% confidence interval (Student t, "
+            "n − 1 degrees of freedom; not computed when n < 2); numbers of sites improved / "
+            "unchanged / declined; Cohen's dz (mean change ÷ sample standard deviation of the "
+            "changes); Wilcoxon signed-rank test: zero changes are dropped, absolute changes are "
+            "ranked (mid-ranks for ties), W+ is the sum of the ranks of the positive changes; the "
+            "two-sided p value is exact for up to %(exact_max)d non-zero changes and from the normal "
+            "approximation with tie correction (no continuity correction) above that; the effect "
+            "size is the rank-biserial correlation r = (W+ − W−) / (W+ + W−).",
+            exact_max=EXACT_MAX_N,
+        ),
+    ]

@@ -1,0 +1,198 @@
+"""Paired statistics of the programme comparison (method note, statistics part).
+
+For one metric (an S or the overall score) over the sites whose change is available:
+    n; mean baseline and mean final score; mean change with its 95 % confidence interval
+    (Student t with n - 1 degrees of freedom, scipy.stats.t; none when n < 2); the numbers of
+    sites improved / unchanged / declined; Cohen's dz (mean change / sample standard deviation
+    of the changes; none when n < 2 or the deviation is 0); the Wilcoxon signed-rank test of
+    the changes against 0 with its matched-pairs rank-biserial correlation.
+
+Wilcoxon signed-rank test
+    Changes are rounded to 1e-9 first, so floating-point noise such as 1e-14 is neither a
+    change nor breaks a tie. Zero changes are dropped (Wilcoxon's own rule), the absolute
+    changes are ranked with mid-ranks for ties, and W+ is the sum of the ranks of the positive
+    changes. The two-sided p value is exact for up to 20 non-zero changes, ties included: the
+    share of the 2^n sign assignments whose W+ is at least as far from n(n + 1)/4 as the
+    observed one, counted in integers over doubled ranks. That is the p value of
+    scipy.stats.wilcoxon with method="exact" (no ties) and with a PermutationMethod of
+    n_resamples=inf (ties), as the tests check; counting keeps 20 tied changes to a tenth of a
+    millisecond where scipy's enumeration of the 2^20 assignments takes about a minute. Above
+    20 the p value is scipy.stats.wilcoxon's normal approximation with tie correction and no
+    continuity correction. The effect size is r = (W+ - W-) / (W+ + W-). When every change is zero:
+    W+ = 0, p = 1 and r is not defined.
+
+Pure: the standard library, numpy and scipy; no Flask, no database, nothing else of fivs.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.stats
+
+__all__ = [
+    "CHANGE_DECIMALS",
+    "EXACT_MAX_N",
+    "MetricStats",
+    "metric_stats",
+    "rounded",
+    "t_quantile",
+    "mean_ci95",
+    "cohens_dz",
+    "wilcoxon_signed_rank",
+]
+
+# Changes are compared with zero and with each other (tied ranks) after rounding to this many
+# decimals.
+CHANGE_DECIMALS = 9
+
+# Up to this many non-zero changes the Wilcoxon p value is exact.
+EXACT_MAX_N = 20
+
+
+def rounded(values: Sequence[float]) -> list[float]:
+    """The values rounded to CHANGE_DECIMALS (Python's decimal rounding, as a person would)."""
+    return [round(float(v), CHANGE_DECIMALS) for v in values]
+
+
+# ---------------------------------------------------------------- mean, interval, effect size
+def t_quantile(p: float, df: float) -> float:
+    """Inverse Student t CDF (scipy.stats.t.ppf) for 0 < p < 1 and df > 0 (df may be math.inf)."""
+    if isinstance(df, bool) or not df > 0:
+        raise ValueError(f"degrees of freedom must be > 0, got {df!r}")
+    if not 0.0 < p < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p!r}")
+    return float(scipy.stats.t.ppf(p, df))
+
+
+def _sd(values: Sequence[float]) -> float:
+    """Sample standard deviation, exactly 0 when the values are equal after rounding."""
+    if len(set(rounded(values))) <= 1:
+        return 0.0
+    return statistics.stdev(values)
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float] | None:
+    """95 % Student-t confidence interval of the mean (None when n < 2)."""
+    vals = [float(v) for v in values]
+    n = len(vals)
+    if n < 2:
+        return None
+    mean = statistics.fmean(vals)
+    sd = _sd(vals)
+    if sd == 0.0:
+        return (mean, mean)
+    half = t_quantile(0.975, n - 1) * sd / math.sqrt(n)
+    return (mean - half, mean + half)
+
+
+def cohens_dz(values: Sequence[float]) -> float | None:
+    """Mean / sample sd of paired changes (None when n < 2 or sd == 0)."""
+    vals = [float(v) for v in values]
+    if len(vals) < 2:
+        return None
+    sd = _sd(vals)
+    if sd == 0.0:
+        return None
+    return statistics.fmean(vals) / sd
+
+
+# ---------------------------------------------------------------- Wilcoxon signed-rank
+def _exact_two_sided_p(ranks: np.ndarray, w_plus: float) -> float:
+    """Share of the 2^n sign assignments with |W+ - n(n+1)/4| >= observed, mid-ranks allowed.
+
+    counts[k] is the number of assignments whose doubled W+ is k: the coefficients of the
+    product of (1 + x^(2 r)) over the ranks r, built one rank at a time in integers.
+    """
+    doubled = np.rint(2 * ranks).astype(np.int64)
+    total = int(doubled.sum())  # = n(n+1): doubled W+ ranges over 0..total, centred on total/2
+    counts = np.zeros(total + 1, dtype=np.int64)
+    counts[0] = 1
+    for r in doubled:
+        counts[r:] += counts[:-r].copy()
+    k = np.arange(total + 1)
+    observed = abs(4 * w_plus - total)  # |2 (2 W+) - total|, an integer
+    extreme = int(counts[np.abs(2 * k - total) >= observed].sum())
+    return min(1.0, extreme / 2 ** len(doubled))
+
+
+def wilcoxon_signed_rank(changes: Sequence[float]) -> tuple[float, float, float | None]:
+    """Wilcoxon signed-rank test of paired changes against 0: (W+, two-sided p, rank-biserial r).
+
+    The rules are in the module docstring.
+    """
+    d = np.array([c for c in rounded(changes) if c != 0.0])
+    n = d.size
+    if n == 0:
+        return 0.0, 1.0, None
+    ranks = scipy.stats.rankdata(np.abs(d))  # mid-ranks for ties
+    w_plus = float(ranks[d > 0].sum())
+    total = n * (n + 1) / 2.0
+    r_biserial = (w_plus - (total - w_plus)) / total
+    if n <= EXACT_MAX_N:
+        p = _exact_two_sided_p(ranks, w_plus)
+    else:
+        p = float(scipy.stats.wilcoxon(d, zero_method="wilcox", correction=False,
+                                       method="asymptotic").pvalue)
+    return w_plus, p, r_biserial
+
+
+# ---------------------------------------------------------------- one metric
+@dataclass(frozen=True)
+class MetricStats:
+    """The statistics of one metric over the sites whose change is available."""
+
+    n: int
+    baseline_mean: float | None
+    final_mean: float | None
+    mean_change: float | None
+    ci95: tuple[float, float] | None
+    improved: int
+    unchanged: int
+    declined: int
+    cohens_dz: float | None
+    wilcoxon_w_plus: float
+    wilcoxon_p: float
+    rank_biserial: float | None
+
+    def as_dict(self) -> dict:
+        return {
+            "n": self.n,
+            "baseline_mean": self.baseline_mean,
+            "final_mean": self.final_mean,
+            "mean_change": self.mean_change,
+            "ci95": None if self.ci95 is None else [self.ci95[0], self.ci95[1]],
+            "improved": self.improved,
+            "unchanged": self.unchanged,
+            "declined": self.declined,
+            "cohens_dz": self.cohens_dz,
+            "wilcoxon_w_plus": self.wilcoxon_w_plus,
+            "wilcoxon_p": self.wilcoxon_p,
+            "rank_biserial": self.rank_biserial,
+        }
+
+
+def metric_stats(baselines: Sequence[float], finals: Sequence[float],
+                 changes: Sequence[float]) -> MetricStats:
+    """One metric's statistics from plain numbers: the sites' baseline and final scores and their
+    changes (n is the number of changes)."""
+    changes = [float(c) for c in changes]
+    signs = rounded(changes)
+    w_plus, p, r = wilcoxon_signed_rank(changes)
+    return MetricStats(
+        n=len(changes),
+        baseline_mean=statistics.fmean(baselines) if baselines else None,
+        final_mean=statistics.fmean(finals) if finals else None,
+        mean_change=statistics.fmean(changes) if changes else None,
+        ci95=mean_ci95(changes),
+        improved=sum(1 for c in signs if c > 0),
+        unchanged=sum(1 for c in signs if c == 0),
+        declined=sum(1 for c in signs if c < 0),
+        cohens_dz=cohens_dz(changes),
+        wilcoxon_w_plus=w_plus,
+        wilcoxon_p=p,
+        rank_biserial=r,
+    )
