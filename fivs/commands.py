@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -11,7 +12,7 @@ from fivs.extensions import db
 from fivs.services_errors import ServiceError
 
 users_cli = AppGroup("users", help="Create users, assign consultants, issue API tokens.")
-checklists_cli = AppGroup("checklists", help="Validate and load checklist templates.")
+checklists_cli = AppGroup("checklists", help="Validate, load and export checklist templates (YAML or XLSX).")
 
 
 def register(app: Flask) -> None:
@@ -50,10 +51,18 @@ def seed_command(demo: bool) -> None:
 def _load_checklists(directory: str, files=None) -> list[str]:
     from fivs.checklists.loader import ChecklistError, checklist_files, load_template, parse_file
 
+    parsed, problems = [], []
+    for path in files or checklist_files(directory):  # every file checked before any is loaded
+        try:
+            parsed.append(parse_file(path))
+        except ChecklistError as exc:
+            problems += exc.problems
     out = []
     try:
-        for path in files or checklist_files(directory):
-            result = load_template(parse_file(path))
+        if problems:
+            raise ChecklistError(problems)
+        for template in parsed:
+            result = load_template(template)
             out.append(f"checklist {result.template.key} v{result.template.version}: {result.action}")
     except ChecklistError as exc:
         db.session.rollback()
@@ -81,7 +90,9 @@ def _demo_users() -> list[str]:
 @checklists_cli.command("validate")
 @click.argument("files", nargs=-1, type=click.Path())
 def checklists_validate(files) -> None:
-    """Check checklist files (default: every file in checklists/); print file:line: problem."""
+    """Check checklist files, .yaml or .xlsx (default: every file in checklists/).
+
+    Prints file:line: problem (YAML) or file:sheet:row: problem (XLSX)."""
     from fivs.checklists.loader import ChecklistError, checklist_files, parse_file
 
     paths = list(files) or checklist_files(current_app.config["CHECKLISTS_DIR"])
@@ -102,10 +113,30 @@ def checklists_validate(files) -> None:
 @checklists_cli.command("load")
 @click.argument("files", nargs=-1, type=click.Path(exists=True))
 def checklists_load(files) -> None:
-    """Load checklist files into the database (idempotent; used versions are immutable)."""
+    """Load .yaml or .xlsx checklist files into the database (idempotent; used versions are immutable).
+
+    Nothing is loaded when any file has a problem."""
     for line in _load_checklists(current_app.config["CHECKLISTS_DIR"], files or None):
         click.echo(line)
     db.session.commit()
+
+
+@checklists_cli.command("export")
+@click.argument("key")
+@click.argument("version", type=int)
+@click.option("--format", "file_format", type=click.Choice(["xlsx", "yaml"]), default="xlsx", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: KEY.vVERSION.FORMAT).")
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def checklists_export(key, version, file_format, output, force) -> None:
+    """Write a loaded version (from the database) as an XLSX workbook or a YAML file."""
+    from fivs.checklists.services import export_version, find_version
+
+    template = find_version(key, version) or _fail(f"no checklist {key} version {version} in the database")
+    path = Path(output or f"{key}.v{version}.{file_format}")
+    if path.exists() and not force:
+        _fail(f"{path} exists (use --force to overwrite it)")
+    path.write_bytes(export_version(template, file_format))
+    click.echo(f"{path}: {key} v{version} written as {file_format}")
 
 
 @users_cli.command("create")
