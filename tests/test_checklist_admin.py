@@ -21,6 +21,7 @@ from fivs.checklists.xlsx import MAX_BYTES, parse_workbook, write_workbook
 from fivs.comparisons.services import load_site_comparison
 from tests.factories import answer_all, make_audit, make_site, make_user
 from tests.state import database_state
+from tests.test_reports import pdf_text
 
 REWORDED, REMOVED, MOVED, ADDED = "CLS-S1-01", "CLS-S5-02", "TCH-S1-01", "CLS-S5-03"
 NEW_TEXT = "Trong lớp không còn bàn ghế hỏng hoặc lung lay."
@@ -286,3 +287,18 @@ def test_a_comparison_across_two_versions_matches_by_code_and_says_they_differ(c
     body = client.get(f"/api/v1/sites/{site.code}/comparison").get_json()
     assert body["versions_differ"] is True and body["checklist_versions"] == {"baseline": 1, "final": 2}
     assert REMOVED in body["excluded_items"]
+    _reader, report = pdf_text(client.get(f"/api/v1/sites/{site.code}/report.pdf?lang=en").data)
+    assert ("The baseline used version 1 of the checklist and the final version 2: items are matched by their "
+            "code") in report
+
+
+def test_room_examples_of_a_published_version_name_the_rooms_on_the_capture_page(client, db, login_as):
+    admin = make_user("admin")
+    publish_upload(stage_upload("school-5s", "v2.xlsx", revision(
+        lambda c: c.zones[0].update(room_examples="Lớp 1A, Lớp 5C")), admin), 1, admin)
+    site = make_site()
+    consultant = login_as("consultant", site=site)
+    audit = make_audit(site, consultant)
+    db.session.commit()
+    assert "Tên phòng, ví dụ: Lớp 1A, Lớp 5C" in page_text(client.get(f"/audits/{audit.uuid}"))
+    assert "Tên phòng, ví dụ: Lớp 1A, Lớp 5C" in page_text(client.get("/checklists/school-5s/2"))

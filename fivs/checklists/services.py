@@ -207,7 +207,8 @@ def publish_upload(upload: ChecklistUpload, base_version: int | None, user) -> C
                               "differences again before publishing."), code="stale_review") from exc
     upload.template, upload.published_by_id, upload.published_at = template, user.id, utcnow()
     log_event("checklist.publish", user=user, target=f"{template.key} v{template.version}",
-              old={"version": review.current.version}, new={"version": template.version, "file": upload.filename},
-              detail=", ".join(f"{k}: {v}" for k, v in review.diff.counts().items() if v))
+              old={"version": review.current.version},
+              new={"version": template.version, "file": upload.filename,
+                   **{k: v for k, v in review.diff.counts().items() if v}})
     db.session.flush()
     return template

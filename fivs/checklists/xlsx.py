@@ -117,8 +117,9 @@ class _Reader:
         value = row.values.get(column)
         if isinstance(value, bool):
             return value
-        text = str(int(value) if isinstance(value, float) and value.is_integer() else value).strip().casefold() \
-            if value is not None else ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = "" if value is None else str(value).strip().casefold()
         if text in YES:
             return True
         if text not in NO:
