@@ -19,8 +19,10 @@ from fivs.checklists.models import ChecklistTemplate, ChecklistUpload
 from fivs.checklists.services import publish_upload, stage_upload
 from fivs.checklists.xlsx import MAX_BYTES, parse_workbook, write_workbook
 from fivs.comparisons.services import load_site_comparison
+from fivs.extensions import db
 from tests.factories import answer_all, make_audit, make_site, make_user
 from tests.state import database_state
+from tests.test_checklist_xlsx import with_member
 from tests.test_reports import pdf_text
 
 REWORDED, REMOVED, MOVED, ADDED = "CLS-S1-01", "CLS-S5-02", "TCH-S1-01", "CLS-S5-03"
@@ -32,8 +34,6 @@ def school_v1():
 
 
 def db_version(version: int, key: str = "school-5s") -> ChecklistTemplate:
-    from fivs.extensions import db
-
     return db.session.scalar(select(ChecklistTemplate).where(
         ChecklistTemplate.key == key, ChecklistTemplate.version == version))
 
@@ -182,7 +182,7 @@ BAD_UPLOADS = {
     "too_big": (lambda: revision() + b"\0" * MAX_BYTES, "s.xlsx", 413, "Tệp quá lớn: tệp bảng kiểm tối đa 2048 KB."),
     "formula": (_sheet_edit(lambda book: book["items"].cell(row=2, column=4, value="=B2")), "s.xlsx", 422,
                 "Ô D2 chứa công thức: hãy nhập trực tiếp giá trị."),
-    "macros": (lambda: _with_macros(revision()), "s.xlsm", 422,
+    "macros": (lambda: with_member(revision(), "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0macro"), "s.xlsm", 422,
                "Tệp có chứa macro: hãy lưu thành tệp .xlsx thông thường, không có macro."),
     "empty_vietnamese_text": (lambda: revision(lambda c: c.zones[1]["name"].update(vi="")), "s.xlsx", 422,
                               "Thiếu nội dung tiếng Việt ở cột name_vi."),
@@ -193,18 +193,6 @@ BAD_UPLOADS = {
                   "Bảng tính này giống hệt phiên bản 1: không có gì để ban hành."),
     "no_file": (None, "", 422, "Hãy chọn một tệp XLSX để tải lên."),
 }
-
-
-def _with_macros(data: bytes) -> bytes:
-    import zipfile
-
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as archive:
-        for name in source.namelist():
-            archive.writestr(name, source.read(name))
-        archive.writestr("xl/vbaProject.bin", b"\xd0\xcf\x11\xe0macro")
-    return out.getvalue()
 
 
 @pytest.mark.parametrize("case", BAD_UPLOADS, ids=list(BAD_UPLOADS))

@@ -219,7 +219,7 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def _with_member(data: bytes, name: str, content: bytes) -> bytes:
+def with_member(data: bytes, name: str, content: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         members = {m: archive.read(m) for m in archive.namelist()}
     return _zip({**members, name: content})
@@ -231,12 +231,12 @@ FILES = {
                                                           "LibreOffice as .xlsx."),
     "docx_like_zip": (lambda b: _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"}),
                       "The file is not an XLSX workbook: save it from Excel or LibreOffice as .xlsx."),
-    "broken_xml": (lambda b: _with_member(b, "xl/workbook.xml", b"<workbook"),
+    "broken_xml": (lambda b: with_member(b, "xl/workbook.xml", b"<workbook"),
                    "The file is not an XLSX workbook: save it from Excel or LibreOffice as .xlsx."),
-    "macros": (lambda b: _with_member(b, "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0"),
+    "macros": (lambda b: with_member(b, "xl/vbaProject.bin", b"\xd0\xcf\x11\xe0"),
                "The file contains macros: save it as a plain .xlsx workbook, without macros."),
     "too_big": (lambda b: b + b"\0" * MAX_BYTES, "The file is too large: a checklist workbook is at most 2048 KB."),
-    "zip_bomb": (lambda b: _with_member(b, "xl/media/filler.bin", b"\0" * (41 * 1024 * 1024)),
+    "zip_bomb": (lambda b: with_member(b, "xl/media/filler.bin", b"\0" * (41 * 1024 * 1024)),
                  "The workbook is too large once unpacked (at most 40 MB)."),
 }
 
