@@ -2,17 +2,24 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from fivs.auth.roles import ROLES
+from fivs.auth.services import assign_site, create_user, find_user, get_site_by_code, issue_token, revoke_tokens
+from fivs.backup import BackupError, create_backup, restore_backup
+from fivs.checklists.loader import ChecklistError, checklist_files, load_template, parse_file
+from fivs.checklists.services import export_version, find_version
 from fivs.extensions import db
 from fivs.services_errors import ServiceError
+from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
+from fivs.sites.services import seed_pilot_sites
 
 users_cli = AppGroup("users", help="Create users, assign consultants, issue API tokens.")
-checklists_cli = AppGroup("checklists", help="Validate and load checklist templates.")
+checklists_cli = AppGroup("checklists", help="Validate, load and export checklist templates (YAML or XLSX).")
 
 
 def register(app: Flask) -> None:
@@ -32,8 +39,6 @@ def _fail(message: str) -> None:
 @click.option("--demo", is_flag=True, help="Also create the demo accounts (if absent).")
 def seed_command(demo: bool) -> None:
     """Load the checklists and the 12 pilot sites (idempotent)."""
-    from fivs.sites.services import seed_pilot_sites
-
     try:
         for line in _load_checklists(current_app.config["CHECKLISTS_DIR"]):
             click.echo(line)
@@ -49,12 +54,18 @@ def seed_command(demo: bool) -> None:
 
 
 def _load_checklists(directory: str, files=None) -> list[str]:
-    from fivs.checklists.loader import ChecklistError, checklist_files, load_template, parse_file
-
+    parsed, problems = [], []
+    for path in files or checklist_files(directory):  # every file checked before any is loaded
+        try:
+            parsed.append(parse_file(path))
+        except ChecklistError as exc:
+            problems += exc.problems
     out = []
     try:
-        for path in files or checklist_files(directory):
-            result = load_template(parse_file(path))
+        if problems:
+            raise ChecklistError(problems)
+        for template in parsed:
+            result = load_template(template)
             out.append(f"checklist {result.template.key} v{result.template.version}: {result.action}")
     except ChecklistError as exc:
         db.session.rollback()
@@ -63,9 +74,6 @@ def _load_checklists(directory: str, files=None) -> list[str]:
 
 
 def _demo_users() -> list[str]:
-    from fivs.auth.services import assign_site, create_user, find_user, get_site_by_code
-    from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
-
     out = []
     for spec in DEMO_USERS:
         if find_user(spec["username"]):
@@ -82,9 +90,9 @@ def _demo_users() -> list[str]:
 @checklists_cli.command("validate")
 @click.argument("files", nargs=-1, type=click.Path())
 def checklists_validate(files) -> None:
-    """Check checklist files (default: every file in checklists/); print file:line: problem."""
-    from fivs.checklists.loader import ChecklistError, checklist_files, parse_file
+    """Check checklist files, .yaml or .xlsx (default: every file in checklists/).
 
+    Prints file:line: problem (YAML) or file:sheet:row: problem (XLSX)."""
     paths = list(files) or checklist_files(current_app.config["CHECKLISTS_DIR"])
     failed = 0
     for path in paths:
@@ -103,10 +111,28 @@ def checklists_validate(files) -> None:
 @checklists_cli.command("load")
 @click.argument("files", nargs=-1, type=click.Path(exists=True))
 def checklists_load(files) -> None:
-    """Load checklist files into the database (idempotent; used versions are immutable)."""
+    """Load .yaml or .xlsx checklist files into the database (idempotent; used versions are immutable).
+
+    Nothing is loaded when any file has a problem."""
     for line in _load_checklists(current_app.config["CHECKLISTS_DIR"], files or None):
         click.echo(line)
     db.session.commit()
+
+
+@checklists_cli.command("export")
+@click.argument("key")
+@click.argument("version", type=int)
+@click.option("--format", "file_format", type=click.Choice(["xlsx", "yaml"]), default="xlsx", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: KEY.vVERSION.FORMAT).")
+@click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+def checklists_export(key, version, file_format, output, force) -> None:
+    """Write a loaded version (from the database) as an XLSX workbook or a YAML file."""
+    template = find_version(key, version) or _fail(f"no checklist {key} version {version} in the database")
+    path = Path(output or f"{key}.v{version}.{file_format}")
+    if path.exists() and not force:
+        _fail(f"{path} exists (use --force to overwrite it)")
+    path.write_bytes(export_version(template, file_format))
+    click.echo(f"{path}: {key} v{version} written as {file_format}")
 
 
 @users_cli.command("create")
@@ -117,8 +143,6 @@ def checklists_load(files) -> None:
 @click.option("--password", help="Password (prompted when absent).")
 def users_create(username, role, site_code, full_name, password) -> None:
     """Create a user."""
-    from fivs.auth.services import create_user, get_site_by_code
-
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -136,8 +160,6 @@ def users_create(username, role, site_code, full_name, password) -> None:
 @click.argument("site_code")
 def users_assign(username, site_code) -> None:
     """Assign a consultant to a site."""
-    from fivs.auth.services import assign_site, find_user, get_site_by_code
-
     user = find_user(username) or _fail(f"no user {username!r}")
     try:
         changed = assign_site(user, get_site_by_code(site_code))
@@ -153,8 +175,6 @@ def users_assign(username, site_code) -> None:
 @click.option("--name", default="", help="A label for the token (device, integration).")
 def users_token(username, name) -> None:
     """Print a new API token for USERNAME (shown once; stored only as a hash)."""
-    from fivs.auth.services import find_user, issue_token
-
     user = find_user(username) or _fail(f"no user {username!r}")
     _, token = issue_token(user, name)
     db.session.commit()
@@ -166,8 +186,6 @@ def users_token(username, name) -> None:
 @click.option("--id", "token_id", type=int, help="Only this token id (default: all).")
 def users_revoke_token(username, token_id) -> None:
     """Revoke API tokens of USERNAME."""
-    from fivs.auth.services import find_user, revoke_tokens
-
     user = find_user(username) or _fail(f"no user {username!r}")
     count = revoke_tokens(user, token_id)
     db.session.commit()
@@ -179,8 +197,6 @@ def users_revoke_token(username, token_id) -> None:
 @with_appcontext
 def backup_command(file) -> None:
     """Write FILE (.tar.gz): a consistent database snapshot, every media file and a manifest of checksums."""
-    from fivs.backup import BackupError, create_backup
-
     try:
         manifest = create_backup(file)
     except BackupError as exc:
@@ -195,8 +211,6 @@ def backup_command(file) -> None:
 @with_appcontext
 def restore_command(file, force: bool) -> None:
     """Restore FILE (made by `backup`) into an empty installation, after checking every checksum."""
-    from fivs.backup import BackupError, restore_backup
-
     try:
         manifest = restore_backup(file, force=force)
     except BackupError as exc:

@@ -2,7 +2,7 @@
 
 Every database test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL too
 (the `backend` parameter). The schema is built once per backend per session; after each test
-every table except the shipped checklist templates is emptied.
+every table is emptied except the checklist versions loaded from checklists/.
 """
 from __future__ import annotations
 
@@ -12,17 +12,18 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import create_engine, delete, select, text
 
 from fivs import create_app
+from fivs.checklists.models import ChecklistTemplate
 from fivs.extensions import db as _db
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PHOTOS = SHARED / "testdata" / "photos"
 PASSWORD = "correct-horse-9"
-SHIPPED_KEYS = ("school-5s", "clinic-5s")
 _CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -54,8 +55,13 @@ def _schema(database_url, tmp_path_factory):
 
         _load_checklists(app.config["CHECKLISTS_DIR"])
         _db.session.commit()
+        _SHIPPED_IDS[database_url] = set(_db.session.scalars(select(ChecklistTemplate.id)))
         _db.engine.dispose()
     return database_url
+
+
+# database url -> ids of the versions loaded from checklists/ (what a test publishes goes again)
+_SHIPPED_IDS: dict[str, set[int]] = {}
 
 
 def _drop_alembic_version():
@@ -101,15 +107,13 @@ def app(_schema, media_root, app_config):
 
 
 def _clean_tables():
-    from fivs.checklists.models import ChecklistTemplate
-
     keep = {"checklist_templates", "checklist_zones", "checklist_items"}
+    shipped = _SHIPPED_IDS[current_app.config["SQLALCHEMY_DATABASE_URI"]]
     with _db.engine.begin() as conn:
         for table in reversed(_db.metadata.sorted_tables):
             if table.name not in keep:
                 conn.execute(table.delete())
-        conn.execute(delete(ChecklistTemplate.__table__).where(
-            ChecklistTemplate.__table__.c.key.notin_(SHIPPED_KEYS)))
+        conn.execute(delete(ChecklistTemplate.__table__).where(ChecklistTemplate.__table__.c.id.notin_(shipped)))
 
 
 @pytest.fixture

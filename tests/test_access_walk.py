@@ -21,10 +21,12 @@ ends in a form page or a validation error, which proves it got past the access c
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -35,11 +37,14 @@ from fivs import create_app
 from fivs.actions.models import CorrectiveAction
 from fivs.audits.models import Audit
 from fivs.auth.models import ApiToken, User
+from fivs.checklists.content import template_content
+from fivs.checklists.models import ChecklistUpload
+from fivs.checklists.xlsx import write_workbook
 from fivs.photos.models import Photo
 from fivs.sites.models import Site
 from tests.api_support import token_for
 from tests.conftest import PASSWORD, login
-from tests.factories import make_audit, make_site, make_user
+from tests.factories import make_audit, make_site, make_user, template_for
 from tests.state import database_state, media_state
 
 ROLES = ("anonymous", "admin", "reviewer", "consultant", "principal", "staff")
@@ -91,6 +96,12 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "sites.detail": {"GET": logged_in(200)},
     "checklists.index": {"GET": logged_in(200)},
     "checklists.detail": {"GET": logged_in(200)},
+    "checklists.download_xlsx": {"GET": logged_in(200)},
+    "checklists.download_yaml": {"GET": logged_in(200)},
+    "checklists.upload": {"GET": admin_only(200), "POST": admin_only(422)},   # no file: refused
+    "checklists.review": {"GET": admin_only(200)},
+    "checklists.preview": {"GET": admin_only(200)},
+    "checklists.publish": {"POST": admin_only(302)},   # published as the next version
     "comparisons.site": {"GET": logged_in(200)},
     "comparisons.programme": {"GET": row(LOGIN, 200, 200, 403, 403, 403)},
     # ---------------------------------------------------------------- audits (HTML)
@@ -195,6 +206,7 @@ BODIES = {
     "api.reopen": lambda sw: {"reason": "Sửa lại"},
     "api.upload_photo": lambda sw: {"id": str(uuid.uuid4()), "file": (io.BytesIO(_jpeg()), "p.jpg")},
     "photos.upload": lambda sw: {"file": (io.BytesIO(_jpeg()), "p.jpg")},
+    "checklists.publish": lambda sw: {"base_version": 1},
     "actions.done": lambda sw: {"note": "Đã dọn xong"},
     "actions.reopen": lambda sw: {"reason": "Chưa đạt"},
     "actions_api.create_action": lambda sw: {
@@ -270,6 +282,7 @@ class World:
     users: dict[str, User]
     target: User          # a user to edit, with a token to revoke
     token: ApiToken
+    upload: ChecklistUpload  # a revised school checklist, not published yet
 
 
 def _site_world(code: str, consultant: User, db) -> SiteWorld:
@@ -328,8 +341,26 @@ def world(db, media_root, monkeypatch) -> World:
             path.write_bytes(b"\xff\xd8\xff\xd9")
     target = make_user("staff", site=a.site)
     token, _secret = _issue(target)
+    upload = _revised_checklist(users["admin"], db)
     db.session.commit()
-    return World(a, b, users, target, token)
+    return World(a, b, users, target, token, upload)
+
+
+@cache
+def _revision_bytes() -> bytes:
+    """The school checklist with one item reworded (made once: the walk makes hundreds of worlds)."""
+    content = template_content(template_for("school"))
+    content.zones[0]["items"][0]["text"]["en"] += " (revised)"
+    return write_workbook(content)
+
+
+def _revised_checklist(admin: User, db) -> ChecklistUpload:
+    data = _revision_bytes()
+    upload = ChecklistUpload(key="school-5s", filename="school-5s.xlsx", size=len(data), xlsx=data,
+                             sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=admin.id)
+    db.session.add(upload)
+    db.session.flush()
+    return upload
 
 
 def _issue(user):
@@ -347,6 +378,7 @@ def url_for_route(route: Route, world: World, sw: SiteWorld) -> str:
         "zone_code": _zone(sw).code, "key": template.key, "version": template.version,
         "lang": "en", "what": "answers", "fmt": "csv",
         "user_id": world.target.id, "token_id": world.token.id, "site_id": sw.site.id,
+        "upload_id": world.upload.id,
     }
     missing = route.arguments - values.keys()
     if missing:

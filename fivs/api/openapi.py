@@ -168,6 +168,10 @@ SCHEMAS = {
         })),
         "excluded_items": {"type": "array", "items": TEXT,
                            "description": "Item codes not scored in both audits (left out of the change)."},
+        "checklist_versions": _object({"baseline": _nullable({"type": "integer"}),
+                                       "final": _nullable({"type": "integer"})}),
+        "versions_differ": {"type": "boolean", "description": "Baseline and final pinned different checklist "
+                            "versions: items are matched by code; an item in only one is excluded."},
     }),
     "MetricStats": _object({
         "n": {"type": "integer", "minimum": 0, "description": "Sites with both rounds."},

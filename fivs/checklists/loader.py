@@ -1,41 +1,36 @@
 """Checklist templates as data: parse, validate (file:line: message), load idempotently.
 
-A template version that any audit uses is immutable: loading a changed file for it is refused.
+A file is YAML (the reviewed source in checklists/) or an XLSX workbook (fivs.checklists.xlsx);
+both give the same `ParsedTemplate`. A template version that any audit uses, or that was
+published from the admin pages, is immutable: loading a changed file for it is refused.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import re
-import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from sqlalchemy import func, select
 
-from fivs.checklists.models import S_CATEGORIES, ChecklistTemplate, Item, Zone
+from fivs.checklists import xlsx
+from fivs.checklists.content import (
+    CODE_RE,
+    LANGS,
+    NAME_MAX,
+    ROOM_EXAMPLES_MAX,
+    SITE_KINDS,
+    ChecklistError,
+    ParsedTemplate,
+    Problem,
+    clean_cell,
+    with_hash,
+)
+from fivs.checklists.models import S_CATEGORIES, ChecklistTemplate, ChecklistUpload, Item, Zone
 from fivs.extensions import db
 
-LANGS = ("vi", "en")
-CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-SITE_KINDS = ("school", "clinic")
-
-
-@dataclass
-class Problem:
-    file: str
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-class ChecklistError(Exception):
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
+__all__ = ["ChecklistError", "ParsedTemplate", "Problem", "checklist_files", "dump_yaml", "load_template",
+           "parse_file"]
 
 
 class _Node(dict):
@@ -67,19 +62,6 @@ def _construct_mapping(loader, node, deep=False):
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-@dataclass
-class ParsedTemplate:
-    key: str
-    version: int
-    site_kind: str
-    title: dict
-    scale: list[dict]
-    zones: list[dict]
-    content_hash: str
-    source_file: str
-    problems: list[Problem] = field(default_factory=list)
-
-
 def _line(node, key=None) -> int:
     if isinstance(node, _Node):
         return node.key_lines.get(key, node.line) if key is not None else node.line
@@ -94,7 +76,8 @@ class _Checker:
     def add(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.fname, line, message))
 
-    def text_pair(self, node, key: str, where: str, required: bool = True) -> dict:
+    def text_pair(self, node, key: str, where: str, required: bool = True, max_length: int | None = None
+                  ) -> dict:
         value = node.get(key) if isinstance(node, dict) else None
         line = _line(node, key)
         if value is None:
@@ -112,17 +95,29 @@ class _Checker:
                     self.add(_line(value, lang) or line,
                              f"{where}: missing translation '{lang}' for '{key}'")
                 out[lang] = ""
+            elif max_length and len(clean_cell(text)) > max_length:
+                self.add(_line(value, lang) or line,
+                         f"{where}: '{key}' ({lang}) is longer than {max_length} characters")
+                out[lang] = ""
             else:
-                out[lang] = unicodedata.normalize("NFC", text.strip())
+                out[lang] = clean_cell(text)
         for extra in set(value) - set(LANGS):
             self.add(_line(value, extra), f"{where}: unknown language '{extra}' in '{key}' (use vi, en)")
         return out
 
 
 def parse_file(path: str | Path) -> ParsedTemplate:
-    """Parse and validate; raises ChecklistError listing every problem found."""
+    """Parse and validate a .yaml or .xlsx file; raises ChecklistError listing every problem found."""
     path = Path(path)
     fname = str(path)
+    if path.suffix.lower() == ".xlsx":
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ChecklistError([Problem(fname, 0, f"cannot read file: {exc.strerror}")]) from exc
+        return xlsx.parse_workbook(data, fname)
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        raise ChecklistError([Problem(fname, 0, "unknown kind of file (use .yaml or .xlsx)")])
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
@@ -163,14 +158,11 @@ def _check_document(doc, chk: _Checker, fname: str) -> ParsedTemplate | None:
     kind = doc.get("site_kind")
     if kind is not None and kind not in SITE_KINDS:
         chk.add(_line(doc, "site_kind"), f"unknown site_kind {kind!r} (use school or clinic)")
-    title = chk.text_pair(doc, "title", "title") if "title" in doc else {}
+    title = chk.text_pair(doc, "title", "title", max_length=NAME_MAX) if "title" in doc else {}
     scale = _check_scale(doc.get("scale"), chk, _line(doc, "scale")) if "scale" in doc else []
     zones = _check_zones(doc.get("zones"), chk, _line(doc, "zones")) if "zones" in doc else []
-    canonical = json.dumps({"key": key, "version": version, "site_kind": kind, "title": title,
-                            "scale": scale, "zones": zones}, sort_keys=True, ensure_ascii=False)
-    return ParsedTemplate(key=key, version=version, site_kind=kind, title=title, scale=scale,
-                          zones=zones, content_hash=hashlib.sha256(canonical.encode()).hexdigest(),
-                          source_file=Path(fname).name)
+    return with_hash(ParsedTemplate(key=key, version=version, site_kind=kind, title=title, scale=scale,
+                                    zones=zones, content_hash="", source_file=Path(fname).name))
 
 
 def _check_scale(scale, chk: _Checker, line: int) -> list[dict]:
@@ -208,14 +200,22 @@ def _check_zones(zones, chk: _Checker, line: int) -> list[dict]:
         elif code in seen_zones:
             chk.add(_line(zone, "code"), f"duplicate zone code {code!r}")
         seen_zones.add(code)
-        name = chk.text_pair(zone, "name", where)
+        name = chk.text_pair(zone, "name", where, max_length=NAME_MAX)
         repeats = zone.get("repeats", False)
         if not isinstance(repeats, bool):
             chk.add(_line(zone, "repeats"), f"{where}: repeats must be true or false")
-        for extra in sorted(set(zone) - {"code", "name", "repeats", "items"}):
+        examples = zone.get("room_examples", "")
+        if not isinstance(examples, str) or len(clean_cell(examples)) > ROOM_EXAMPLES_MAX:
+            chk.add(_line(zone, "room_examples"),
+                    f"{where}: room_examples must be text of at most {ROOM_EXAMPLES_MAX} characters")
+            examples = ""
+        elif examples.strip() and repeats is not True:
+            chk.add(_line(zone, "room_examples"), f"{where}: room_examples are for a zone that repeats")
+        for extra in sorted(set(zone) - {"code", "name", "repeats", "room_examples", "items"}):
             chk.add(_line(zone, extra), f"{where}: unknown key '{extra}'")
         items = _check_items(zone.get("items"), chk, zone, where, seen_items)
-        out.append({"code": code, "name": name, "repeats": bool(repeats), "items": items})
+        out.append({"code": code, "name": name, "repeats": bool(repeats), "room_examples": clean_cell(examples),
+                    "items": items})
     return out
 
 
@@ -253,6 +253,13 @@ def _check_items(items, chk: _Checker, zone, where: str, seen: dict[str, int]) -
 
 
 # ---------------------------------------------------------------- loading
+def _audits_using(template_id: int) -> int:
+    """How many audits pin this version. The audits table is named, not imported: the audits
+    room sits above this one (an audit pins a template, never the reverse)."""
+    audits = db.metadata.tables["audits"]
+    return db.session.scalar(select(func.count()).select_from(audits).where(audits.c.template_id == template_id))
+
+
 @dataclass
 class LoadResult:
     template: ChecklistTemplate
@@ -261,15 +268,18 @@ class LoadResult:
 
 def load_template(parsed: ParsedTemplate) -> LoadResult:
     """Insert or (if no audit uses it yet) update one template version. Flushes, never commits."""
-    from fivs.audits.models import Audit
-
     existing = db.session.scalar(select(ChecklistTemplate).where(
         ChecklistTemplate.key == parsed.key, ChecklistTemplate.version == parsed.version))
     if existing is not None and existing.content_hash == parsed.content_hash:
         return LoadResult(existing, "unchanged")
     if existing is not None:
-        used = db.session.scalar(select(func.count()).select_from(Audit)
-                                 .where(Audit.template_id == existing.id))
+        published = db.session.scalar(select(ChecklistUpload.id).where(ChecklistUpload.template_id == existing.id))
+        if published:
+            raise ChecklistError([Problem(
+                parsed.source_file, 1,
+                f"template {parsed.key} version {parsed.version} was published from the admin pages and "
+                f"cannot change: save the new text as a later version")])
+        used = _audits_using(existing.id)
         if used:
             raise ChecklistError([Problem(
                 parsed.source_file, 1,
@@ -301,7 +311,7 @@ def _fill(template: ChecklistTemplate, parsed: ParsedTemplate) -> None:
     position = 0
     for zpos, z in enumerate(parsed.zones):
         zone = Zone(code=z["code"], name_vi=z["name"]["vi"], name_en=z["name"]["en"],
-                    repeats=z["repeats"], position=zpos)
+                    repeats=z["repeats"], room_examples=z["room_examples"], position=zpos)
         template.zones.append(zone)
         for it in z["items"]:
             position += 1
@@ -313,3 +323,40 @@ def _fill(template: ChecklistTemplate, parsed: ParsedTemplate) -> None:
 
 def checklist_files(directory: str | Path) -> list[Path]:
     return sorted(Path(directory).glob("*.yaml"))
+
+
+# ---------------------------------------------------------------- writing YAML
+_YAML_HEADER = ("# fivs checklist template. Changing the text of a version used by audits is refused: "
+                "add a new version file instead.\n")
+
+
+def _q(text: str) -> str:
+    """A double-quoted YAML scalar (JSON's string syntax is valid YAML)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _pair(pair: dict) -> str:
+    """{vi: "...", en: "..."}; an optional pair (guidance) leaves out an empty language."""
+    return "{" + ", ".join(f"{lang}: {_q(pair[lang])}" for lang in LANGS if pair[lang]) + "}"
+
+
+def dump_yaml(parsed: ParsedTemplate) -> str:
+    """The version as a YAML file in the layout of checklists/*.yaml (for review and for the repository)."""
+    out = [_YAML_HEADER, f"key: {parsed.key}\n", f"version: {parsed.version}\n", f"site_kind: {parsed.site_kind}\n",
+           f"title:\n  vi: {_q(parsed.title['vi'])}\n  en: {_q(parsed.title['en'])}\n", "scale:\n"]
+    for level in parsed.scale:
+        out.append(f"  - level: {level['level']}\n    anchor: "
+                   f"{_pair({'vi': level['anchor_vi'], 'en': level['anchor_en']})}\n")
+    out.append("zones:\n")
+    for zone in parsed.zones:
+        out.append(f"  - code: {zone['code']}\n    name: {_pair(zone['name'])}\n"
+                   f"    repeats: {'true' if zone['repeats'] else 'false'}\n")
+        if zone.get("room_examples"):
+            out.append(f"    room_examples: {_q(zone['room_examples'])}\n")
+        out.append("    items:\n")
+        for item in zone["items"]:
+            out.append(f"      - code: {item['code']}\n        s: {item['s']}\n        text: {_pair(item['text'])}\n")
+            if item["guidance"]["vi"] or item["guidance"]["en"]:
+                out.append(f"        guidance: {_pair(item['guidance'])}\n")
+            out.append(f"        na_allowed: {'true' if item['na_allowed'] else 'false'}\n")
+    return "".join(out)

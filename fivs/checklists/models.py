@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from fivs.extensions import db
 from fivs.timeutil import utcnow
@@ -58,6 +58,8 @@ class Zone(db.Model):
     name_vi: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200))
     repeats: Mapped[bool] = mapped_column(Boolean, default=False)
+    # How a repeating zone's rooms are named, e.g. "Lớp 1A, Lớp 2B" (the capture page's hint).
+    room_examples: Mapped[str] = mapped_column(String(200), default="", server_default="")
     position: Mapped[int] = mapped_column(Integer)
 
     template: Mapped[ChecklistTemplate] = relationship(back_populates="zones")
@@ -95,3 +97,30 @@ class Item(db.Model):
 
     def guidance(self, lang: str) -> str:
         return self.guidance_en if lang == "en" else self.guidance_vi
+
+
+class ChecklistUpload(db.Model):
+    """An XLSX workbook an admin uploaded for a checklist: a draft until it is published as the
+    checklist's next version (`template`), kept with its bytes and who uploaded and published it."""
+
+    __tablename__ = "checklist_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    xlsx: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_templates.id"), unique=True)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    template: Mapped[ChecklistTemplate | None] = relationship()
+    uploaded_by: Mapped["User"] = relationship(foreign_keys=[uploaded_by_id])  # noqa: F821
+    published_by: Mapped["User | None"] = relationship(foreign_keys=[published_by_id])  # noqa: F821
+
+    @property
+    def published(self) -> bool:
+        return self.template_id is not None

@@ -14,7 +14,7 @@ from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
 
 from fivs.audits.models import Answer, Audit
 from fivs.auth.models import User
-from fivs.checklists.models import Item, Zone
+from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.extensions import db
 from fivs.photos.models import Photo
 from fivs.sites.models import Site
@@ -45,6 +45,7 @@ class AuditRow:
     audit_date: date
     submitted_at: datetime | None
     auditor: str
+    checklist_version: int  # the version of the checklist the audit pinned
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,16 @@ def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
            active_only: bool = True, consultant_only: bool = False) -> list[AuditRow]:
     """Every audit (any status) of the chosen sites, oldest first, with the auditor's name."""
     stmt = (select(Audit.id, Audit.uuid, Audit.site_id, Audit.phase, Audit.kind, Audit.status,
-                   Audit.audit_date, Audit.submitted_at, User.full_name, User.username)
+                   Audit.audit_date, Audit.submitted_at, User.full_name, User.username, ChecklistTemplate.version)
             .join(Site, Site.id == Audit.site_id)
             .join(User, User.id == Audit.auditor_id)
+            .join(ChecklistTemplate, ChecklistTemplate.id == Audit.template_id)
             .order_by(Audit.site_id, Audit.audit_date, Audit.id))
     if consultant_only:
         stmt = stmt.where(Audit.kind == "consultant")
     stmt = _site_filter(stmt, site_ids, kind, active_only=active_only)
     return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=r[3], kind=r[4], status=r[5],
-                     audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9])
+                     audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9], checklist_version=r[10])
             for r in db.session.execute(stmt)]
 
 

@@ -127,6 +127,13 @@ class SiteComparison:
         return [phase for phase in ROUNDS if getattr(self, phase) is None]
 
     @property
+    def versions_differ(self) -> bool:
+        """Baseline and final pinned different checklist versions: items are matched by code, and
+        an item in only one of them is among the excluded items."""
+        return bool(self.baseline and self.final
+                    and self.baseline.audit.checklist_version != self.final.audit.checklist_version)
+
+    @property
     def pair(self) -> scoring.SitePair | None:
         if self.change is None:
             return None
@@ -145,6 +152,9 @@ class SiteComparison:
                                  for r in self.self_assessments],
             "change": change,
             "excluded_items": list(self.change.excluded_items) if self.change else [],
+            "checklist_versions": {phase: getattr(self, phase).audit.checklist_version if getattr(self, phase) else None
+                                   for phase in ROUNDS},
+            "versions_differ": self.versions_differ,
         }
 
 

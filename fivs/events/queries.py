@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "token.revoke": _l("API token revoked"),
     "site.create": _l("Site created"),
     "site.update": _l("Site changed"),
+    "checklist.publish": _l("Checklist version published"),
     "audit.create": _l("Audit started"),
     "audit.submit": _l("Audit submitted"),
     "audit.reopen": _l("Audit reopened"),

@@ -173,6 +173,11 @@ def site_details(c: SiteComparison, lang: str, st: dict) -> list:
                                align_right_from=1))
     else:
         story.append(pdf.para(_("No submitted audit yet."), st["body"]))
+    if c.versions_differ:
+        story.append(pdf.para(_("The baseline used version %(baseline)d of the checklist and the final version "
+                                "%(final)d: items are matched by their code, and an item in only one version is "
+                                "left out of the change.", baseline=c.baseline.audit.checklist_version,
+                                final=c.final.audit.checklist_version), st["small"]))
     if c.change is not None and c.change.excluded_items:
         story.append(pdf.para(_("%(count)d items were left out of the change: not scored in both rounds.",
                                 count=len(c.change.excluded_items)), st["small"]))
