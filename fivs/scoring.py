@@ -8,9 +8,9 @@ Percentages for one audit
     The percentage for an S (Seiri, Seiton, Seiso, Seiketsu, Shitsuke) is the
     sum of the scores of that S's scored items divided by 4 x the number of
     scored items of that S, times 100, pooled over all zones and over all
-    instances of a repeated zone (e.g. several classrooms). A zone's
+    rooms of a repeating zone (e.g. several classrooms). A zone's
     percentage is computed the same way over that zone's items, pooled over
-    the zone's instances. The overall score is the plain mean of the five S
+    the zone's rooms. The overall score is the plain mean of the five S
     percentages; it is not computed, and the audit is flagged as incomplete,
     when any S has no scored item. Full precision is kept in all
     calculations; figures are rounded to one decimal only when shown.
@@ -22,7 +22,7 @@ Bands
 Change between two audits of a site (comparability guard)
     The change is computed on matched items only: item codes that are scored
     (not N/A, not unscored) in both the baseline and the final audit. An item
-    code that appears in several zone instances is matched when it has at
+    code that appears in several rooms is matched when it has at
     least one scored answer in each audit, and all of its scored answers are
     pooled. For each S the change is the final S percentage over the matched
     items minus the baseline S percentage over the same items (none when that
@@ -85,7 +85,7 @@ class ScoredAnswer:
     item_code: str
     s: str  # one of S_KEYS
     zone_code: str
-    zone_instance: str  # "" for non-repeating zones
+    room: str  # "" for non-repeating zones
     score: int | None  # 0..4 or None (unscored)
     na: bool = False
 

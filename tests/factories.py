@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import select
 
-from fivs.audits.models import Answer, Audit, ZoneInstance
+from fivs.audits.models import Answer, Audit, Room
 from fivs.auth.models import User
 from fivs.checklists.models import ChecklistTemplate
 from fivs.extensions import db
@@ -58,8 +58,8 @@ def make_audit(site: Site, auditor: User, *, phase: str = "baseline", kind: str 
     for zone in audit.template.zones:
         if zone.repeats:
             for label in rooms:
-                db.session.add(ZoneInstance(audit=audit, zone_id=zone.id, label=label,
-                                            position=zone.position * 1000 + 1))
+                db.session.add(Room(audit=audit, zone_id=zone.id, name=label,
+                                position=zone.position * 1000 + 1))
     audit.status = status
     db.session.flush()
     return audit
@@ -68,10 +68,10 @@ def make_audit(site: Site, auditor: User, *, phase: str = "baseline", kind: str 
 def answer_all(audit: Audit, score=3, *, user: User | None = None) -> list[Answer]:
     """Fill every item of every zone instance; `score` may be an int or a function(item) -> int|None."""
     answers = []
-    for zi in audit.zone_instances:
+    for zi in audit.rooms:
         for item in zi.zone.items:
             value = score(item) if callable(score) else score
-            answers.append(Answer(audit_id=audit.id, item_id=item.id, zone_instance=zi.label,
+            answers.append(Answer(audit_id=audit.id, item_id=item.id, room=zi.name,
                                   score=value, na=False, note="",
                                   updated_by_id=(user or audit.auditor).id))
     db.session.add_all(answers)

@@ -24,7 +24,7 @@ BANDS = [
 
 
 def ans(item, s, score, zone="Z", inst="", na=False):
-    return ScoredAnswer(item_code=item, s=s, zone_code=zone, zone_instance=inst, score=score, na=na)
+    return ScoredAnswer(item_code=item, s=s, zone_code=zone, room=inst, score=score, na=na)
 
 
 def one_per_s(scores, zone="Z"):

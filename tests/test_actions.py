@@ -54,7 +54,7 @@ def world(db):
 
 def raise_one(w, user=None, **kw) -> CorrectiveAction:
     values = {"title": "Dọn sách cũ trên bệ cửa sổ", "responsible": "Cô Nguyễn Thị Hoà", "due_date": DUE,
-              "priority": "high", "audit": w.baseline, "item_code": w.item.code, "zone_instance": "Lớp 3A"}
+              "priority": "high", "audit": w.baseline, "item_code": w.item.code, "room": "Lớp 3A"}
     action, created = services.raise_action(user or w.consultant, kw.pop("site", w.site), **{**values, **kw})
     assert created
     _db.session.commit()
@@ -68,7 +68,7 @@ def events_of(action) -> list[Event]:
 # ---------------------------------------------------------------- workflow and event log
 def test_workflow_from_finding_to_verified_is_logged(world):
     action = raise_one(world)
-    assert (action.status, action.row_version, action.item_id, action.zone_instance) == (
+    assert (action.status, action.row_version, action.item_id, action.room) == (
         "open", 1, world.item.id, "Lớp 3A")
     services.mark_done(action, world.principal, "Đã dọn sạch, sách xếp vào tủ.")
     services.verify(action, world.consultant)
@@ -171,7 +171,7 @@ def test_an_open_action_cannot_be_verified_or_reopened(world, change):
 @pytest.mark.parametrize("kw, field", [
     ({"title": "  "}, "title"), ({"due_date": None}, "due_date"), ({"priority": "urgent"}, "priority"),
     ({"responsible": "x" * 201}, "responsible"), ({"item_code": "NOPE"}, "item"),
-    ({"zone_instance": "Lớp 9Z"}, "zone_instance"), ({"audit": None}, "item")])
+    ({"room": "Lớp 9Z"}, "zone_instance"), ({"audit": None}, "item")])
 def test_bad_input_is_422_and_nothing_is_saved(world, kw, field):
     with pytest.raises(ValidationError) as exc:
         raise_one(world, **kw)
@@ -263,7 +263,7 @@ def test_consultant_raises_from_the_zone_page_and_principal_marks_done(world, cl
                                   "priority": "high", "client_uuid": str(uuid.uuid4())})
     assert resp.status_code == 302
     action = _db.session.scalar(select(CorrectiveAction))
-    assert (action.item_id, action.zone_instance, action.audit_id) == (world.item.id, "Lớp 3A",
+    assert (action.item_id, action.room, action.audit_id) == (world.item.id, "Lớp 3A",
                                                                        world.baseline.id)
     assert resp.headers["Location"].endswith(f"/actions/{action.uuid}")
 
@@ -484,7 +484,7 @@ def test_done_page_stores_after_photos_and_the_action_page_shows_before_and_afte
 
     action = raise_one(world)
     before, _created = attach_photo(world.baseline, world.consultant, jpeg(photos_dir, "Portrait_2.jpg"),
-                                    photo_uuid=uuid.uuid4(), item_code=world.item.code, zone_instance="Lớp 3A")
+                                    photo_uuid=uuid.uuid4(), item_code=world.item.code, room="Lớp 3A")
     _db.session.commit()
     login(client, world.principal.username)
     form = page(client.get(f"/actions/{action.uuid}"))

@@ -58,7 +58,7 @@ def seeded(app, db, photos_dir) -> dict:
     answer_all(audit, lambda item: None if item.position % 3 == 0 else item.position % 5)
     jpeg = (photos_dir / "orientation" / "Landscape_1.jpg").read_bytes()
     attach_photo(audit, admin, jpeg, photo_uuid=uuid.UUID(EXAMPLE_PHOTO_ID), item_code="CLS-S1-01",
-                 zone_instance="Lớp 3A")
+                 room="Lớp 3A")
     return {"app": own_app_context(app), "headers": {"Authorization": f"Bearer {token_for(admin)}"}}
 
 

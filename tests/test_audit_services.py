@@ -38,7 +38,7 @@ def test_start_pins_current_template_and_creates_plain_zone_instances(app, db, s
     audit, _ = services.start_audit(consultant, site, "baseline", date(2023, 4, 20), kind="consultant")
     assert audit.template.site_kind == "school"
     plain = [z for z in audit.template.zones if not z.repeats]
-    assert len(audit.zone_instances) == len(plain)
+    assert len(audit.rooms) == len(plain)
 
 
 def test_save_answers_upserts_and_bumps_row_version(app, db, setup):
@@ -104,7 +104,7 @@ def test_repeating_zone_requires_a_room_label(app, db, setup):
         services.save_answers(audit, consultant, [{"item": item.code, "score": 1}], row_version=None)
     assert info.value.details[0]["field"] == "zone_instance"
     services.save_answers(audit, consultant, [{"item": item.code, "zone_instance": "Lớp 4B", "score": 1}], row_version=None)
-    assert any(zi.label == "Lớp 4B" for zi in audit.zone_instances)
+    assert any(zi.name == "Lớp 4B" for zi in audit.rooms)
 
 
 def test_submit_lists_missing_then_locks(app, db, setup):
@@ -117,12 +117,12 @@ def test_submit_lists_missing_then_locks(app, db, setup):
     with pytest.raises(ValidationError) as info:
         services.submit_audit(audit, consultant)
     assert [d["item"] for d in info.value.details] == [answers[0].item.code]
-    services.save_answers(audit, consultant, [{"item": answers[0].item.code, "zone_instance": answers[0].zone_instance or None, "score": 4}], row_version=None)
+    services.save_answers(audit, consultant, [{"item": answers[0].item.code, "zone_instance": answers[0].room or None, "score": 4}], row_version=None)
     services.submit_audit(audit, consultant)
     db.session.commit()
     assert audit.status == "submitted"
     with pytest.raises(LockedError):
-        services.save_answers(audit, consultant, [{"item": answers[0].item.code, "zone_instance": answers[0].zone_instance or None, "score": 1}], row_version=None)
+        services.save_answers(audit, consultant, [{"item": answers[0].item.code, "zone_instance": answers[0].room or None, "score": 1}], row_version=None)
 
 
 def test_reopen_requires_reviewer_and_reason_and_logs_changes(app, db, setup):

@@ -118,7 +118,7 @@ def _populate(inst: Installation) -> None:
             storage.commit(storage.stage(os.urandom(40_000 if variant == "display" else 4_000)), key)
         storage.commit(storage.stage(b"\x00\xff" * 100), "BG-TYT01/extra.bin")
         db.session.add(Photo(uuid=photo_uuid, audit_id=audit.id, site_id=site.id, item_id=item.id,
-                             zone_instance="", sha256="ab" * 32, captured_at=datetime(2023, 5, 10, 9, 15),
+                             room="", sha256="ab" * 32, captured_at=datetime(2023, 5, 10, 9, 15),
                              width=2000, height=1500, thumb_width=320, thumb_height=240, source_format="JPEG",
                              display_key=keys["display"], thumb_key=keys["thumb"], caption="Góc học tập",
                              uploaded_by_id=consultant.id))

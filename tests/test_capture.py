@@ -143,7 +143,7 @@ def test_consultant_walks_through_a_whole_school_audit(client, db, login_as, sch
 
     # The consultant corrects one answer; the history shows it with old and new values.
     login_as("consultant", site=school)
-    old = db.session.scalar(select(Answer).where(Answer.item_id == item.id, Answer.zone_instance == "Lớp 3A"))
+    old = db.session.scalar(select(Answer).where(Answer.item_id == item.id, Answer.room == "Lớp 3A"))
     old_score = old.score
     new_score = (old_score + 2) % 5
     html = page(client.get(zone_url(audit, classroom.code, "Lớp 3A")))
@@ -377,7 +377,7 @@ def test_room_names_are_checked_and_rooms_with_answers_stay(client, db, login_as
     assert resp.status_code == 422 and "Phòng này đã có câu trả lời" in page(resp)
     resp = client.form_post(f"/audits/{audit.uuid}/rooms/remove", {"zone": classroom.code, "label": "Lớp 2B"})
     assert resp.status_code == 302
-    labels = {zi.label for zi in reload(db, audit).zone_instances if zi.zone_id == classroom.id}
+    labels = {zi.name for zi in reload(db, audit).rooms if zi.zone_id == classroom.id}
     assert labels == {"Lớp 1A"}
 
 

@@ -39,7 +39,7 @@ def data(db):
     na.score, na.na = None, True
     for n in range(2):  # two photos of the answer with the Vietnamese note
         db.session.add(Photo(uuid=uuid.uuid4(), audit_id=answers[0].audit_id, site_id=first.id,
-                             item_id=answers[0].item_id, zone_instance=answers[0].zone_instance,
+                             item_id=answers[0].item_id, room=answers[0].room,
                              sha256=f"{n:064d}", width=2000, height=1500, thumb_width=320,
                              thumb_height=240, source_format="JPEG", display_key=f"d{n}", thumb_key=f"t{n}"))
     db.session.commit()

@@ -82,7 +82,7 @@ def test_real_photo_uploaded_through_the_page_is_upright_and_metadata_free(clien
         f"/audits/{audit.uuid}/zones/classroom", {"room": [ROOM]}, f"item-{ITEM}")
 
     (photo,) = photo_rows()
-    assert (photo.item.code, photo.zone_instance, photo.source_format) == (ITEM, ROOM, "JPEG")
+    assert (photo.item.code, photo.room, photo.source_format) == (ITEM, ROOM, "JPEG")
     assert files_under(media_root) == sorted([photo.display_key, photo.thumb_key])
     kind = name.split("_")[0]
     size = (32, 24) if kind == "Landscape" else (24, 32)
@@ -123,8 +123,8 @@ def test_plain_zone_and_audit_level_photos(client, setup):
     resp = post_photo(client, audit, jpeg("Portrait_3.jpg"), item=None, room=None)
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/audits/{audit.uuid}/summary#photos")
     plain, whole = photo_rows()
-    assert (plain.item.code, plain.zone_instance) == (PLAIN_ITEM, "")
-    assert (whole.item, whole.zone_instance) == (None, "")
+    assert (plain.item.code, plain.room) == (PLAIN_ITEM, "")
+    assert (whole.item, whole.room) == (None, "")
     summary = client.get(f"/audits/{audit.uuid}/summary").get_data(as_text=True)
     assert "Ảnh chung của cuộc đánh giá" in summary and f"/photos/{whole.uuid}/thumb" in summary
     assert f"/photos/{plain.uuid}/thumb" not in summary
@@ -199,16 +199,16 @@ def test_oversize_request_to_the_api_is_a_json_413(client, db, setup, media_root
 def test_photo_for_a_room_not_added_yet_adds_it_as_an_answer_would(db, setup):
     audit, user = setup["audit"], setup["consultant"]
     photo, created = services.attach_photo(audit, user, jpeg(), photo_uuid=uuid.uuid4(), item_code=ITEM,
-                                           zone_instance="  Lớp 4B ")
+                                           room="  Lớp 4B ")
     db.session.commit()
-    assert created and photo.zone_instance == "Lớp 4B"
-    assert "Lớp 4B" in {zi.label for zi in audit.zone_instances}
+    assert created and photo.room == "Lớp 4B"
+    assert "Lớp 4B" in {zi.name for zi in audit.rooms}
 
 
 def test_rolled_back_upload_leaves_no_file_and_no_row(db, setup, media_root):
     audit, user = setup["audit"], setup["consultant"]
     photo, created = services.attach_photo(audit, user, jpeg(), photo_uuid=uuid.uuid4(), item_code=ITEM,
-                                           zone_instance=ROOM)
+                                           room=ROOM)
     assert created and len(files_under(media_root)) == 2  # staged, not yet visible
     assert all(name.startswith(".tmp/") for name in files_under(media_root))
     db.session.rollback()
@@ -219,7 +219,7 @@ def test_upload_inside_a_rolled_back_savepoint_leaves_no_file(db, setup, media_r
     audit, user = setup["audit"], setup["consultant"]
     with pytest.raises(RuntimeError):
         with db.session.begin_nested():
-            services.attach_photo(audit, user, jpeg(), photo_uuid=uuid.uuid4(), item_code=ITEM, zone_instance=ROOM)
+            services.attach_photo(audit, user, jpeg(), photo_uuid=uuid.uuid4(), item_code=ITEM, room=ROOM)
             raise RuntimeError("something else failed")
     db.session.commit()
     assert photo_rows() == [] and files_under(media_root) == []
@@ -241,11 +241,11 @@ def test_duplicate_upload_is_stored_once_per_answer(client, setup, media_root):
 def test_replay_of_the_same_photo_id_is_stored_once(db, setup, media_root):
     audit, user, photo_id = setup["audit"], setup["consultant"], uuid.uuid4()
     first, created = services.attach_photo(audit, user, jpeg(), photo_uuid=photo_id, item_code=ITEM,
-                                           zone_instance=ROOM)
+                                           room=ROOM)
     db.session.commit()
     assert created
     again, created = services.attach_photo(audit, user, jpeg(), photo_uuid=photo_id, item_code=ITEM,
-                                           zone_instance=ROOM)
+                                           room=ROOM)
     db.session.commit()
     assert not created and again.id == first.id
     assert len(photo_rows()) == 1 and files_under(media_root) == sorted([first.display_key, first.thumb_key])
@@ -253,7 +253,7 @@ def test_replay_of_the_same_photo_id_is_stored_once(db, setup, media_root):
     other = make_audit(setup["site"], user, rooms=(ROOM,))
     with pytest.raises(ConflictError) as caught:
         services.attach_photo(other, user, jpeg("Portrait_1.jpg"), photo_uuid=photo_id, item_code=ITEM,
-                              zone_instance=ROOM)
+                              room=ROOM)
     assert caught.value.status == 409 and caught.value.code == "id_conflict"
     db.session.rollback()
     assert len(photo_rows()) == 1 and len(files_under(media_root)) == 2
@@ -261,11 +261,11 @@ def test_replay_of_the_same_photo_id_is_stored_once(db, setup, media_root):
 
 def test_replay_after_the_audit_was_submitted_still_answers_with_the_photo(db, setup):
     audit, user, photo_id = setup["audit"], setup["consultant"], uuid.uuid4()
-    first, _ = services.attach_photo(audit, user, jpeg(), photo_uuid=photo_id, item_code=ITEM, zone_instance=ROOM)
+    first, _ = services.attach_photo(audit, user, jpeg(), photo_uuid=photo_id, item_code=ITEM, room=ROOM)
     audit.status = "submitted"
     db.session.commit()
     again, created = services.attach_photo(audit, user, jpeg(), photo_uuid=photo_id, item_code=ITEM,
-                                           zone_instance=ROOM)
+                                           room=ROOM)
     assert (again.id, created) == (first.id, False)
 
 
@@ -336,7 +336,7 @@ def test_same_sites_principal_sees_the_photo_but_cannot_remove_it(client, setup,
 # ---------------------------------------------------------------- baseline beside final, pairs
 def _photo(audit, user, name, item=ITEM, room=ROOM):
     photo, _ = services.attach_photo(audit, user, jpeg(name), photo_uuid=uuid.uuid4(), item_code=item,
-                                     zone_instance=room)
+                                     room=room)
     return photo
 
 
@@ -380,7 +380,7 @@ def test_before_after_pairs(db, setup):
     assert [(p.item.code, [x.id for x in p.baseline], [x.id for x in p.final]) for p in pairs] == [
         (ITEM, [b1.id, b2.id], [f1.id])]
     item, before, after = pairs[0]
-    assert item.code == ITEM and before[0].zone_instance == ROOM and after[0].zone_instance == "Lớp 3B"
+    assert item.code == ITEM and before[0].room == ROOM and after[0].room == "Lớp 3B"
     assert {code: [p.id for p in ps] for code, ps in comparison_photos.baseline_photos_for(final).items()} == {
         ITEM: [b1.id, b2.id], PLAIN_ITEM: [b3.id]}
 

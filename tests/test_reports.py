@@ -183,7 +183,7 @@ def test_before_after_photos_are_drawn_side_by_side_from_the_display_files(clien
                            audit_date=date(2023, 3, 2) if phase == "baseline" else date(2024, 4, 1))
         answer_all(audit, 3)
         photo, _created = attach_photo(audit, consultant, (photos_dir / "orientation" / picture).read_bytes(),
-                                       photo_uuid=uuid.uuid4(), item_code="CLS-S1-01", zone_instance="Lớp 1A")
+                                       photo_uuid=uuid.uuid4(), item_code="CLS-S1-01", room="Lớp 1A")
         audit.status = "submitted"
         photos.append(photo)
     db.session.commit()

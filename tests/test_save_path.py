@@ -351,5 +351,5 @@ def test_a_tablets_save_reads_outside_and_writes_in_one_transaction(api, db, set
         assert room == reads + reads + ["BEGIN IMMEDIATE", "COMMIT"] + reads
         assert ordinary[0] == "BEGIN IMMEDIATE"
     db.session.expire_all()
-    saved = {(a.item.code, a.zone_instance): a.score for a in db.session.get(Audit, audit.id).answers}
+    saved = {(a.item.code, a.room): a.score for a in db.session.get(Audit, audit.id).answers}
     assert saved == {(plain[0], ""): 2, (plain[1], ""): 4, (room_item, "Lớp 5A"): 3}

@@ -39,7 +39,7 @@ def test_s_keys_and_the_method_in_the_docstring():
 
 @pytest.mark.parametrize("kwargs", [{"s": "seisou"}, {"score": 5}, {"score": -1}])
 def test_invalid_answer_rejected(kwargs):
-    base = {"item_code": "X", "s": SEIRI, "zone_code": "Z", "zone_instance": "", "score": 2}
+    base = {"item_code": "X", "s": SEIRI, "zone_code": "Z", "room": "", "score": 2}
     with pytest.raises(ValueError):
         ScoredAnswer(**{**base, **kwargs})
 

@@ -51,7 +51,7 @@ def create_action(code: str):
     room = fields.text("zone_instance", required=False)
     fields.check()
     audit = get_audit_or_404(audit_id) if audit_id else None
-    action, created = services.raise_action(api_user(), site, audit=audit, item_code=item, zone_instance=room,
+    action, created = services.raise_action(api_user(), site, audit=audit, item_code=item, room=room,
                                             action_uuid=action_id, **values)
     db.session.commit()
     return json_response(action_dict(action), 201 if created else 200,
@@ -119,7 +119,7 @@ def action_dict(action: CorrectiveAction, after_photos: list | None = None) -> d
         after_photos = photos_of_actions([action.id]).get(action.id, [])
     return {"id": str(action.uuid), "site": action.site.code,
             "audit": str(db.session.get(Audit, action.audit_id).uuid) if action.audit_id else None,
-            "item": action.item.code if action.item else None, "zone_instance": action.zone_instance or None,
+            "item": action.item.code if action.item else None, "zone_instance": action.room or None,
             "title": action.title, "responsible": action.responsible,
             "due_date": action.due_date.isoformat() if action.due_date else None,
             "priority": action.priority, "status": action.status, "overdue": services.is_overdue(action),

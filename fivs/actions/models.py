@@ -29,7 +29,7 @@ class CorrectiveAction(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     audit_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id", ondelete="SET NULL"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"))
-    zone_instance: Mapped[str] = mapped_column(String(80), default="")
+    room: Mapped[str] = mapped_column("zone_instance", String(80), default="")  # the room's name ("" none)
     title: Mapped[str] = mapped_column(Text)
     responsible: Mapped[str] = mapped_column(String(200), default="")
     due_date: Mapped[date | None] = mapped_column(Date)

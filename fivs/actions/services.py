@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from fivs.actions.models import OPEN_STATUSES, PRIORITIES, CorrectiveAction
 from fivs.audits.models import Audit
-from fivs.audits.services import normalise_label
+from fivs.audits.services import normalise_room
 from fivs.auth import policy
 from fivs.events.services import log_event
 from fivs.extensions import db
@@ -36,7 +36,7 @@ def is_overdue(action: CorrectiveAction, now: datetime | None = None) -> bool:
 
 # ---------------------------------------------------------------- raise and edit
 def raise_action(user, site, *, title, responsible, due_date, priority, audit: Audit | None = None,
-                 item_code: str | None = None, zone_instance: str | None = None,
+                 item_code: str | None = None, room: str | None = None,
                  action_uuid: uuid_mod.UUID | None = None) -> tuple[CorrectiveAction, bool]:
     """Create an action (idempotent on action_uuid): (action, created)."""
     if not policy.can_raise_action(user, site.id):
@@ -49,10 +49,10 @@ def raise_action(user, site, *, title, responsible, due_date, priority, audit: A
             return existing, False
     values = _valid_fields({"title": title, "responsible": responsible, "due_date": due_date,
                             "priority": priority}, required=("title", "due_date", "priority"))
-    item, label = _finding(site, audit, item_code, zone_instance)
+    item, room = _finding(site, audit, item_code, room)
     action = CorrectiveAction(uuid=action_uuid or uuid_mod.uuid4(), site_id=site.id,
                               audit_id=audit.id if audit else None, item_id=item.id if item else None,
-                              zone_instance=label, status="open", row_version=1,
+                              room=room, status="open", row_version=1,
                               created_by_id=user.id, **values)
     db.session.add(action)
     db.session.flush()
@@ -60,7 +60,7 @@ def raise_action(user, site, *, title, responsible, due_date, priority, audit: A
     return action, True
 
 
-def _finding(site, audit, item_code, zone_instance):
+def _finding(site, audit, item_code, room):
     """The answer an action comes from: an item of the audit (and its room), or nothing."""
     if audit is None:
         if item_code:
@@ -73,10 +73,10 @@ def _finding(site, audit, item_code, zone_instance):
     item = next((i for z in audit.template.zones for i in z.items if i.code == item_code), None)
     if item is None:
         raise _invalid("item", _("No such item in this audit's checklist."))
-    label = normalise_label(zone_instance)
-    if not any(zi.zone_id == item.zone_id and zi.label == label for zi in audit.zone_instances):
+    room = normalise_room(room)
+    if not any(r.zone_id == item.zone_id and r.name == room for r in audit.rooms):
         raise _invalid("zone_instance", _("No such room for this item in the audit."))
-    return item, label
+    return item, room
 
 
 def edit_action(action: CorrectiveAction, user, changes: dict, *, row_version: int | None) -> CorrectiveAction:

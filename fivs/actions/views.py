@@ -50,7 +50,7 @@ def new(site):
             action, _created = services.raise_action(
                 current_user, site, title=form.title.data, responsible=form.responsible.data,
                 due_date=form.due_date.data, priority=form.priority.data, audit=audit, item_code=item_code,
-                zone_instance=room, action_uuid=uuid.UUID(form.client_uuid.data))
+                room=room, action_uuid=uuid.UUID(form.client_uuid.data))
         except ValidationError as exc:
             db.session.rollback()
             _show_problems(form, exc)

@@ -61,7 +61,7 @@ SCHEMAS = {
     }),
     "ChecklistZone": _object({
         "code": TEXT, "name_vi": TEXT, "name_en": TEXT,
-        "repeats": {"type": "boolean", "description": "Audited once per room (zone_instance label)."},
+        "repeats": {"type": "boolean", "description": "Audited once per room (its name is the zone_instance of answers and photos)."},
         "items": {"type": "array", "items": _ref("ChecklistItem")},
     }),
     "Checklist": {"allOf": [_ref("ChecklistSummary"), _object({

@@ -7,7 +7,7 @@ from flask import current_app, url_for
 from sqlalchemy import select
 
 from fivs import scoring
-from fivs.audits.models import Answer, Audit, ZoneInstance
+from fivs.audits.models import Answer, Audit, Room
 from fivs.audits.queries import answer_rows
 from fivs.audits.services import audit_scores
 from fivs.checklists.models import ChecklistTemplate
@@ -68,16 +68,16 @@ def audit_dict(audit: Audit) -> dict:
     Built from two narrow queries and the checklist's cached spec.
     """
     spec = checklist_spec(audit.template)
-    rooms = db.session.execute(select(ZoneInstance.zone_id, ZoneInstance.label)
-                               .where(ZoneInstance.audit_id == audit.id)
-                               .order_by(ZoneInstance.position, ZoneInstance.id)).all()
-    rows = db.session.execute(select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na,
+    rooms = db.session.execute(select(Room.zone_id, Room.name)
+                               .where(Room.audit_id == audit.id)
+                               .order_by(Room.position, Room.id)).all()
+    rows = db.session.execute(select(Answer.item_id, Answer.room, Answer.score, Answer.na,
                                      Answer.note, Answer.updated_at)
                               .where(Answer.audit_id == audit.id)).all()
-    rows.sort(key=lambda r: (spec.by_id[r.item_id].position, r.zone_instance))
+    rows.sort(key=lambda r: (spec.by_id[r.item_id].position, r.room))
     return {
         **audit_summary(audit, spec),
-        "zone_instances": [{"zone": spec.zone_codes[r.zone_id], "label": r.label or None} for r in rooms],
+        "zone_instances": [{"zone": spec.zone_codes[r.zone_id], "label": r.name or None} for r in rooms],
         "answers": [_answer_dict(spec, r) for r in rows],
         "scores": scores_dict(audit_scores(audit, rows)),
     }
@@ -98,7 +98,7 @@ def scores_dict(scores: scoring.AuditScores) -> dict:
 
 
 def _answer_dict(spec: ChecklistSpec, row) -> dict:
-    return {"item": spec.by_id[row.item_id].code, "zone_instance": row.zone_instance or None,
+    return {"item": spec.by_id[row.item_id].code, "zone_instance": row.room or None,
             "score": row.score, "na": bool(row.na), "note": row.note or "", "updated_at": _time(row.updated_at)}
 
 
@@ -109,7 +109,7 @@ def photo_dict(photo: Photo) -> dict:
         "audit": str(photo.audit.uuid) if photo.audit else None,
         "action": str(photo.action.uuid) if photo.action else None,
         "item": photo.item.code if photo.item else None,
-        "zone_instance": photo.zone_instance or None,
+        "zone_instance": photo.room or None,
         "width": photo.width, "height": photo.height,
         "thumb_width": photo.thumb_width, "thumb_height": photo.thumb_height,
         "captured_at": photo.captured_at.isoformat() if photo.captured_at else None,

@@ -184,7 +184,7 @@ class PhotoUpload:
     id: uuid_mod.UUID
     data: bytes
     item: str | None
-    zone_instance: str | None
+    room: str | None
 
 
 def photo_upload() -> PhotoUpload:
@@ -194,9 +194,9 @@ def photo_upload() -> PhotoUpload:
     fields = Fields(request.form)
     photo_id = fields.uuid("id")
     item = fields.text("item", required=False) or None
-    zone_instance = fields.text("zone_instance", required=False) or None
+    room = fields.text("zone_instance", required=False) or None
     upload = request.files.get("file")
     if upload is None:
         fields.problem("file", _("This field is required."))
     fields.check()
-    return PhotoUpload(photo_id, upload.read(), item, zone_instance)
+    return PhotoUpload(photo_id, upload.read(), item, room)

@@ -172,7 +172,7 @@ def upload_photo(audit_id: str):
         audit = get_audit_or_404(audit_id)
         upload = schemas.photo_upload()
         prepared = photos.prepare_photo(audit, api_user(), upload.data, photo_uuid=upload.id,
-                                        item_code=upload.item, zone_instance=upload.zone_instance)
+                                        item_code=upload.item, room=upload.room)
     photo, created = photos.store_photo(prepared)
     db.session.commit()
     return json_response(photo_dict(photo), 201 if created else 200,

@@ -58,8 +58,8 @@ class Audit(db.Model):
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="audit", cascade="all, delete-orphan"
     )
-    zone_instances: Mapped[list["ZoneInstance"]] = relationship(
-        back_populates="audit", cascade="all, delete-orphan", order_by="ZoneInstance.position"
+    rooms: Mapped[list["Room"]] = relationship(
+        back_populates="audit", cascade="all, delete-orphan", order_by="Room.position"
     )
 
     @property
@@ -70,8 +70,9 @@ class Audit(db.Model):
         return f"<Audit {self.uuid} {self.phase} {self.status}>"
 
 
-class ZoneInstance(db.Model):
-    """One audited copy of a zone: "" for a plain zone, a label ("Lớp 3A") for a repeating one."""
+class Room(db.Model):
+    """One audited copy of a zone, known by its name: "" for a plain zone, "Lớp 3A" for a
+    classroom of a repeating one. Answers, photos and actions name their room the same way."""
 
     __tablename__ = "audit_zone_instances"
     __table_args__ = (UniqueConstraint("audit_id", "zone_id", "label"),)
@@ -79,10 +80,10 @@ class ZoneInstance(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
     zone_id: Mapped[int] = mapped_column(ForeignKey("checklist_zones.id"))
-    label: Mapped[str] = mapped_column(String(80), default="")
+    name: Mapped[str] = mapped_column("label", String(80), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
 
-    audit: Mapped[Audit] = relationship(back_populates="zone_instances")
+    audit: Mapped[Audit] = relationship(back_populates="rooms")
     zone: Mapped[Zone] = relationship()
 
 
@@ -97,8 +98,8 @@ class Answer(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"), index=True)
-    # "" for a non-repeating zone; the instance label for a repeating one.
-    zone_instance: Mapped[str] = mapped_column(String(80), default="")
+    # The name of the answer's room: "" for a non-repeating zone, "Lớp 3A" for a repeating one.
+    room: Mapped[str] = mapped_column("zone_instance", String(80), default="")
     score: Mapped[int | None] = mapped_column(SmallInteger)
     na: Mapped[bool] = mapped_column(Boolean, default=False)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -1,4 +1,4 @@
-"""Shape an audit for the capture pages: zone instances with progress, item rows, history lines.
+"""Shape an audit for the capture pages: rooms with progress, item rows, history lines.
 
 Pure read-side helpers: no writes, no rules (those live in fivs.audits.services).
 """
@@ -14,9 +14,10 @@ from fivs.events.queries import ACTION_LABELS
 
 
 @dataclass(frozen=True)
-class Instance:
+class RoomProgress:
+    """A room of the audit with how many of its zone's items are answered."""
     zone: object
-    label: str
+    room: str
     answered: int
     total: int
 
@@ -24,7 +25,7 @@ class Instance:
 @dataclass
 class ZoneGroup:
     zone: object
-    instances: list[Instance] = field(default_factory=list)
+    rooms: list[RoomProgress] = field(default_factory=list)
 
 
 @dataclass
@@ -39,25 +40,25 @@ class ItemRow:
 
 
 def answer_map(audit) -> dict[tuple[int, str], object]:
-    return {(a.item_id, a.zone_instance): a for a in audit.answers}
+    return {(a.item_id, a.room): a for a in audit.answers}
 
 
 def zone_groups(audit) -> list[ZoneGroup]:
     answered: dict[tuple[int, str], int] = {}
     for a in audit.answers:
         if a.is_answered:
-            key = (a.item.zone_id, a.zone_instance)
+            key = (a.item.zone_id, a.room)
             answered[key] = answered.get(key, 0) + 1
     groups = {zone.id: ZoneGroup(zone) for zone in audit.template.zones}
-    for zi in audit.zone_instances:
-        groups[zi.zone_id].instances.append(
-            Instance(zi.zone, zi.label, answered.get((zi.zone_id, zi.label), 0), len(zi.zone.items)))
+    for r in audit.rooms:
+        groups[r.zone_id].rooms.append(
+            RoomProgress(r.zone, r.name, answered.get((r.zone_id, r.name), 0), len(r.zone.items)))
     return list(groups.values())
 
 
-def neighbours(audit, zone, label: str) -> tuple[Instance | None, Instance | None]:
-    flat = [i for g in zone_groups(audit) for i in g.instances]
-    index = next(n for n, i in enumerate(flat) if i.zone.id == zone.id and i.label == label)
+def neighbours(audit, zone, room: str) -> tuple[RoomProgress | None, RoomProgress | None]:
+    flat = [r for g in zone_groups(audit) for r in g.rooms]
+    index = next(n for n, r in enumerate(flat) if r.zone.id == zone.id and r.room == room)
     return (flat[index - 1] if index else None), (flat[index + 1] if index + 1 < len(flat) else None)
 
 
@@ -69,14 +70,14 @@ def choice_of(answer) -> str:
     return "" if answer.score is None else str(answer.score)
 
 
-def item_rows(audit, zone, label: str, formdata=None, problems=(), conflict: bool | set = False) -> list[ItemRow]:
+def item_rows(audit, zone, room: str, formdata=None, problems=(), conflict: bool | set = False) -> list[ItemRow]:
     """One row per item; with `formdata` (a re-rendered POST) the user's inputs win. `conflict`:
     True after a stale save (any input unlike the server's is shown beside it), or the codes of
     the items a colleague changed meanwhile (only those are)."""
     saved = answer_map(audit)
     rows = []
     for item in zone.items:
-        answer = saved.get((item.id, label))
+        answer = saved.get((item.id, room))
         row = ItemRow(item, choice_of(answer), answer.note if answer else "", answer, base=choice_of(answer))
         if formdata is not None:
             row.choice = formdata.get(score_field(item), "")
@@ -89,9 +90,9 @@ def item_rows(audit, zone, label: str, formdata=None, problems=(), conflict: boo
 
 
 def missing_groups(missing) -> list[tuple[object, str, list]]:
-    """Missing items grouped by zone instance: [(zone, label, [items])] (items empty: no room yet)."""
-    return [(zone, label, [m.item for m in group if m.item is not None])
-            for (zone, label), group in groupby(missing, key=lambda m: (m.zone, m.label))]
+    """Missing items grouped by room: [(zone, room, [items])] (items empty: no room yet)."""
+    return [(zone, room, [m.item for m in group if m.item is not None])
+            for (zone, room), group in groupby(missing, key=lambda m: (m.zone, m.room))]
 
 
 def action_label(action: str) -> str:

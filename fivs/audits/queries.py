@@ -24,7 +24,7 @@ def answer_rows(audit_id: int) -> list:
     return list(db.session.execute(_ANSWER_ROWS, {"audit_id": audit_id}))
 
 
-_ANSWER_ROWS = (select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na)
+_ANSWER_ROWS = (select(Answer.item_id, Answer.room, Answer.score, Answer.na)
                 .where(Answer.audit_id == bindparam("audit_id")))
 
 

@@ -1,4 +1,4 @@
-"""Audit services: start, zone instances, save answers, submit, reopen.
+"""Audit services: start, rooms, save answers, submit, reopen.
 
 Services validate, change the session and flush; the request (view or API) commits once.
 Messages are English source strings passed through gettext by the caller's locale.
@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, column, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from fivs import scoring
-from fivs.audits.models import PHASES, Answer, Audit, ZoneInstance
+from fivs.audits.models import PHASES, Answer, Audit, Room
 from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
@@ -27,7 +27,7 @@ from fivs.text import clean_text, has_control_chars
 from fivs.timeutil import utcnow
 
 NOTE_MAX = 5000
-LABEL_MAX = 80
+ROOM_NAME_MAX = 80
 
 
 # ---------------------------------------------------------------- templates
@@ -86,8 +86,7 @@ def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
         return _replayed(existing, req), False
     for position, zone in enumerate(template.zones):
         if not zone.repeats:
-            db.session.add(ZoneInstance(audit_id=audit.id, zone_id=zone.id, label="",
-                                        position=position * 1000))
+            db.session.add(Room(audit_id=audit.id, zone_id=zone.id, name="", position=position * 1000))
     log_event("audit.create", user=user, audit=audit, target=str(audit.uuid),
               new={"phase": phase, "kind": kind, "date": audit_date.isoformat(),
                    "template": f"{template.key}@{template.version}"})
@@ -103,51 +102,50 @@ def _replayed(existing: Audit, req: StartRequest) -> Audit:
     return existing
 
 
-# ---------------------------------------------------------------- zone instances
-def normalise_label(label: str | None) -> str:
-    return clean_text(label or "", multiline=False)
+# ---------------------------------------------------------------- rooms
+def normalise_room(name: str | None) -> str:
+    """A room's name as stored: trimmed, one line, NFC ("" for a zone audited once)."""
+    return clean_text(name or "", multiline=False)
 
 
-def add_zone_instance(audit: Audit, zone: Zone, label: str, user) -> ZoneInstance:
+def add_room(audit: Audit, zone: Zone, name: str, user) -> Room:
+    """Another room of a repeating zone (a classroom "Lớp 3A"); an existing one is returned."""
     ensure_editable(audit, user)
-    label = normalise_label(label)
+    name = normalise_room(name)
     if not zone.repeats:
         raise ValidationError(_("This zone is audited once; it cannot be added again."))
-    if not label:
+    if not name:
         raise ValidationError(_("Give the room a name, for example “Lớp 3A”."))
-    if len(label) > LABEL_MAX:
-        raise ValidationError(_("The name is too long (at most %(n)d characters).", n=LABEL_MAX))
-    existing = _instance(audit, zone, label)
+    if len(name) > ROOM_NAME_MAX:
+        raise ValidationError(_("The name is too long (at most %(n)d characters).", n=ROOM_NAME_MAX))
+    existing = _room(audit, zone, name)
     if existing:
         return existing
-    last = max((zi.position for zi in audit.zone_instances if zi.zone_id == zone.id),
-               default=zone.position * 1000)
-    zi = ZoneInstance(audit=audit, zone_id=zone.id, label=label, position=last + 1)
-    db.session.add(zi)
-    _record_change(audit, user, "audit.zone_add", target=zone.code, new=label)
+    last = max((r.position for r in audit.rooms if r.zone_id == zone.id), default=zone.position * 1000)
+    room = Room(audit=audit, zone_id=zone.id, name=name, position=last + 1)
+    db.session.add(room)
+    _record_change(audit, user, "audit.zone_add", target=zone.code, new=name)
     db.session.flush()
-    return zi
+    return room
 
 
-def remove_zone_instance(audit: Audit, zone: Zone, label: str, user) -> None:
+def remove_room(audit: Audit, zone: Zone, name: str, user) -> None:
     ensure_editable(audit, user)
-    zi = _instance(audit, zone, normalise_label(label))
-    if zi is None or not zone.repeats:
+    room = _room(audit, zone, normalise_room(name))
+    if room is None or not zone.repeats:
         raise ValidationError(_("No such room in this audit."))
-    answered = [a for a in audit.answers
-                if a.item.zone_id == zone.id and a.zone_instance == zi.label and a.is_answered]
-    if answered:
+    its_answers = [a for a in audit.answers if a.item.zone_id == zone.id and a.room == room.name]
+    if any(a.is_answered for a in its_answers):
         raise ValidationError(_("This room already has answers; clear them before removing it."))
-    for a in [a for a in audit.answers if a.item.zone_id == zone.id and a.zone_instance == zi.label]:
+    for a in its_answers:
         db.session.delete(a)
-    db.session.delete(zi)
-    _record_change(audit, user, "audit.zone_remove", target=zone.code, old=zi.label)
+    db.session.delete(room)
+    _record_change(audit, user, "audit.zone_remove", target=zone.code, old=room.name)
     db.session.flush()
 
 
-def _instance(audit: Audit, zone: Zone, label: str) -> ZoneInstance | None:
-    return next((zi for zi in audit.zone_instances
-                 if zi.zone_id == zone.id and zi.label == label), None)
+def _room(audit: Audit, zone: Zone, name: str) -> Room | None:
+    return next((r for r in audit.rooms if r.zone_id == zone.id and r.name == name), None)
 
 
 # ---------------------------------------------------------------- editing rules
@@ -210,7 +208,7 @@ def bump_row_version(audit: Audit, expected: int | None, *, locked_ok: bool = Fa
 @dataclass
 class AnswerInput:
     item: ItemSpec
-    zone_instance: str
+    room: str
     score: int | None
     na: bool
     note: str | None  # None: leave the note as it is
@@ -230,8 +228,8 @@ def parse_answer_entries(audit: Audit, entries: list) -> list[AnswerInput]:
             problems.extend({"index": index, "item": _safe_item(entry), **e} for e in errs)
             continue
         item = items[entry["item"]]
-        label = normalise_label(entry.get("zone_instance"))
-        parsed.append(AnswerInput(item=item, zone_instance=label if item.repeats else "",
+        room = normalise_room(entry.get("zone_instance"))
+        parsed.append(AnswerInput(item=item, room=room if item.repeats else "",
                                   score=entry.get("score"), na=bool(entry.get("na", False)),
                                   note=clean_text(entry["note"]) if entry.get("note") is not None else None,
                                   base=_parse_base(entry["base"]) if "base" in entry else None))
@@ -291,17 +289,17 @@ def _entry_problems(entry, items: dict[str, ItemSpec]) -> list[dict]:
         errs.append({"field": "note", "message": _("The note must be text.")})
     elif isinstance(note, str) and len(clean_text(note)) > NOTE_MAX:
         errs.append({"field": "note", "message": _("The note is too long (at most %(n)d characters).", n=NOTE_MAX)})
-    label = entry.get("zone_instance")
-    if label is not None and not isinstance(label, str):
+    room = entry.get("zone_instance")
+    if room is not None and not isinstance(room, str):
         errs.append({"field": "zone_instance", "message": _("The room name must be text.")})
-    elif item is not None and item.repeats and not normalise_label(label):
+    elif item is not None and item.repeats and not normalise_room(room):
         errs.append({"field": "zone_instance", "message": _("This zone repeats: name the room (zone_instance).")})
-    elif item is not None and not item.repeats and normalise_label(label):
+    elif item is not None and not item.repeats and normalise_room(room):
         errs.append({"field": "zone_instance",
                      "message": _("This zone is audited once: send no room (zone_instance) for it.")})
-    elif isinstance(label, str) and len(normalise_label(label)) > LABEL_MAX:
+    elif isinstance(room, str) and len(normalise_room(room)) > ROOM_NAME_MAX:
         errs.append({"field": "zone_instance", "message": _("The room name is too long.")})
-    elif isinstance(label, str) and has_control_chars(label):
+    elif isinstance(room, str) and has_control_chars(room):
         errs.append({"field": "zone_instance", "message": _("The room name contains control characters.")})
     if "base" in entry:
         errs.extend(_base_problems(entry["base"]))
@@ -353,12 +351,12 @@ def _changed_meanwhile(audit: Audit, parsed: list[AnswerInput]) -> list[dict]:
     now = _states_of(audit, parsed)
     clashes = []
     for entry in parsed:
-        theirs = now.get((entry.item.id, entry.zone_instance)) or {"score": None, "na": False, "note": ""}
+        theirs = now.get((entry.item.id, entry.room)) or {"score": None, "na": False, "note": ""}
         yours = {"score": None if entry.na else entry.score, "na": entry.na,
                  "note": theirs["note"] if entry.note is None else entry.note}
         if _same(theirs, entry.base) or _same(theirs, yours):
             continue
-        clashes.append({"item": entry.item.code, "zone_instance": entry.zone_instance or None,
+        clashes.append({"item": entry.item.code, "zone_instance": entry.room or None,
                         "yours": yours, "theirs": theirs})
     return clashes
 
@@ -374,7 +372,7 @@ class SavedAnswer:
     """An answer as the upsert wrote it (the columns a response needs)."""
     id: int
     item_id: int
-    zone_instance: str
+    room: str
     score: int | None
     na: bool
     note: str
@@ -383,11 +381,11 @@ class SavedAnswer:
 
 _UPSERT_SQL = """
 INSERT INTO answers (audit_id, item_id, zone_instance, score, na, note, updated_at, updated_by_id)
-VALUES (:audit_id, :item_id, :zone_instance, :score, :na, :note, :updated_at, :updated_by_id)
+VALUES (:audit_id, :item_id, :room, :score, :na, :note, :updated_at, :updated_by_id)
 ON CONFLICT (audit_id, item_id, zone_instance) DO UPDATE
 SET score = excluded.score, na = excluded.na, updated_at = excluded.updated_at,
     updated_by_id = excluded.updated_by_id{note}
-RETURNING id, item_id, zone_instance, score, na, note, updated_at"""
+RETURNING id, item_id, zone_instance AS room, score, na, note, updated_at"""
 
 
 def _upsert_statement(keep_note: bool):
@@ -400,21 +398,22 @@ def _upsert_statement(keep_note: bool):
     for compiling the INSERT again. A textual statement is compiled once; the typed parameters
     and columns keep the same conversions (booleans, timestamps) as the table's own."""
     table = Answer.__table__
-    columns = [table.c[name] for name in ("id", "item_id", "zone_instance", "score", "na", "note", "updated_at")]
-    params = [bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"]
+    columns = [table.c[name] for name in ("id", "item_id", "score", "na", "note", "updated_at")]
+    columns.insert(2, column("room", table.c.zone_instance.type))
+    params = [bindparam("room" if c.name == "zone_instance" else c.name, type_=c.type) for c in table.c if c.name != "id"]
     return text(_UPSERT_SQL.format(note="" if keep_note else ", note = excluded.note")).bindparams(
         *params).columns(*columns)
 
 
 _UPSERTS = {keep_note: _upsert_statement(keep_note) for keep_note in (False, True)}
-_ANSWERS_OF_ITEMS = (select(Answer.item_id, Answer.zone_instance, Answer.score, Answer.na, Answer.note)
+_ANSWERS_OF_ITEMS = (select(Answer.item_id, Answer.room, Answer.score, Answer.na, Answer.note)
                      .where(Answer.audit_id == bindparam("audit_id"),
                             Answer.item_id.in_(bindparam("item_ids", expanding=True))))
 
 
 def _states_of(audit: Audit, parsed: list[AnswerInput]) -> dict[tuple[int, str], dict]:
     """The answers the batch touches, as they are now: {(item id, room): state}."""
-    return {(r.item_id, r.zone_instance): _answer_state(r) for r in db.session.execute(
+    return {(r.item_id, r.room): _answer_state(r) for r in db.session.execute(
         _ANSWERS_OF_ITEMS, {"audit_id": audit.id, "item_ids": sorted({e.item.id for e in parsed})})}
 
 
@@ -427,10 +426,10 @@ def _upsert(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
     saved: dict[tuple[int, str], SavedAnswer] = {}
     for entry in parsed:
         row = db.session.execute(_UPSERTS[entry.note is None], {
-            "audit_id": audit.id, "item_id": entry.item.id, "zone_instance": entry.zone_instance,
+            "audit_id": audit.id, "item_id": entry.item.id, "room": entry.room,
             "score": None if entry.na else entry.score, "na": entry.na, "note": entry.note or "",
             "updated_at": now, "updated_by_id": user.id}).one()
-        key = (row.item_id, row.zone_instance)
+        key = (row.item_id, row.room)
         saved[key] = _saved(row)
         if logged:
             _log_answer_change(audit, user, entry, states.get(key), _answer_state(saved[key]))
@@ -443,28 +442,28 @@ def _saved(row) -> SavedAnswer:
     stale = db.session.identity_map.get(identity_key(Answer, row.id))
     if stale is not None:
         db.session.expire(stale)
-    return SavedAnswer(row.id, row.item_id, row.zone_instance, row.score, bool(row.na), row.note or "", row.updated_at)
+    return SavedAnswer(row.id, row.item_id, row.room, row.score, bool(row.na), row.note or "", row.updated_at)
 
 
 def _log_answer_change(audit: Audit, user, entry: AnswerInput, old: dict | None, new: dict) -> None:
     if old != new:
         _record_change(audit, user, "answer.change",
-                       target=_answer_target(entry.item.code, entry.zone_instance), old=old, new=new)
+                       target=_answer_target(entry.item.code, entry.room), old=old, new=new)
 
 
 def _add_missing_rooms(audit: Audit, parsed: list[AnswerInput], user) -> None:
     """Answers for a room of a repeating zone that the audit does not have yet add the room."""
-    wanted = {(e.item.zone_id, e.zone_instance) for e in parsed if e.item.repeats}
+    wanted = {(e.item.zone_id, e.room) for e in parsed if e.item.repeats}
     if not wanted:
         return
-    have = set(db.session.execute(select(ZoneInstance.zone_id, ZoneInstance.label).where(
-        ZoneInstance.audit_id == audit.id, ZoneInstance.zone_id.in_({z for z, _l in wanted}))).tuples())
-    for zone_id, label in sorted(wanted - have):
-        add_zone_instance(audit, db.session.get(Zone, zone_id), label, user)
+    have = set(db.session.execute(select(Room.zone_id, Room.name).where(
+        Room.audit_id == audit.id, Room.zone_id.in_({z for z, _n in wanted}))).tuples())
+    for zone_id, name in sorted(wanted - have):
+        add_room(audit, db.session.get(Zone, zone_id), name, user)
 
 
-def _answer_target(code: str, label: str) -> str:
-    return f"{code} [{label}]" if label else code
+def _answer_target(code: str, room: str) -> str:
+    return f"{code} [{room}]" if room else code
 
 
 def _answer_state(answer: Answer | None) -> dict | None:
@@ -477,21 +476,21 @@ def _answer_state(answer: Answer | None) -> dict | None:
 @dataclass(frozen=True)
 class Missing:
     zone: Zone
-    label: str
+    room: str
     item: Item | None  # None: a repeating zone with no room added yet
 
 
 def missing_items(audit: Audit) -> list[Missing]:
-    answered = {(a.item_id, a.zone_instance) for a in audit.answers if a.is_answered}
+    answered = {(a.item_id, a.room) for a in audit.answers if a.is_answered}
     missing = []
     for zone in audit.template.zones:
-        labels = [zi.label for zi in audit.zone_instances if zi.zone_id == zone.id]
-        if zone.repeats and not labels:
+        rooms = [r.name for r in audit.rooms if r.zone_id == zone.id]
+        if zone.repeats and not rooms:
             missing.append(Missing(zone, "", None))
             continue
-        for label in labels:
-            missing.extend(Missing(zone, label, item) for item in zone.items
-                           if (item.id, label) not in answered)
+        for room in rooms:
+            missing.extend(Missing(zone, room, item) for item in zone.items
+                           if (item.id, room) not in answered)
     return missing
 
 
@@ -502,7 +501,7 @@ def submit_audit(audit: Audit, user, *, row_version: int | None = None) -> Audit
         raise ValidationError(
             _("%(n)d items are not scored yet; score them or mark them N/A.", n=len(missing)),
             code="incomplete",
-            details=[{"zone": m.zone.code, "zone_instance": m.label or None,
+            details=[{"zone": m.zone.code, "zone_instance": m.room or None,
                       "item": m.item.code if m.item else None} for m in missing])
     bump_row_version(audit, row_version)
     old = audit.status
@@ -538,7 +537,7 @@ def scored_answers(audit: Audit, answers=None) -> list[scoring.ScoredAnswer]:
     items = checklist_spec(audit.template).by_id
     rows = sorted(audit.answers if answers is None else answers, key=lambda a: items[a.item_id].position)
     return [scoring.ScoredAnswer(item_code=item.code, s=item.s, zone_code=item.zone_code,
-                                 zone_instance=a.zone_instance, score=a.score, na=bool(a.na))
+                                 room=a.room, score=a.score, na=bool(a.na))
             for a in rows for item in (items[a.item_id],)]
 
 

@@ -15,18 +15,9 @@ from wtforms import SelectChoice
 from fivs.audits import presenters
 from fivs.audits.forms import ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, any_choice, unknown_items
 from fivs.audits.queries import audit_events, auditable_sites
-from fivs.audits.services import (
-    add_zone_instance,
-    audit_scores,
-    ensure_editable,
-    missing_items,
-    normalise_label,
-    remove_zone_instance,
-    reopen_audit,
-    save_answers,
-    start_audit,
-    submit_audit,
-)
+from fivs.audits import services
+from fivs.audits.services import (audit_scores, ensure_editable, missing_items, normalise_room, reopen_audit,
+                                  save_answers, start_audit, submit_audit)
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, requires
 from fivs.extensions import db
@@ -75,12 +66,12 @@ def add_room(audit_uuid):
     form = RoomForm()
     zone = _zone_or_404(audit, form.zone.data)
     try:
-        instance = add_zone_instance(audit, zone, form.label.data, current_user)
+        room = services.add_room(audit, zone, form.label.data, current_user)
     except ValidationError as exc:
         db.session.rollback()
         return _room_refused(audit, zone, exc)
     db.session.commit()
-    return redirect(url_for(".zone", audit_uuid=audit.uuid, zone_code=zone.code, room=instance.label))
+    return redirect(url_for(".zone", audit_uuid=audit.uuid, zone_code=zone.code, room=room.name))
 
 
 @audits_bp.post("/<audit_uuid>/rooms/remove")
@@ -90,7 +81,7 @@ def remove_room(audit_uuid):
     form = RoomForm()
     zone = _zone_or_404(audit, form.zone.data)
     try:
-        remove_zone_instance(audit, zone, form.label.data, current_user)
+        services.remove_room(audit, zone, form.label.data, current_user)
     except ValidationError as exc:
         db.session.rollback()
         return _room_refused(audit, zone, exc)
@@ -113,7 +104,7 @@ def _zone_list(audit, status: int = 200, *, room_error=None, missing=None, messa
         missing=presenters.missing_groups(missing) if missing else None, message=message), status
 
 
-# ---------------------------------------------------------------- one zone instance
+# ---------------------------------------------------------------- one room of a zone
 @audits_bp.route("/<audit_uuid>/zones/<zone_code>", methods=["GET", "POST"])
 @login_required
 def zone(audit_uuid, zone_code):
@@ -129,7 +120,7 @@ def zone(audit_uuid, zone_code):
         return _zone_page(audit, zone, room, form, 422, posted=True, message=form.row_version.errors[0])
     if unknown_items(request.form, zone.items):
         return _zone_page(audit, zone, room, form, 422, posted=True, message=_("Unknown item for this checklist."))
-    answered = {a.item_id: a for a in audit.answers if a.zone_instance == room}
+    answered = {a.item_id: a for a in audit.answers if a.room == room}
     entries = answer_entries(request.form, zone.items, room, answered)
     if not entries and not any_choice(request.form, zone.items):
         return _zone_page(audit, zone, room, form, 422, posted=True,
@@ -229,8 +220,8 @@ def _zone_or_404(audit, code):
     return next((z for z in audit.template.zones if z.code == code), None) or abort(404)
 
 
-def _room_or_404(audit, zone, label: str) -> str:
-    label = normalise_label(label)
-    if not any(zi.zone_id == zone.id and zi.label == label for zi in audit.zone_instances):
+def _room_or_404(audit, zone, name: str) -> str:
+    name = normalise_room(name)
+    if not any(r.zone_id == zone.id and r.name == name for r in audit.rooms):
         raise NotFoundError(_("No such room in this audit."))
-    return label
+    return name

@@ -119,7 +119,7 @@ def answer_rows(audit_ids: Sequence[int], *, with_notes: bool = False) -> list[t
     """
     if not audit_ids:
         return []
-    columns = [Answer.audit_id, Answer.item_id, Answer.zone_instance, Answer.score,
+    columns = [Answer.audit_id, Answer.item_id, Answer.room, Answer.score,
                type_coerce(Answer.na, Integer)]
     if with_notes:
         columns.append(Answer.note)
@@ -133,8 +133,8 @@ PACKED_SEPARATOR = ";"
 def packed_answers(audit_ids: Sequence[int]) -> list[tuple[int, str]]:
     """One row per audit: (audit_id, "item_id:score;item_id:score;...").
 
-    score is 0-4, "n" for N/A, "" for unscored. Zone-instance labels and notes are not read:
-    every score figure pools a zone's instances. This is the rollup's fast path: the database
+    score is 0-4, "n" for N/A, "" for unscored. Room names and notes are not read:
+    every score figure pools the rooms of a zone. This is the rollup's fast path: the database
     groups the answers per audit and hands back a few thousand short strings instead of one
     row object per answer (building those dominated the programme comparison's time).
     """
@@ -151,7 +151,7 @@ def photo_counts(audit_ids: Sequence[int]) -> dict[tuple[int, int, str], int]:
     """Number of photos per answer: {(audit_id, item_id, zone_instance): n}."""
     if not audit_ids:
         return {}
-    stmt = (select(Photo.audit_id, Photo.item_id, Photo.zone_instance, func.count(Photo.id))
+    stmt = (select(Photo.audit_id, Photo.item_id, Photo.room, func.count(Photo.id))
             .where(Photo.audit_id.in_(list(audit_ids)), Photo.item_id.is_not(None))
-            .group_by(Photo.audit_id, Photo.item_id, Photo.zone_instance))
+            .group_by(Photo.audit_id, Photo.item_id, Photo.room))
     return {(a, i, z): n for a, i, z, n in db.session.execute(stmt)}

@@ -42,7 +42,7 @@ def scored_answers_by_audit(rows: Iterable[tuple], items: dict[int, ItemRow]
         if answer is None:
             item = items[item_id]
             answer = shared[key] = scoring.ScoredAnswer(
-                item_code=item.code, s=item.s, zone_code=item.zone_code, zone_instance=label,
+                item_code=item.code, s=item.s, zone_code=item.zone_code, room=label,
                 score=score, na=bool(na))
         grouped[audit_id].append(answer)
     return grouped
@@ -57,7 +57,7 @@ def scored_answers_from_packed(rows: Iterable[tuple[int, str]], items: dict[int,
         item_id, _sep, score = token.partition(":")
         item = items[int(item_id)]
         answer = shared[token] = scoring.ScoredAnswer(
-            item_code=item.code, s=item.s, zone_code=item.zone_code, zone_instance="",
+            item_code=item.code, s=item.s, zone_code=item.zone_code, room="",
             score=int(score) if score.isdigit() else None, na=score == "n")
         return answer
 
@@ -95,9 +95,9 @@ class Round:
 @dataclass(frozen=True)
 class WeakItem:
     item: ItemRow
-    pct: float  # the item's percentage, pooled over its zone instances (from fivs.scoring)
+    pct: float  # the item's percentage, pooled over its rooms (from fivs.scoring)
     scored: int  # number of scored answers pooled
-    notes: tuple[tuple[str, str], ...]  # (zone instance label, note)
+    notes: tuple[tuple[str, str], ...]  # (room name, note)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ class Photo(db.Model):
     )
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     item_id: Mapped[int | None] = mapped_column(ForeignKey("checklist_items.id"), index=True)
-    zone_instance: Mapped[str] = mapped_column(String(80), default="")
+    room: Mapped[str] = mapped_column("zone_instance", String(80), default="")  # the room's name ("" none)
     action_id: Mapped[int | None] = mapped_column(
         ForeignKey("corrective_actions.id", ondelete="CASCADE"), index=True
     )

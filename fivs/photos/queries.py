@@ -19,7 +19,7 @@ def photos_for_audit(audit: Audit) -> dict[tuple[int | None, str], list[Photo]]:
                                 .order_by(Photo.created_at, Photo.id))
     grouped: dict[tuple[int | None, str], list[Photo]] = defaultdict(list)
     for photo in photos:
-        grouped[(photo.item_id, photo.zone_instance)].append(photo)
+        grouped[(photo.item_id, photo.room)].append(photo)
     return dict(grouped)
 
 
@@ -39,7 +39,7 @@ def finding_photos(action: CorrectiveAction) -> list[Photo]:
         return []
     return list(db.session.scalars(select(Photo).where(
         Photo.audit_id == action.audit_id, Photo.item_id == action.item_id,
-        Photo.zone_instance == action.zone_instance).order_by(Photo.created_at, Photo.id)))
+        Photo.room == action.room).order_by(Photo.created_at, Photo.id)))
 
 
 def item_photos(audit_id: int) -> dict[str, list[Photo]]:
@@ -47,7 +47,7 @@ def item_photos(audit_id: int) -> dict[str, list[Photo]]:
     rows = db.session.execute(
         select(Photo, Item).join(Item, Photo.item_id == Item.id).join(Zone, Item.zone_id == Zone.id)
         .where(Photo.audit_id == audit_id)
-        .order_by(Zone.position, Item.position, Photo.zone_instance, Photo.created_at, Photo.id))
+        .order_by(Zone.position, Item.position, Photo.room, Photo.created_at, Photo.id))
     grouped: dict[str, list[Photo]] = defaultdict(list)
     for photo, item in rows:
         grouped[item.code].append(photo)

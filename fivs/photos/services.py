@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fivs.actions.models import CorrectiveAction
 from fivs.audits.models import Audit
-from fivs.audits.services import add_zone_instance, ensure_editable, normalise_label
+from fivs.audits.services import add_room, ensure_editable, normalise_room
 from fivs.auth import policy
 from fivs.checklists.models import Item
 from fivs.events.services import log_event
@@ -58,15 +58,15 @@ class PreparedPhoto:
 
 # ---------------------------------------------------------------- prepare
 def prepare_photo(audit: Audit, user, data: bytes, *, photo_uuid, item_code: str | None = None,
-                  zone_instance: str | None = None, caption: str = "") -> PreparedPhoto:
+                  room: str | None = None, caption: str = "") -> PreparedPhoto:
     """A photo of an answer (item + room) or, without an item, of the audit as a whole.
 
     A replay of a stored id (a tablet's retry) is not processed again; the same id elsewhere is
     a 409."""
-    item, room = _target(audit, item_code, zone_instance)
+    item, room = _target(audit, item_code, room)
     existing = _by_uuid(photo_uuid)
     if existing is not None:
-        if (existing.audit_id, existing.item_id, existing.zone_instance) != (
+        if (existing.audit_id, existing.item_id, existing.room) != (
                 audit.id, item.id if item else None, room):
             raise _id_taken()
         return PreparedPhoto(user, photo_uuid, audit=audit, item=item, room=room, replay=existing)
@@ -107,8 +107,8 @@ def store_photo(prepared: PreparedPhoto) -> tuple[Photo, bool]:
         return same, False
     item, room = prepared.item, prepared.room
     if item is not None and item.zone.repeats and not any(
-            zi.zone_id == item.zone_id and zi.label == room for zi in audit.zone_instances):
-        add_zone_instance(audit, item.zone, room, user)
+            r.zone_id == item.zone_id and r.name == room for r in audit.rooms):
+        add_room(audit, item.zone, room, user)
     photo = _insert(prepared)
     if photo is None:  # the same upload sent twice at once: the other request stored it
         return _by_uuid(prepared.photo_uuid), False
@@ -138,7 +138,7 @@ def _same_place(prepared: PreparedPhoto) -> tuple:
         return (Photo.action_id == prepared.action.id,)
     return (Photo.audit_id == prepared.audit.id,
             Photo.item_id == (prepared.item.id if prepared.item else None),
-            Photo.zone_instance == prepared.room)
+            Photo.room == prepared.room)
 
 
 def _insert(prepared: PreparedPhoto) -> Photo | None:
@@ -155,7 +155,7 @@ def _insert(prepared: PreparedPhoto) -> Photo | None:
                   display_key=keys["display"], thumb_key=keys["thumb"], site_id=site.id,
                   audit_id=audit.id if audit is not None else None,
                   action_id=action.id if action is not None else None,
-                  item_id=prepared.item.id if prepared.item else None, zone_instance=prepared.room,
+                  item_id=prepared.item.id if prepared.item else None, room=prepared.room,
                   caption=prepared.caption, uploaded_by_id=prepared.user.id)
     try:
         with db.session.begin_nested():
@@ -184,7 +184,7 @@ def delete_photo(photo: Photo, user) -> None:
         ensure_editable(photo.audit, user)
         log_event("photo.delete", user=user, audit=photo.audit, target=str(photo.uuid),
                   old={"item": photo.item.code if photo.item else None,
-                       "zone_instance": photo.zone_instance or None, "sha256": photo.sha256})
+                       "zone_instance": photo.room or None, "sha256": photo.sha256})
     db.session.delete(photo)
     db.session.flush()
     for key in (photo.display_key, photo.thumb_key):
@@ -225,7 +225,7 @@ def _ensure_action_photos_editable(action: CorrectiveAction, user) -> None:
         raise ConflictError(_("This action is verified: its photos can no longer change."), code="locked")
 
 
-def _target(audit: Audit, item_code: str | None, zone_instance: str | None) -> tuple[Item | None, str]:
+def _target(audit: Audit, item_code: str | None, room: str | None) -> tuple[Item | None, str]:
     """The item and room label a photo belongs to; (None, "") for a photo of the whole audit."""
     if not item_code:
         return None, ""
@@ -235,7 +235,7 @@ def _target(audit: Audit, item_code: str | None, zone_instance: str | None) -> t
                               details=[{"field": "item", "message": _("Unknown item for this checklist.")}])
     if not item.zone.repeats:
         return item, ""
-    label = normalise_label(zone_instance)
+    label = normalise_room(room)
     if not label:
         message = _("This zone repeats: name the room (zone_instance).")
         raise ValidationError(message, details=[{"field": "zone_instance", "message": message}])

@@ -12,7 +12,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, send_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from fivs.audits.services import normalise_label
+from fivs.audits.services import normalise_room
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_photo_or_404
 from fivs.comparisons.photos import baseline_photos_for
@@ -30,7 +30,7 @@ MAX_AGE = 3600  # an image never changes under its id; private caches may keep i
 @photos_bp.post("/audits/<audit_uuid>/photos")
 @login_required
 def upload(audit_uuid):
-    item_code, label = request.form.get("item") or None, normalise_label(request.form.get("zone_instance"))
+    item_code, label = request.form.get("item") or None, normalise_room(request.form.get("zone_instance"))
     file = next((f for f in request.files.getlist("file") if f.filename), None)  # camera or gallery
     try:
         with reading():  # the checks and the pixels hold no write lock (fivs.db)
@@ -39,7 +39,7 @@ def upload(audit_uuid):
             if file is None:
                 raise ValidationError(_("Choose a photo to upload."))
             prepared = prepare_photo(audit, current_user, file.read(), photo_uuid=uuid.uuid4(),
-                                     item_code=item_code, zone_instance=label)
+                                     item_code=item_code, room=label)
         _photo, created = store_photo(prepared)
     except ServiceError as exc:
         db.session.rollback()
@@ -54,7 +54,7 @@ def upload(audit_uuid):
 def delete(photo_uuid):
     photo = get_photo_or_404(photo_uuid)
     back = (url_for("actions.detail", action_uuid=photo.action.uuid, _anchor="photos") if photo.action else
-            _back_to(photo.audit, photo.item.code if photo.item else None, photo.zone_instance))
+            _back_to(photo.audit, photo.item.code if photo.item else None, photo.room))
     delete_photo(photo, current_user)
     db.session.commit()
     flash(_("Photo removed."), "info")
@@ -78,7 +78,7 @@ def _back_to(audit, item_code: str | None, label: str) -> str:
     if not item_code:
         return url_for("audits.summary", audit_uuid=audit.uuid, _anchor="photos")
     item = next((i for i in audit.template.items if i.code == item_code), None)
-    rooms = {zi.label for zi in audit.zone_instances if item and zi.zone_id == item.zone_id}
+    rooms = {r.name for r in audit.rooms if item and r.zone_id == item.zone_id}
     if item is None or (item.zone.repeats and label not in rooms):
         return url_for("audits.zones", audit_uuid=audit.uuid)
     return url_for("audits.zone", audit_uuid=audit.uuid, zone_code=item.zone.code,

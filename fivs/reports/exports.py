@@ -97,7 +97,7 @@ def action_rows(site_ids: Collection[int] | None) -> tuple[Sequence[str], list[l
     """One row per corrective action of the sites (None: every site); times in Vietnam time."""
     return ACTION_COLUMNS, [
         [site.code, site.name, site.district or "", str(a.uuid), str(audit_uuid) if audit_uuid else "",
-         item_code or "", a.zone_instance, a.title, a.responsible, a.due_date, a.priority, a.status,
+         item_code or "", a.room, a.title, a.responsible, a.due_date, a.priority, a.status,
          is_overdue(a), a.created_by.username if a.created_by else "", _local(a.created_at),
          _local(a.done_at), a.done_note, _local(a.verified_at)]
         for a, site, item_code, audit_uuid in action_queries.export_rows(site_ids)]

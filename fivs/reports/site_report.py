@@ -48,7 +48,7 @@ def photo_pairs(site, lang: str) -> list[PhotoPair]:
                 before_path, after_path = (photo_file(p, "display")[0] for p in (before, after))
             except NotFoundError:
                 continue
-            room = f" ({before.zone_instance})" if before.zone_instance else ""
+            room = f" ({before.room})" if before.room else ""
             pairs.append(PhotoPair(caption + room, before_path, (before.width, before.height),
                                    after_path, (after.width, after.height)))
     return pairs

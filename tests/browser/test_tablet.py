@@ -62,7 +62,7 @@ def score_zone(page, zone: Zone, choice: str = "3", items=None) -> None:
 def answers_in_db(live_app, audit_uuid: str) -> list[tuple[str, str, int | None, bool]]:
     with live_app.app_context():
         rows = db.session.execute(
-            select(Answer.zone_instance, Answer.item_id, Answer.score, Answer.na)
+            select(Answer.room, Answer.item_id, Answer.score, Answer.na)
             .join(Audit, Answer.audit_id == Audit.id).where(Audit.uuid == uuid.UUID(audit_uuid))).all()
         return [tuple(r) for r in rows]
 
@@ -137,7 +137,7 @@ def test_consultant_scores_submits_and_sees_percentages(page, live_app, log_in, 
         audit = db.session.scalar(select(Audit).where(Audit.uuid == uuid.UUID(audit_uuid)))
         assert audit.status == "submitted"
     photos = photos_in_db(live_app, audit_uuid)
-    assert len(photos) == 1 and photos[0].zone_instance == "Lớp 3A"
+    assert len(photos) == 1 and photos[0].room == "Lớp 3A"
     assert photos[0].width > photos[0].height  # EXIF orientation 6: the landscape scene stands upright
 
 

@@ -79,12 +79,12 @@
         return; // the server explains that a photo is needed
       }
       event.preventDefault();
-      var zone = fieldValue(form, "zone_instance");
+      var formRoom = fieldValue(form, "zone_instance");
       var item = itemOf(form, inputs[0]);
       Promise.all(files.map(function (file) {
         return downsize(file).then(function (blob) {
           return queue.putPhoto(auditApi, {id: crypto.randomUUID(), item: item,
-                                           zone_instance: zone === null ? room : zone,
+                                           zone_instance: formRoom === null ? room : formRoom,
                                            blob: blob, name: (file.name || "photo").replace(/\.\w+$/, "") + ".jpg"});
         });
       })).then(function () {
