@@ -150,10 +150,18 @@ def reading() -> Iterator[None]:
 
 
 def commit_then_read(read):
-    """Commit the request's writes, then return `read()` run inside reading(): what the writes held
-    (SQLite's writer queue) is released before it runs. Loaded objects stay loaded (not expired),
-    so `read` may use them as the writes left them."""
-    _commit_keeping_objects(db.session())
+    """Commit the request's writes and return `read()`, read where it costs the other writers least.
+
+    SQLite: after the commit, inside reading(): one writer at a time holds the writer queue, which
+    is released first. PostgreSQL: in the same transaction, just before the commit: no queue to
+    release, and reading after it would check out a connection again (and ping it). `read` sees
+    the writes either way; loaded objects stay loaded (not expired), as the writes left them."""
+    session = db.session()
+    if session.get_bind().dialect.name != "sqlite":
+        result = read()
+        session.commit()
+        return result
+    _commit_keeping_objects(session)
     with reading():
         return read()
 

@@ -7,7 +7,7 @@ import re
 import sqlite3
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from fivs.audits import services
 from fivs.audits.models import Answer, Audit
@@ -144,8 +144,6 @@ def test_a_tablets_save_is_five_statements_on_either_database(api, db, setup, ba
     """Every tablet's tap is a save: the token's query (the user's assigned sites come with it), the
     audit with its checklist, the bump of the audit's row version, the answer's upsert and the read
     of the audit's answers for the scores; the same statements on SQLite and PostgreSQL."""
-    from sqlalchemy import event
-
     _site, consultant, audit = setup
     api.login(consultant)
     items, url = _plain_items(audit), f"/audits/{audit.uuid}/answers"
@@ -167,7 +165,7 @@ def test_a_tablets_save_is_five_statements_on_either_database(api, db, setup, ba
     kinds = [" ".join(s.split()[:3]) for s in statements]
     assert "FROM users JOIN api_tokens" in statements[0] and "consultant_sites" in statements[0], statements
     assert statements[1].startswith("SELECT audits.id") and "checklist_templates" in statements[1], statements
-    assert kinds[2:] == ["UPDATE audits SET", "INSERT INTO answers", "SELECT answers.item_id, answers.zone_instance,"], statements
+    assert kinds[2:] == ["UPDATE audits SET", "INSERT INTO answers", "SELECT answers.item_id, answers.zone_instance"], statements
     assert len(statements) == 5
 
 
@@ -218,21 +216,27 @@ def test_reads_inside_reading_hold_no_write_lock_and_refuse_writes(app, db, setu
 
 
 def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api, db, setup, backend, monkeypatch):
-    """The scores are read after the commit, without a write transaction: on SQLite while the save
-    holds neither SQLite's write lock nor the app's writer queue (another worker can write
-    meanwhile); on PostgreSQL in autocommit, no transaction left open on the request's connection."""
-    from sqlalchemy import create_engine
-
+    """SQLite: the scores are read after the commit, while the save holds neither SQLite's write lock
+    nor the app's writer queue (another worker can write meanwhile). PostgreSQL (no writer queue):
+    in the save's own transaction just before its commit, so no second connection is checked out
+    for them; the answer just written is among them."""
     from fivs.api import representations
     from fivs.db import _WriterQueue
 
     _site, consultant, audit = setup
     api.login(consultant)
     audit_id, (first, item) = audit.id, _plain_items(audit)[:2]
+    item_id = next(i.id for i in audit.template.items if i.code == item)
     url = f"/audits/{audit.uuid}/answers"
     assert api.put(url, json={"row_version": 1, "answers": [{"item": first, "score": 1}]}).status_code == 200
     seen = {}  # from here on the token is touched already (at most once a minute: a write of its own)
     real = representations.answer_rows
+    checkouts = []
+
+    def count_checkout(*_args):
+        checkouts.append(1)
+
+    event.listen(db.engine, "checkout", count_checkout)
 
     def watching(audit_pk):
         if backend == "sqlite":
@@ -243,29 +247,28 @@ def test_a_short_save_reads_its_scores_where_they_hold_no_other_writer_back(api,
                 "SELECT row_version FROM audits WHERE id = ?", (audit_pk,)).fetchone()[0]
             other.rollback()
             other.close()
-        else:
-            from psycopg.pq import TransactionStatus
+            return real(audit_pk)
+        from psycopg.pq import TransactionStatus
 
-            engine = create_engine(db.engine.url)
-            with engine.connect() as other:
-                seen["version_outside"] = other.execute(
-                    text("SELECT row_version FROM audits WHERE id = :id"), {"id": audit_pk}).scalar_one()
-            engine.dispose()
-            rows = real(audit_pk)
-            own = db.session.connection().connection.dbapi_connection
-            seen["transaction_left_open"] = own.info.transaction_status != TransactionStatus.IDLE
-            return rows
-        return real(audit_pk)
+        own = db.session.connection().connection.dbapi_connection
+        seen["in_the_save_transaction"] = own.info.transaction_status == TransactionStatus.INTRANS
+        rows = real(audit_pk)
+        seen["the_saved_answer_among_them"] = any(r.item_id == item_id and r.score == 4 for r in rows)
+        return rows
 
     monkeypatch.setattr(representations, "answer_rows", watching)
-    resp = api.put(url, headers={"Prefer": "return=minimal"},
-                   json={"row_version": 2, "answers": [{"item": item, "score": 4}]})
+    try:
+        resp = api.put(url, headers={"Prefer": "return=minimal"},
+                       json={"row_version": 2, "answers": [{"item": item, "score": 4}]})
+    finally:
+        event.remove(db.engine, "checkout", count_checkout)
     assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
     assert resp.get_json()["scores"]["by_zone"]
     if backend == "sqlite":
         assert seen == {"queue_held": False, "version_outside": 3}  # committed, lock released
     else:
-        assert seen == {"version_outside": 3, "transaction_left_open": False}
+        assert seen == {"in_the_save_transaction": True, "the_saved_answer_among_them": True}
+        assert len(checkouts) == 1  # the save's one connection, for the token, the audit, the writes and the scores
     db.session.expire_all()
     assert db.session.get(Audit, audit_id).row_version == 3
 
@@ -275,8 +278,6 @@ def _transaction_commands(backend, db, run) -> list[str]:
     ran, as the database received them: libpq's own protocol trace on PostgreSQL, sqlite3's
     statement trace on SQLite."""
     import tempfile
-
-    from sqlalchemy import event
 
     commands: list[str] = []
     trace = tempfile.TemporaryFile()

@@ -21,11 +21,12 @@ def site_audits(site) -> list[Audit]:
 
 def answer_rows(audit_id: int) -> list:
     """An audit's answers as plain rows (item_id, zone_instance, score, na): what its scores need."""
-    return list(db.session.execute(_ANSWER_ROWS, {"audit_id": audit_id}))
+    return db.session.execute(_ANSWER_ROWS, {"audit_id": audit_id}).all()
 
 
-_ANSWER_ROWS = (select(Answer.item_id, Answer.room, Answer.score, Answer.na)
-                .where(Answer.audit_id == bindparam("audit_id")))
+_answers = Answer.__table__
+_ANSWER_ROWS = (select(_answers.c.item_id, _answers.c.zone_instance.label("room"), _answers.c.score, _answers.c.na)
+                .where(_answers.c.audit_id == bindparam("audit_id")))
 
 
 def auditable_sites(user) -> list[Site]:
