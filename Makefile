@@ -62,8 +62,9 @@ redis-server:
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } \
 	  || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 1; }
 
+# Two workers: the tests are CPU-bound and the machines have two cores (each worker gets its own databases).
 test: install-dev chromium redis-server
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 bench: install-dev
 	$(BIN)/python bench/photo_ingest.py

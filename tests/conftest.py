@@ -39,8 +39,24 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture(scope="session")
 def database_url(backend, tmp_path_factory):
     if backend == "postgresql":
-        return os.environ["TEST_DATABASE_URL"]
+        return _worker_database(os.environ["TEST_DATABASE_URL"])
     return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'fivs-test.sqlite3'}"
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker has a PostgreSQL database of its own (TEST_DATABASE_URL's name
+    plus the worker's, created when missing), so that workers never share a schema."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base, name = url.rsplit("/", 1)
+    name = f"{name}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+            conn.execute(text(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0"))
+    admin.dispose()
+    return f"{base}/{name}"
 
 
 @pytest.fixture(scope="session")
