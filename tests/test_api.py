@@ -193,7 +193,7 @@ def test_another_sites_audit_is_404_everywhere(api, consultant, db, other_site):
     assert api.get("/audits").get_json()["audits"] == []
 
 
-@pytest.mark.parametrize("audit_id", ["not-a-uuid", str(uuid.uuid4())])
+@pytest.mark.parametrize("audit_id", ["not-a-uuid", str(uuid.uuid4())], ids=["not-a-uuid", "no-such-uuid"])
 def test_unknown_audit_is_404(api, consultant, audit_id):
     api.login(consultant)
     resp = api.get(f"/audits/{audit_id}")
