@@ -534,11 +534,9 @@ def reopen_audit(audit: Audit, user, reason: str) -> Audit:
 def scored_answers(audit: Audit, answers=None) -> list[scoring.ScoredAnswer]:
     """The audit's answers as scoring input, in checklist order. `answers`: `audit.answers` when
     None, or any rows with item_id, zone_instance, score and na (a query's: no ORM object each)."""
-    items = checklist_spec(audit.template).by_id
-    rows = sorted(audit.answers if answers is None else answers, key=lambda a: items[a.item_id].position)
-    return [scoring.ScoredAnswer(item_code=item.code, s=item.s, zone_code=item.zone_code,
-                                 room=a.room, score=a.score, na=bool(a.na))
-            for a in rows for item in (items[a.item_id],)]
+    spec = checklist_spec(audit.template)
+    rows = sorted(audit.answers if answers is None else answers, key=lambda a: spec.by_id[a.item_id].position)
+    return [spec.scored_answer(a.item_id, a.room, a.score, a.na) for a in rows]
 
 
 def audit_scores(audit: Audit, answers=None) -> scoring.AuditScores:

@@ -8,13 +8,14 @@ template reloaded before any audit used it has a new hash, and is read again).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
 
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.extensions import db
+from fivs.scoring import ScoredAnswer
 
 _EXTENSION = "fivs_checklist_specs"
 
@@ -42,6 +43,24 @@ class ChecklistSpec:
     by_id: dict[int, ItemSpec]
     zone_codes: dict[int, str]   # zone id -> code
     zone_order: dict[str, int]   # zone code -> its place in checklist order (of its first item)
+    # The scoring input of each answer of a zone audited once, made once (values are immutable).
+    _scored: dict[tuple, ScoredAnswer] = field(default_factory=dict, compare=False, repr=False)
+
+    def scored_answer(self, item_id: int, room: str, score: int | None, na: bool) -> ScoredAnswer:
+        """One answer as fivs.scoring reads it. Those of the zones audited once (a handful of values
+        per item) are shared, so scoring a saved audit builds nothing per answer."""
+        if room:
+            return self._make_scored(item_id, room, score, na)
+        key = (item_id, score, na)
+        answer = self._scored.get(key)
+        if answer is None:  # two threads may both make it: the same value, the last one stays
+            answer = self._scored[key] = self._make_scored(item_id, "", score, na)
+        return answer
+
+    def _make_scored(self, item_id: int, room: str, score: int | None, na: bool) -> ScoredAnswer:
+        item = self.by_id[item_id]
+        return ScoredAnswer(item_code=item.code, s=item.s, zone_code=item.zone_code, room=room,
+                            score=score, na=bool(na))
 
 
 def checklist_spec(template: ChecklistTemplate) -> ChecklistSpec:
