@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from flask_babel import force_locale, gettext
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -354,31 +355,23 @@ _HEADING_FILL = PatternFill("solid", fgColor="2F5D50")
 _WRAP = Alignment(wrap_text=True, vertical="top")
 _TOP = Alignment(vertical="top")
 
+# The help sheet: each line in Vietnamese and in English side by side (the catalogue translates it).
 HELP = (
-    ("Bảng kiểm 5S dạng bảng tính", "A 5S checklist as a spreadsheet"),
-    ("", ""),
-    ("settings: một dòng — key (mã bảng kiểm), version (số phiên bản), kind (school hoặc clinic), "
-     "title_vi, title_en (tên bảng kiểm).",
-     "settings: one row — key (the checklist's code), version (its number), kind (school or clinic), "
-     "title_vi, title_en (its title)."),
-    ("scale: năm mức 0 đến 4, mỗi mức có mô tả tiếng Việt (anchor_vi) và tiếng Anh (anchor_en).",
-     "scale: the five levels 0 to 4, each with its description in Vietnamese (anchor_vi) and English (anchor_en)."),
-    ("zones: mỗi khu vực một dòng — code, name_vi, name_en, repeats (yes nếu đánh giá từng phòng, như lớp học), "
-     "room_examples (ví dụ tên phòng, chỉ cho khu vực lặp lại).",
-     "zones: one row per zone — code, name_vi, name_en, repeats (yes when each room is audited, as classrooms), "
-     "room_examples (how rooms are named, only for a zone that repeats)."),
-    ("items: mỗi tiêu chí một dòng — code (không trùng), zone (mã khu vực), s (seiri, seiton, seiso, seiketsu, "
-     "shitsuke), text_vi, text_en, guidance_vi, guidance_en (hướng dẫn chấm), na_allowed (yes nếu được chọn "
-     "“Không áp dụng”).",
-     "items: one row per item — code (unique), zone (a zone's code), s (seiri, seiton, seiso, seiketsu, shitsuke), "
-     "text_vi, text_en, guidance_vi, guidance_en (how to score it), na_allowed (yes when “Not applicable” may be "
-     "chosen)."),
-    ("", ""),
-    ("Chỉ nhập giá trị, không dùng công thức hay macro. Giữ nguyên mã tiêu chí khi chỉ sửa câu chữ: so sánh "
-     "giữa hai đợt ghép các tiêu chí theo mã.",
-     "Type values only: no formulas, no macros. Keep an item's code when only its wording changes: comparisons "
-     "between rounds match items by code."),
-    ("Sheet “help” này không được đọc khi tải lên.", "This “help” sheet is not read when the file is uploaded."),
+    N_("A 5S checklist as a spreadsheet"),
+    "",
+    N_("settings: one row — key (the checklist's code), version (its number), kind (school or clinic), "
+        "title_vi, title_en (its title)."),
+    N_("scale: the five levels 0 to 4, each with its description in Vietnamese (anchor_vi) and English "
+        "(anchor_en)."),
+    N_("zones: one row per zone — code, name_vi, name_en, repeats (yes when each room is audited, as "
+        "classrooms), room_examples (how rooms are named, only for a zone that repeats)."),
+    N_("items: one row per item — code (unique), zone (a zone's code), s (seiri, seiton, seiso, seiketsu, "
+        "shitsuke), text_vi, text_en, guidance_vi, guidance_en (how to score it), na_allowed (yes when “Not "
+        "applicable” may be chosen)."),
+    "",
+    N_("Type values only: no formulas, no macros. Keep an item's code when only its wording changes: "
+        "comparisons between rounds match items by code."),
+    N_("This “help” sheet is not read when the file is uploaded."),
 )
 
 
@@ -429,7 +422,9 @@ def write_workbook(parsed: ParsedTemplate) -> bytes:
     _choices(workbook["items"], "s", '"' + ",".join(S_CATEGORIES) + '"')
     _choices(workbook["items"], "na_allowed", '"yes,no"')
     help_sheet = workbook.create_sheet(HELP_SHEET)
-    for number, (vi, en) in enumerate(HELP, start=1):
+    with force_locale("vi"):
+        vietnamese = [gettext(line) if line else "" for line in HELP]
+    for number, (vi, en) in enumerate(zip(vietnamese, HELP), start=1):
         _put(help_sheet, number, 1, vi or None, wrap=True)
         _put(help_sheet, number, 2, en or None, wrap=True)
     help_sheet.column_dimensions["A"].width = help_sheet.column_dimensions["B"].width = 70
