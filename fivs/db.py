@@ -183,6 +183,9 @@ def _start_reading(session) -> None:
 def _stop_reading(session) -> None:
     if not session.in_transaction():
         return
+    if not session.get_transaction().is_active:  # a statement failed inside: nothing to keep
+        session.rollback()
+        return
     conn = session.connection()
     if conn.info.pop(_AUTOCOMMIT, False):
         conn.connection.dbapi_connection.autocommit = False  # allowed: autocommit is always idle
