@@ -7,6 +7,21 @@ from flask_babel import get_locale
 LANG_COOKIE = "fivs_lang"
 
 
+def N_(msgid: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown, in the reader's language."""
+    return msgid
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with a plural form for extraction (keyword N_plural:1,2)."""
+    return singular, plural
+
+
+# Flask-Login's own flashes (it translates them through login_manager.localize_callback).
+LOGIN_MESSAGE = N_("Please log in to see this page.")
+REFRESH_MESSAGE = N_("Please log in again to see this page.")
+
+
 def select_locale() -> str:
     langs = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI, background work: the default language
