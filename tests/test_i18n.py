@@ -88,3 +88,23 @@ def _subclasses(cls) -> set:
     for sub in cls.__subclasses__():
         found |= {sub} | _subclasses(sub)
     return found
+
+
+def test_the_command_line_speaks_the_language_of_its_environment(app, monkeypatch):
+    """CLI output meant for people is in the catalogue: Vietnamese under a Vietnamese locale,
+    English (the source) under C or English ones."""
+    from fivs.sites.services import seed_pilot_sites  # noqa: F401  (what `seed` runs)
+
+    monkeypatch.setenv("LANG", "vi_VN.UTF-8")
+    monkeypatch.delenv("LANGUAGE", raising=False)
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    vi = app.test_cli_runner().invoke(args=["seed"])
+    assert vi.exit_code == 0, vi.output
+    assert "cơ sở: tạo mới 12, đã có 0" in vi.output
+    assert "bảng kiểm school-5s v1: không đổi" in vi.output
+    missing = app.test_cli_runner().invoke(args=["users", "token", "nobody"])
+    assert missing.exit_code == 1 and "Lỗi: không có người dùng 'nobody'" in missing.output
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    en = app.test_cli_runner().invoke(args=["seed"])
+    assert "sites: 0 created, 12 already present" in en.output
