@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install install-dev translations messages secret-key db-upgrade seed bench clean chromium redis-server
+.PHONY: run test install install-dev translations messages secret-key db-upgrade seed bench clean chromium redis-server java vnu
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ translations: $(VENV)/.installed
 # After changing messages in the code: extract them and merge them into the reviewed catalogue
 # (new msgids arrive with an empty msgstr: translate them in messages.po, then `make translations`).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --sort-output -w 100 \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k N_plural:1,2 --no-location --sort-output -w 100 \
 	  -o fivs/translations/messages.pot fivs
 	$(BIN)/pybabel update -i fivs/translations/messages.pot -d fivs/translations -l vi \
 	  --no-fuzzy-matching --ignore-obsolete -w 100
@@ -62,12 +62,26 @@ redis-server:
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; } \
 	  || { echo "redis-server is missing: apt-get install -y redis-server" >&2; exit 1; }
 
+# The page checkers (tests/browser/test_page_checkers.py) run the Nu Html Checker: vnu.jar from npm, pinned in
+# package.json and package-lock.json, installed into node_modules/ (its install script, a Java download, is not
+# run: the machine's Java runs the jar).
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+vnu: node_modules/.installed java
+
+java:
+	@command -v java > /dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; } \
+	  || { echo "java is missing: apt-get install -y default-jre-headless" >&2; exit 1; }
+
 # Two workers: the tests are CPU-bound and the machines have two cores (each worker gets its own databases).
-test: install-dev chromium redis-server
+test: install-dev chromium redis-server vnu
 	$(BIN)/python -m pytest -q -n 2
 
 bench: install-dev
 	$(BIN)/python bench/photo_ingest.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache node_modules

@@ -27,7 +27,9 @@ def register_extensions(app: Flask) -> None:
     from fivs import models  # noqa: F401  (every model registered before Alembic looks)
     from fivs.db import configure_engine_events
     from fivs.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from fivs.i18n import select_locale
+    from flask_babel import gettext
+
+    from fivs.i18n import LOGIN_MESSAGE, REFRESH_MESSAGE, select_locale
     from fivs.photos.pipeline import register_heif
 
     db.init_app(app)
@@ -38,6 +40,10 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
+    login_manager.login_message = LOGIN_MESSAGE  # Flask-Login's own messages, in the reader's language
+    login_manager.needs_refresh_message = REFRESH_MESSAGE
+    login_manager.needs_refresh_message_category = "info"
+    login_manager.localize_callback = gettext
     login_manager.session_protection = "basic"
     configure_engine_events(app)
     register_heif()  # HEIC/HEIF photos from iPads

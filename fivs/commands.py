@@ -1,12 +1,15 @@
 """Flask CLI: seed, users, checklists, backup and restore."""
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from fivs.auth.roles import ROLES
 from fivs.auth.services import assign_site, create_user, find_user, get_site_by_code, issue_token, revoke_tokens
@@ -14,6 +17,7 @@ from fivs.backup import BackupError, create_backup, restore_backup
 from fivs.checklists.loader import ChecklistError, checklist_files, load_template, parse_file
 from fivs.checklists.services import export_version, find_version
 from fivs.extensions import db
+from fivs.i18n import environment_language
 from fivs.services_errors import ServiceError
 from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
 from fivs.sites.services import seed_pilot_sites
@@ -31,19 +35,30 @@ def register(app: Flask) -> None:
 
 
 def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
+    click.echo(_("Error: %(message)s", message=message), err=True)
     sys.exit(1)
+
+
+def localized(command):
+    """Run a command in the language of its environment (fivs.i18n.environment_language): what it
+    prints for people, and the services' messages it passes on."""
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        with force_locale(environment_language()):
+            return command(*args, **kwargs)
+    return run
 
 
 @click.command("seed")
 @click.option("--demo", is_flag=True, help="Also create the demo accounts (if absent).")
+@localized
 def seed_command(demo: bool) -> None:
     """Load the checklists and the 12 pilot sites (idempotent)."""
     try:
         for line in _load_checklists(current_app.config["CHECKLISTS_DIR"]):
             click.echo(line)
         counts = seed_pilot_sites()
-        click.echo(f"sites: {counts['created']} created, {counts['kept']} already present")
+        click.echo(_("sites: %(created)d created, %(kept)d already present", **counts))
         if demo:
             for line in _demo_users():
                 click.echo(line)
@@ -66,11 +81,23 @@ def _load_checklists(directory: str, files=None) -> list[str]:
             raise ChecklistError(problems)
         for template in parsed:
             result = load_template(template)
-            out.append(f"checklist {result.template.key} v{result.template.version}: {result.action}")
+            out.append(_("checklist %(key)s v%(version)d: %(what)s", key=result.template.key,
+                         version=result.template.version, what=_load_actions().get(result.action, result.action)))
     except ChecklistError as exc:
         db.session.rollback()
-        _fail(str(exc))
+        _fail("\n".join(_problem_line(p) for p in exc.problems))
     return out
+
+
+def _problem_line(problem) -> str:
+    """file:where: message, the message in the command's language (when it has a msgid)."""
+    text = problem.localized(_)
+    return f"{problem.file}:{problem.where}: {text}" if problem.where else f"{problem.file}: {text}"
+
+
+def _load_actions() -> dict[str, str]:
+    """What loading did to a checklist version, as people read it."""
+    return {"created": _("created"), "unchanged": _("unchanged"), "updated": _("updated")}
 
 
 def _demo_users() -> list[str]:
@@ -83,12 +110,13 @@ def _demo_users() -> list[str]:
                            full_name=spec["full_name"], site=site)
         for code in spec.get("assign", ()):
             assign_site(user, get_site_by_code(code))
-        out.append(f"demo user {user.username} ({user.role}) created")
+        out.append(_("demo user %(name)s (%(role)s) created", name=user.username, role=user.role))
     return out
 
 
 @checklists_cli.command("validate")
 @click.argument("files", nargs=-1, type=click.Path())
+@localized
 def checklists_validate(files) -> None:
     """Check checklist files, .yaml or .xlsx (default: every file in checklists/).
 
@@ -98,18 +126,20 @@ def checklists_validate(files) -> None:
     for path in paths:
         try:
             parsed = parse_file(path)
-            click.echo(f"{path}: ok ({parsed.key} v{parsed.version}, {len(parsed.zones)} zones, "
-                       f"{sum(len(z['items']) for z in parsed.zones)} items)")
+            click.echo(_("%(path)s: ok (%(key)s v%(version)d, %(zones)d zones, %(items)d items)", path=path,
+                         key=parsed.key, version=parsed.version, zones=len(parsed.zones),
+                         items=sum(len(z["items"]) for z in parsed.zones)))
         except ChecklistError as exc:
             failed += 1
             for problem in exc.problems:
-                click.echo(str(problem), err=True)
+                click.echo(_problem_line(problem), err=True)
     if failed:
         sys.exit(1)
 
 
 @checklists_cli.command("load")
 @click.argument("files", nargs=-1, type=click.Path(exists=True))
+@localized
 def checklists_load(files) -> None:
     """Load .yaml or .xlsx checklist files into the database (idempotent; used versions are immutable).
 
@@ -125,14 +155,17 @@ def checklists_load(files) -> None:
 @click.option("--format", "file_format", type=click.Choice(["xlsx", "yaml"]), default="xlsx", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: KEY.vVERSION.FORMAT).")
 @click.option("--force", is_flag=True, help="Overwrite the file if it exists.")
+@localized
 def checklists_export(key, version, file_format, output, force) -> None:
     """Write a loaded version (from the database) as an XLSX workbook or a YAML file."""
-    template = find_version(key, version) or _fail(f"no checklist {key} version {version} in the database")
+    template = find_version(key, version) or _fail(
+        _("no checklist %(key)s version %(version)d in the database", key=key, version=version))
     path = Path(output or f"{key}.v{version}.{file_format}")
     if path.exists() and not force:
-        _fail(f"{path} exists (use --force to overwrite it)")
+        _fail(_("%(path)s exists (use --force to overwrite it)", path=path))
     path.write_bytes(export_version(template, file_format))
-    click.echo(f"{path}: {key} v{version} written as {file_format}")
+    click.echo(_("%(path)s: %(key)s v%(version)d written as %(format)s", path=path, key=key, version=version,
+                 format=file_format))
 
 
 @users_cli.command("create")
@@ -141,6 +174,7 @@ def checklists_export(key, version, file_format, output, force) -> None:
 @click.option("--site", "site_code", help="Site code (principal and staff).")
 @click.option("--name", "full_name", default="", help="Full name.")
 @click.option("--password", help="Password (prompted when absent).")
+@localized
 def users_create(username, role, site_code, full_name, password) -> None:
     """Create a user."""
     if password is None:
@@ -152,31 +186,34 @@ def users_create(username, role, site_code, full_name, password) -> None:
     except ServiceError as exc:
         db.session.rollback()
         _fail(exc.message)
-    click.echo(f"user {user.username} ({user.role}) created")
+    click.echo(_("user %(name)s (%(role)s) created", name=user.username, role=user.role))
 
 
 @users_cli.command("assign")
 @click.argument("username")
 @click.argument("site_code")
+@localized
 def users_assign(username, site_code) -> None:
     """Assign a consultant to a site."""
-    user = find_user(username) or _fail(f"no user {username!r}")
+    user = find_user(username) or _fail(_("no user %(name)r", name=username))
     try:
         changed = assign_site(user, get_site_by_code(site_code))
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
         _fail(exc.message)
-    click.echo(f"{username} {'assigned to' if changed else 'already assigned to'} {site_code}")
+    click.echo(_("%(name)s assigned to %(site)s", name=username, site=site_code) if changed else
+               _("%(name)s already assigned to %(site)s", name=username, site=site_code))
 
 
 @users_cli.command("token")
 @click.argument("username")
 @click.option("--name", default="", help="A label for the token (device, integration).")
+@localized
 def users_token(username, name) -> None:
     """Print a new API token for USERNAME (shown once; stored only as a hash)."""
-    user = find_user(username) or _fail(f"no user {username!r}")
-    _, token = issue_token(user, name)
+    user = find_user(username) or _fail(_("no user %(name)r", name=username))
+    _row, token = issue_token(user, name)
     db.session.commit()
     click.echo(token)
 
@@ -184,37 +221,42 @@ def users_token(username, name) -> None:
 @users_cli.command("revoke-token")
 @click.argument("username")
 @click.option("--id", "token_id", type=int, help="Only this token id (default: all).")
+@localized
 def users_revoke_token(username, token_id) -> None:
     """Revoke API tokens of USERNAME."""
-    user = find_user(username) or _fail(f"no user {username!r}")
+    user = find_user(username) or _fail(_("no user %(name)r", name=username))
     count = revoke_tokens(user, token_id)
     db.session.commit()
-    click.echo(f"{count} token(s) revoked")
+    click.echo(_("%(n)d token(s) revoked", n=count))
 
 
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False))
 @with_appcontext
+@localized
 def backup_command(file) -> None:
     """Write FILE (.tar.gz): a consistent database snapshot, every media file and a manifest of checksums."""
     try:
         manifest = create_backup(file)
     except BackupError as exc:
         _fail(str(exc))
-    click.echo(f"backup written to {file}: {manifest['database']} database "
-               f"(schema {manifest['schema_revision'] or 'unknown'}), {manifest['media_files']} media files")
+    click.echo(_("backup written to %(file)s: %(database)s database (schema %(schema)s), %(media)d media files",
+                 file=file, database=manifest["database"], schema=manifest["schema_revision"] or _("unknown"),
+                 media=manifest["media_files"]))
 
 
 @click.command("restore")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--force", is_flag=True, help="Restore even if the database or media folder holds data (overwrites it).")
 @with_appcontext
+@localized
 def restore_command(file, force: bool) -> None:
     """Restore FILE (made by `backup`) into an empty installation, after checking every checksum."""
     try:
         manifest = restore_backup(file, force=force)
     except BackupError as exc:
         _fail(str(exc))
-    click.echo(f"restored {file} (made {manifest['created_at']}): {manifest['database']} database, "
-               f"{manifest['media_files']} media files. If this code is newer than schema "
-               f"{manifest['schema_revision'] or 'unknown'}, run `flask --app wsgi db upgrade`.")
+    click.echo(_("restored %(file)s (made %(made)s): %(database)s database, %(media)d media files. If this code "
+                 "is newer than schema %(schema)s, run `flask --app wsgi db upgrade`.", file=file,
+                 made=manifest["created_at"], database=manifest["database"], media=manifest["media_files"],
+                 schema=manifest["schema_revision"] or _("unknown")))

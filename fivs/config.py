@@ -5,7 +5,7 @@ Everything is computed when `load_config` is called (at app creation), never at 
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +20,8 @@ ENV_VARS = {
     "FIVS_RATELIMIT_URL": "Flask-Limiter storage (e.g. redis://127.0.0.1:6379); default: memory",
     "FIVS_SESSION_IDLE_MINUTES": "inactivity timeout for sessions; default: 480",
     "FIVS_PROXY_COUNT": "reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust; default: 0",
+    "FIVS_EARLIEST_DATE": "earliest date of an audit or an action's due date (YYYY-MM-DD); default: 2020-01-01",
+    "FIVS_LATEST_DAYS_AHEAD": "how many days after today a date may lie; default: 366",
 }
 
 
@@ -66,6 +68,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         PROXY_COUNT=int(env.get("FIVS_PROXY_COUNT", "0")),
         NOTE_MAX_LENGTH=5000,
         KEEP_ORIGINAL_PHOTOS=False,
+        EARLIEST_DATE=date.fromisoformat(env.get("FIVS_EARLIEST_DATE", "2020-01-01")),
+        LATEST_DAYS_AHEAD=int(env.get("FIVS_LATEST_DAYS_AHEAD", "366")),
     )
     if test_config:
         app.config.update(test_config)

@@ -48,7 +48,7 @@ def error_response(status: int, message: str | None = None, *, code: str | None 
 
 def _code_for(status: int) -> str:
     return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-            405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+            405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large", 415: "unsupported_media_type",
             422: "validation_error", 429: "too_many_requests"}.get(status, "error")
 
 
@@ -70,7 +70,11 @@ def register(app: Flask) -> None:
         if exc.code is None or exc.code < 400:
             return exc
         message = None if exc.description == type(exc).description else exc.description
-        return error_response(exc.code, message)
+        response = make_response(error_response(exc.code, message))
+        for name, value in exc.get_headers():  # e.g. a 405's Allow (RFC 9110), a 401's WWW-Authenticate
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc):

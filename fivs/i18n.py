@@ -1,10 +1,27 @@
 """Language choice: ?lang= on any page switches and is remembered (session + cookie)."""
 from __future__ import annotations
 
+import os
+
 from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 
 LANG_COOKIE = "fivs_lang"
+
+
+def N_(msgid: str) -> str:
+    """Marks a message for extraction; it is translated where it is shown, in the reader's language."""
+    return msgid
+
+
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with a plural form for extraction (keyword N_plural:1,2)."""
+    return singular, plural
+
+
+# Flask-Login's own flashes (it translates them through login_manager.localize_callback).
+LOGIN_MESSAGE = N_("Please log in to see this page.")
+REFRESH_MESSAGE = N_("Please log in again to see this page.")
 
 
 def select_locale() -> str:
@@ -23,3 +40,15 @@ def select_locale() -> str:
 def current_lang() -> str:
     locale = get_locale()
     return locale.language if locale else "vi"
+
+
+def environment_language() -> str:
+    """The language of the command line: the first of LANGUAGE, LC_ALL, LC_MESSAGES and LANG that is
+    set, when it names one of the app's languages ("vi_VN.UTF-8": vi); otherwise English, the
+    messages' source, as gettext does for C or POSIX."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            lang = value.split(":")[0].split(".")[0].split("_")[0].lower()
+            return lang if lang in current_app.config["LANGUAGES"] else "en"
+    return "en"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from fivs.scoring import MAX_SCORE, band
-from fivs.stats import EXACT_MAX_N
+from fivs.stats import EXACT_MAX_N, WILCOXON_MIN_N
 
 JAPANESE_NAMES: dict[str, str] = {
     "seiri": "Seiri", "seiton": "Seiton", "seiso": "Seiso", "seiketsu": "Seiketsu", "shitsuke": "Shitsuke",
@@ -27,6 +27,17 @@ def s_names() -> dict[str, str]:
 def s_label(s: str) -> str:
     """One S's name in the current language."""
     return s_names()[s]
+
+
+def role_names() -> dict[str, str]:
+    """The roles of fivs.auth.roles, in the current language."""
+    return {"admin": _("Administrator"), "reviewer": _("Reviewer (Chi cục)"), "consultant": _("Consultant"),
+            "principal": _("Principal or clinic head"), "staff": _("Site staff")}
+
+
+def role_label(role: str) -> str:
+    """One role's name in the current language (the code itself for an unknown one)."""
+    return role_names().get(role, role)
 
 
 def band_names() -> dict[str, str]:
@@ -70,13 +81,27 @@ def method_note() -> list[str]:
             "Programme statistics (sites with both rounds), for each S and for the overall score: "
             "number of sites n; mean baseline and mean final score (over all scored items of each "
             "audit); mean change (over matched items) with its 95 %% confidence interval (Student t, "
-            "n − 1 degrees of freedom; not computed when n < 2); numbers of sites improved / "
+            "n − 1 degrees of freedom; not computed when n < 2; cut at ±100 points, the most a "
+            "percentage can change); numbers of sites improved / "
             "unchanged / declined; Cohen's dz (mean change ÷ sample standard deviation of the "
             "changes); Wilcoxon signed-rank test: zero changes are dropped, absolute changes are "
             "ranked (mid-ranks for ties), W+ is the sum of the ranks of the positive changes; the "
             "two-sided p value is exact for up to %(exact_max)d non-zero changes and from the normal "
             "approximation with tie correction (no continuity correction) above that; the effect "
-            "size is the rank-biserial correlation r = (W+ − W−) / (W+ + W−).",
-            exact_max=EXACT_MAX_N,
+            "size is the rank-biserial correlation r = (W+ − W−) / (W+ + W−). W+, p and r are "
+            "shown only with at least %(wilcoxon_min)d non-zero changes.",
+            exact_max=EXACT_MAX_N, wilcoxon_min=WILCOXON_MIN_N,
         ),
     ]
+
+
+def wilcoxon_note() -> str:
+    """Why W+, p and r are left out of a programme table (fivs.stats.MetricStats.wilcoxon_informative)."""
+    return _("The Wilcoxon test (W+, p, r) is shown only with at least %(n)d sites whose score changed: with "
+             "fewer, even a change in the same direction at every site gives a p value of at least 0.0625, so "
+             "the test cannot show anything.", n=WILCOXON_MIN_N)
+
+
+def no_statistics_note() -> str:
+    """Said instead of a programme table when no site has both rounds."""
+    return _("No site has both rounds yet: there are no statistics to show.")

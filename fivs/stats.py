@@ -2,7 +2,8 @@
 
 For one metric (an S or the overall score) over the sites whose change is available:
     n; mean baseline and mean final score; mean change with its 95 % confidence interval
-    (Student t with n - 1 degrees of freedom, scipy.stats.t; none when n < 2); the numbers of
+    (Student t with n - 1 degrees of freedom, scipy.stats.t; none when n < 2; cut to the bounds
+    a change can have, when the caller gives them: ±100 points for a percentage); the numbers of
     sites improved / unchanged / declined; Cohen's dz (mean change / sample standard deviation
     of the changes; none when n < 2 or the deviation is 0); the Wilcoxon signed-rank test of
     the changes against 0 with its matched-pairs rank-biserial correlation.
@@ -19,7 +20,9 @@ Wilcoxon signed-rank test
     millisecond where scipy's enumeration of the 2^20 assignments takes about a minute. Above
     20 the p value is scipy.stats.wilcoxon's normal approximation with tie correction and no
     continuity correction. The effect size is r = (W+ - W-) / (W+ + W-). When every change is zero:
-    W+ = 0, p = 1 and r is not defined.
+    W+ = 0, p = 1 and r is not defined. With fewer than WILCOXON_MIN_N non-zero changes the test
+    cannot mean anything: even all of them in one direction give p >= 2 / 2^5 = 0.0625, so it can
+    never show a change (MetricStats.wilcoxon_informative; pages and reports then say so instead).
 
 Pure: the standard library, numpy and scipy; no Flask, no database, nothing else of fivs.
 """
@@ -36,6 +39,7 @@ import scipy.stats
 __all__ = [
     "CHANGE_DECIMALS",
     "EXACT_MAX_N",
+    "WILCOXON_MIN_N",
     "MetricStats",
     "metric_stats",
     "rounded",
@@ -51,6 +55,9 @@ CHANGE_DECIMALS = 9
 
 # Up to this many non-zero changes the Wilcoxon p value is exact.
 EXACT_MAX_N = 20
+
+# The fewest non-zero changes with which the two-sided Wilcoxon test can reach p < 0.05 (2 / 2^6).
+WILCOXON_MIN_N = 6
 
 
 def rounded(values: Sequence[float]) -> list[float]:
@@ -75,8 +82,10 @@ def _sd(values: Sequence[float]) -> float:
     return statistics.stdev(values)
 
 
-def mean_ci95(values: Sequence[float]) -> tuple[float, float] | None:
-    """95 % Student-t confidence interval of the mean (None when n < 2)."""
+def mean_ci95(values: Sequence[float], bounds: tuple[float, float] | None = None
+              ) -> tuple[float, float] | None:
+    """95 % Student-t confidence interval of the mean (None when n < 2), cut to `bounds` (the
+    smallest and largest value the quantity can have) when given."""
     vals = [float(v) for v in values]
     n = len(vals)
     if n < 2:
@@ -86,7 +95,10 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float] | None:
     if sd == 0.0:
         return (mean, mean)
     half = t_quantile(0.975, n - 1) * sd / math.sqrt(n)
-    return (mean - half, mean + half)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return (low, high)
 
 
 def cohens_dz(values: Sequence[float]) -> float | None:
@@ -158,6 +170,11 @@ class MetricStats:
     wilcoxon_p: float
     rank_biserial: float | None
 
+    @property
+    def wilcoxon_informative(self) -> bool:
+        """Whether the Wilcoxon test (W+, p, r) can mean anything: at least WILCOXON_MIN_N non-zero changes."""
+        return self.improved + self.declined >= WILCOXON_MIN_N
+
     def as_dict(self) -> dict:
         return {
             "n": self.n,
@@ -176,9 +193,9 @@ class MetricStats:
 
 
 def metric_stats(baselines: Sequence[float], finals: Sequence[float],
-                 changes: Sequence[float]) -> MetricStats:
+                 changes: Sequence[float], bounds: tuple[float, float] | None = None) -> MetricStats:
     """One metric's statistics from plain numbers: the sites' baseline and final scores and their
-    changes (n is the number of changes)."""
+    changes (n is the number of changes); `bounds`: what a change can be (the interval is cut there)."""
     changes = [float(c) for c in changes]
     signs = rounded(changes)
     w_plus, p, r = wilcoxon_signed_rank(changes)
@@ -187,7 +204,7 @@ def metric_stats(baselines: Sequence[float], finals: Sequence[float],
         baseline_mean=statistics.fmean(baselines) if baselines else None,
         final_mean=statistics.fmean(finals) if finals else None,
         mean_change=statistics.fmean(changes) if changes else None,
-        ci95=mean_ci95(changes),
+        ci95=mean_ci95(changes, bounds),
         improved=sum(1 for c in signs if c > 0),
         unchanged=sum(1 for c in signs if c == 0),
         declined=sum(1 for c in signs if c < 0),

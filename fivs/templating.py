@@ -13,7 +13,7 @@ from fivs.timeutil import as_utc
 def register(app: Flask) -> None:
     @app.context_processor
     def _globals():
-        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy}
+        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy, "role_label": labels.role_label}
 
     @app.template_filter("pct")
     def _pct(value):

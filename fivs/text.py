@@ -1,10 +1,11 @@
-"""Text hygiene shared by forms, API and loaders: NFC, no control characters."""
+"""Text hygiene shared by forms, API and loaders: NFC, no control characters (C0, DEL and C1)."""
 from __future__ import annotations
 
 import re
 import unicodedata
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 (but tab and newlines), DEL and C1 (U+0080-U+009F: never text, often mis-decoded Windows-1252 bytes).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def nfc(value: str | None) -> str | None:

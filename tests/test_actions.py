@@ -5,7 +5,7 @@ local date, and the pages and API that show them. Pages are in Vietnamese (the d
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from html import unescape
 
 import pytest
@@ -289,7 +289,7 @@ def test_consultant_raises_from_the_zone_page_and_principal_marks_done(world, cl
 
 
 def test_site_list_shows_overdue_first_with_local_dates(world, client, login_as):
-    raise_one(world, title="Việc sau", due_date=date(2099, 1, 2))
+    raise_one(world, title="Việc sau", due_date=local_today() + timedelta(days=300))
     raise_one(world, title="Việc trễ", due_date=date(2023, 6, 1))
     login_as("reviewer")
     html = page(client.get("/sites/BG-TH01/actions"))
@@ -313,7 +313,7 @@ def test_staff_cannot_raise_and_another_sites_action_is_404(world, client):
 
 def test_programme_page_shows_counts_per_site(world, client, login_as):
     action = raise_one(world, due_date=date(2023, 6, 1))
-    raise_one(world, due_date=date(2099, 6, 1))
+    raise_one(world, due_date=local_today() + timedelta(days=300))
     services.mark_done(action, world.principal, "Xong")
     _db.session.commit()
     login_as("reviewer")

@@ -1,9 +1,10 @@
 """Property-based run of schemathesis against the OpenAPI document, in-process (WSGI).
 
 Every operation gets the document's examples, schemathesis' coverage cases and up to
-MAX_EXAMPLES generated cases (valid and invalid), derandomized so CI is repeatable. The bearer
-token is an admin's, over the pilot sites with one audit and one photo (the documented example
-ids). Checks: no 5xx, every status documented, content types and bodies as documented.
+MAX_EXAMPLES generated cases (valid and invalid), derandomized so CI is repeatable, each sent
+twice: with an admin's bearer token (every site) and with a consultant's (assigned to the example
+site only), over the pilot sites with one audit and one photo (the documented example ids).
+Checks: no 5xx, every status documented, content types, bodies and headers as documented.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, settings
 import schemathesis
-from schemathesis.checks import (content_type_conformance, not_a_server_error,
+from schemathesis.checks import (content_type_conformance, not_a_server_error, response_headers_conformance,
                                  response_schema_conformance, status_code_conformance)
 from schemathesis.config import SchemathesisConfig
 
@@ -25,7 +26,7 @@ from tests.factories import answer_all, make_audit, make_user
 
 MAX_EXAMPLES = 25
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+          response_schema_conformance, response_headers_conformance]
 
 
 def own_app_context(app):
@@ -46,20 +47,23 @@ CONFIG = SchemathesisConfig.from_dict({
 schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG)
 
 
-@pytest.fixture
-def seeded(app, db, photos_dir) -> dict:
-    """The app (each request in its own app context) and an admin's bearer header."""
+@pytest.fixture(params=["admin", "consultant"])
+def seeded(request, app, db, photos_dir) -> dict:
+    """The app (each request in its own app context) and the bearer header of an admin, or of a
+    consultant assigned to the example site."""
     from fivs.photos.services import attach_photo  # the photos feature's service
 
     seed_pilot_sites()
     admin = make_user("admin")
+    caller = admin if request.param == "admin" else make_user(
+        "consultant", assigned=[get_site_by_code(EXAMPLE_SITE)])
     audit = make_audit(get_site_by_code(EXAMPLE_SITE), admin, rooms=("Lớp 3A",))
     audit.uuid = uuid.UUID(EXAMPLE_AUDIT_ID)
     answer_all(audit, lambda item: None if item.position % 3 == 0 else item.position % 5)
     jpeg = (photos_dir / "orientation" / "Landscape_1.jpg").read_bytes()
     attach_photo(audit, admin, jpeg, photo_uuid=uuid.UUID(EXAMPLE_PHOTO_ID), item_code="CLS-S1-01",
                  room="Lớp 3A")
-    return {"app": own_app_context(app), "headers": {"Authorization": f"Bearer {token_for(admin)}"}}
+    return {"app": own_app_context(app), "headers": {"Authorization": f"Bearer {token_for(caller)}"}}
 
 
 @schema.parametrize()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from flask_babel import force_locale
@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from fivs import labels, scoring
 from fivs.audits.models import Answer
 from fivs.photos.services import attach_photo, photo_file
+from fivs.timeutil import local_today
 from tests.factories import answer_all, make_audit, make_site, make_user
 
 S_VI = ("Sàng lọc", "Sắp xếp", "Sạch sẽ", "Săn sóc", "Sẵn sàng")
@@ -238,7 +239,7 @@ def test_site_report_lists_verified_actions_with_their_date_and_after_photo(clie
     reviewer = login_as("reviewer")
     principal = make_user("principal", site=site_with_rounds)
     still_open, _created = raise_action(reviewer, site_with_rounds, title="Sửa vòi nước nhà vệ sinh",
-                                        responsible="", due_date=date(2099, 5, 1), priority="high")
+                                        responsible="", due_date=local_today() + timedelta(days=300), priority="high")
     verified = raise_action(reviewer, site_with_rounds, title="Dán nhãn tủ hồ sơ lớp 1A", responsible="Cô Lan",
                             due_date=date(2024, 5, 1), priority="medium")[0]
     mark_done(verified, principal, "Đã dán nhãn đủ 12 ngăn tủ.",
@@ -277,7 +278,7 @@ def test_programme_report_counts_actions_per_site(client, login_as, db, site_wit
                             priority="high")[0]
 
     action("Quá hạn", date(2024, 5, 1))
-    action("Còn hạn", date(2099, 5, 1))
+    action("Còn hạn", local_today() + timedelta(days=300))
     for title in ("Đã làm", "Đã xác nhận"):
         a = action(title, date(2024, 5, 1))
         mark_done(a, principal, "Xong")

@@ -115,9 +115,10 @@ def test_failed_token_attempts_are_limited_per_client(app):
 
 
 def test_wrong_api_tokens_are_answered_401_then_429_for_that_client_only(api, db):
-    """Through the API itself: ten wrong tokens from one address are 401s; the eleventh, and even a
-    right token from that address, is 429 with Retry-After until the minute ends. Other clients and
-    requests without a token are not affected."""
+    """Through the API itself: ten wrong tokens from one address are 401s; the eleventh is 429 with
+    Retry-After until the minute ends, while a right token from that very address still gets in
+    (behind a school's shared NAT, one misconfigured tablet must not lock the others out). Other
+    clients and requests without a token are not affected."""
     site = make_site()
     consultant = make_user("consultant", assigned=[site])
     db.session.commit()
@@ -126,12 +127,13 @@ def test_wrong_api_tokens_are_answered_401_then_429_for_that_client_only(api, db
     for n in range(10):
         resp = api.get("/sites", token=f"guess-{n}", environ_base=attacker)
         assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "invalid_token"
-    for token in ("guess-10", good):
-        resp = api.get("/sites", token=token, environ_base=attacker)
-        assert resp.status_code == 429
-        assert resp.get_json()["error"]["code"] == "too_many_attempts"
-        assert "Quá nhiều mã API sai" in resp.get_json()["error"]["message"]
-        assert resp.headers["Retry-After"] == "60"
+    resp = api.get("/sites", token="guess-10", environ_base=attacker)
+    assert resp.status_code == 429
+    assert resp.get_json()["error"]["code"] == "too_many_attempts"
+    assert "Quá nhiều mã API sai" in resp.get_json()["error"]["message"]
+    assert resp.headers["Retry-After"] == "60"
+    assert api.get("/sites", token=good, environ_base=attacker).status_code == 200  # same address, valid token
+    assert api.get("/sites", token="guess-12", environ_base=attacker).status_code == 429  # still limited
     assert api.get("/sites?lang=en", token="guess-11", environ_base=attacker).get_json()["error"]["message"] == (
         "Too many wrong API tokens from this address. Wait a minute and try again.")
     assert api.get("/sites", token=good, environ_base=office).status_code == 200

@@ -4,11 +4,12 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, UUID
+
+from fivs.formfields import FlaskForm
 
 PRIORITY_CHOICES = [SelectChoice("low", _l("Low")), SelectChoice("medium", _l("Medium")),
                     SelectChoice("high", _l("High"))]
@@ -37,7 +38,7 @@ class EditActionForm(_ActionFields):
 class DoneForm(FlaskForm):
     note = TextAreaField(_l("What was done"))
     # Read from request.files by the view; the field gives the label and carries the errors.
-    photos = MultipleFileField(_l("Photos after the work (optional)"))
+    photos = MultipleFileField(_l("Photos after the work (optional)"), id="done-photos")  # "photos": the section
 
 
 class ReopenActionForm(FlaskForm):

@@ -16,6 +16,7 @@ from fivs.actions.models import OPEN_STATUSES, PRIORITIES, CorrectiveAction
 from fivs.audits.models import Audit
 from fivs.audits.services import normalise_room
 from fivs.auth import policy
+from fivs.dates import date_problem
 from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.photos.services import attach_action_photo
@@ -111,6 +112,8 @@ def _valid_fields(data: dict, *, required) -> dict:
                                                          choices=", ".join(PRIORITIES))})
         elif name == "due_date" and value is not None and not isinstance(value, date):
             problems.append({"field": name, "message": _("Must be a date written YYYY-MM-DD.")})
+        elif name == "due_date" and (problem := date_problem(value)) is not None:
+            problems.append({"field": name, "message": problem})
         if name in required and not value:
             problems.append({"field": name, "message": _("This field is required.")})
         values[name] = value

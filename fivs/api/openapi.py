@@ -206,9 +206,11 @@ _ERRORS = {
     404: "Not found, or another site's (never revealed).",
     409: "Conflicts with the current state.",
     413: "The request body is too large.",
+    410: "A photo with this id was deleted (photo_deleted): a replayed upload stores nothing. Drop it from "
+         "the queue: the deletion stands.",
     415: "Wrong Content-Type.",
     422: "Well-formed but not valid; details lists each problem. Nothing was saved.",
-    429: "Too many wrong API tokens from this client within a minute; nothing was looked at. "
+    429: "Too many wrong API tokens from this client within a minute (a valid token is still let in). "
          "Try again after Retry-After seconds.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
@@ -357,7 +359,7 @@ PATHS.update({
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _ref("PhotoUpload")}}},
         "responses": _responses({"201": _ok("Photo", "Stored."),
                                  "200": _ok("Photo", "Already stored with this id (a replay).")},
-                                403, 404, 409, 413, 415, 422),
+                                403, 404, 409, 410, 413, 415, 422),
     }},
     "/photos/{photo_id}": {
         "get": {"operationId": "getPhoto", "tags": ["photos"], "summary": "A photo's metadata.",
@@ -501,7 +503,7 @@ PATHS.update({
                         "content": {"multipart/form-data": {"schema": _ref("ActionPhotoUpload")}}},
         "responses": _responses({"201": _ok("Photo", "Stored."),
                                  "200": _ok("Photo", "Already stored with this id (a replay).")},
-                                400, 403, 404, 409, 413, 415, 422,
+                                400, 403, 404, 409, 410, 413, 415, 422,
                                 e409=_error(409, "The action is verified, or the id is taken by another "
                                                  "photo.")),
     }},

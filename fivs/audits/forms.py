@@ -9,12 +9,11 @@ import uuid
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectField, StringField,
                      TextAreaField)
 from wtforms.validators import UUID, DataRequired, InputRequired
 
-from fivs.formfields import ChoiceField
+from fivs.formfields import ChoiceField, FlaskForm
 from fivs.text import clean_text
 
 # The order and keys of fivs.audits.models.PHASES.

@@ -20,6 +20,7 @@ from fivs.audits.models import PHASES, Answer, Audit, Room
 from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
+from fivs.dates import date_problem
 from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
@@ -61,6 +62,8 @@ def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
     """Create an audit (idempotent on its client-made UUID). Returns (audit, created)."""
     if phase not in PHASES:
         raise ValidationError(_("Unknown phase: %(phase)s", phase=phase))
+    if (problem := date_problem(audit_date)) is not None:
+        raise ValidationError(problem, details=[{"field": "date", "message": problem}])
     template = template or current_template(site.kind)
     if template is None:
         raise ValidationError(_("No checklist is loaded for this kind of site."))

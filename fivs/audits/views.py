@@ -43,11 +43,18 @@ def new():
     if form.site.data and form.site.data not in sites:
         abort(404)  # another site: not yours to audit
     if form.validate_on_submit():
-        audit, _created = start_audit(current_user, sites[form.site.data], form.phase.data,
-                                      form.audit_date.data, kind=kind,
-                                      audit_uuid=uuid.UUID(form.client_uuid.data))
-        db.session.commit()
-        return redirect(url_for(".zones", audit_uuid=audit.uuid))
+        try:
+            audit, _created = start_audit(current_user, sites[form.site.data], form.phase.data,
+                                          form.audit_date.data, kind=kind,
+                                          audit_uuid=uuid.UUID(form.client_uuid.data))
+        except ValidationError as exc:
+            db.session.rollback()
+            if not any(d.get("field") == "date" for d in exc.details or ()):
+                raise
+            form.audit_date.errors = [*form.audit_date.errors, exc.message]  # shown at the field
+        else:
+            db.session.commit()
+            return redirect(url_for(".zones", audit_uuid=audit.uuid))
     form.ensure_uuid()
     return render_template("audits/new.html", form=form, kind=kind), 422 if form.errors else 200
 

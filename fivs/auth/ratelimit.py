@@ -2,7 +2,7 @@
 
 More than FAILURES failed logins from one client (remote address) or for one username, or failed
 API token attempts from one client, within the last minute (a moving window): further attempts get
-429 until fewer remain in it. Counters live in the Flask-Limiter storage (memory by default, Redis
+429 until fewer remain in it (for tokens: further wrong tokens; a valid token is never refused). Counters live in the Flask-Limiter storage (memory by default, Redis
 via FIVS_RATELIMIT_URL); if it does not answer, nothing is counted and nobody is blocked (a warning
 is logged).
 """
@@ -70,7 +70,7 @@ def register_failed_login(username: str) -> None:
 
 
 def token_attempts_blocked() -> bool:
-    """True when this client has sent too many bad API tokens; answer 429 without checking the token."""
+    """True when this client has sent too many bad API tokens: its next wrong token is answered 429."""
     return _blocked(_keys("token"))
 
 

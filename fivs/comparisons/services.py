@@ -252,12 +252,16 @@ class ProgrammeStats:
                 "by_s": {s: self.by_s[s].as_dict() for s in scoring.S_KEYS}}
 
 
+# A change of a percentage, in points, lies within these: no interval of a mean change reaches past them.
+CHANGE_BOUNDS = (-100.0, 100.0)
+
+
 def programme_stats(pairs: Sequence[scoring.SitePair]) -> ProgrammeStats:
     """Every metric's statistics (fivs.stats) over the sites fivs.scoring lets into it."""
     rows = scoring.programme_rows(pairs)
 
     def of(metric: scoring.MetricRows) -> stats.MetricStats:
-        return stats.metric_stats(metric.baselines, metric.finals, metric.changes)
+        return stats.metric_stats(metric.baselines, metric.finals, metric.changes, CHANGE_BOUNDS)
 
     return ProgrammeStats(overall=of(rows.overall), by_s={s: of(rows.by_s[s]) for s in scoring.S_KEYS})
 

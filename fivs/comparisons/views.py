@@ -32,7 +32,8 @@ def programme():
     return render_template("comparisons/programme.html", programme=data, results=results,
                            charts={kind: change_chart(r, kind) for kind, r in results.items()},
                            kind_titles=kind_titles(), coverage_labels=coverage_labels(),
-                           method_note=labels.method_note())
+                           method_note=labels.method_note(), wilcoxon_note=labels.wilcoxon_note(),
+                           no_statistics_note=labels.no_statistics_note())
 
 
 # ---------------------------------------------------------------- presentation helpers

@@ -46,3 +46,14 @@ class Photo(db.Model):
     audit: Mapped[Audit | None] = relationship()
     item: Mapped[Item | None] = relationship()
     action: Mapped[CorrectiveAction | None] = relationship()
+
+
+class DeletedPhoto(db.Model):
+    """The id of a deleted photo, kept for good: a tablet that replays the photo's upload (an offline
+    retry) is answered 410 and nothing is stored, so a retry cannot undo a colleague's deletion."""
+
+    __tablename__ = "deleted_photos"
+
+    uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

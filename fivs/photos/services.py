@@ -27,7 +27,7 @@ from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.photos import pipeline
 from fivs.photos.files import delete_on_commit, get_storage, stage_on_commit
-from fivs.photos.models import Photo
+from fivs.photos.models import DeletedPhoto, Photo
 from fivs.photos.storage import VARIANTS, InvalidKeyError
 from fivs.services_errors import ConflictError, NotFoundError, PermissionDenied, ServiceError, ValidationError
 from fivs.text import clean_text
@@ -39,6 +39,13 @@ CAPTION_MAX = 500
 
 class PhotoRefused(ServiceError):
     """The pipeline refused the picture (empty, not an image, damaged, too large...)."""
+
+
+class PhotoDeleted(ServiceError):
+    """410: a photo with this id was deleted; its upload replayed (a tablet's retry) stores nothing."""
+
+    status = 410
+    code = "photo_deleted"
 
 
 @dataclass(frozen=True)
@@ -62,8 +69,9 @@ def prepare_photo(audit: Audit, user, data: bytes, *, photo_uuid, item_code: str
     """A photo of an answer (item + room) or, without an item, of the audit as a whole.
 
     A replay of a stored id (a tablet's retry) is not processed again; the same id elsewhere is
-    a 409."""
+    a 409; an id deleted since is a 410 (PhotoDeleted)."""
     item, room = _target(audit, item_code, room)
+    _ensure_not_deleted(photo_uuid)
     existing = _by_uuid(photo_uuid)
     if existing is not None:
         if (existing.audit_id, existing.item_id, existing.room) != (
@@ -81,6 +89,7 @@ def prepare_action_photo(action: CorrectiveAction, user, data: bytes, *, photo_u
     remove) photos while it is open, reopened or done; once it is verified the evidence is closed."""
     if not policy.can_mark_action_done(user, action):
         raise PermissionDenied(_not_yours_message())
+    _ensure_not_deleted(photo_uuid)
     existing = _by_uuid(photo_uuid)
     if existing is not None:
         if existing.action_id != action.id:
@@ -101,6 +110,7 @@ def store_photo(prepared: PreparedPhoto) -> tuple[Photo, bool]:
     if audit is not None:
         db.session.refresh(audit, ["status"])  # under the write lock: submitted since it was read?
         ensure_editable(audit, user)
+    _ensure_not_deleted(prepared.photo_uuid)  # deleted since it was prepared?
     same = db.session.scalar(select(Photo).where(*_same_place(prepared),
                                                  Photo.sha256 == prepared.picture.sha256).limit(1))
     if same is not None:
@@ -186,6 +196,7 @@ def delete_photo(photo: Photo, user) -> None:
                   old={"item": photo.item.code if photo.item else None,
                        "zone_instance": photo.room or None, "sha256": photo.sha256})
     db.session.delete(photo)
+    db.session.add(DeletedPhoto(uuid=photo.uuid, deleted_by_id=user.id))
     db.session.flush()
     for key in (photo.display_key, photo.thumb_key):
         delete_on_commit(key)
@@ -208,6 +219,11 @@ def photo_file(photo: Photo, variant: str):
 # ---------------------------------------------------------------- checks
 def _by_uuid(photo_uuid) -> Photo | None:
     return db.session.scalar(select(Photo).where(Photo.uuid == photo_uuid))
+
+
+def _ensure_not_deleted(photo_uuid) -> None:
+    if db.session.get(DeletedPhoto, photo_uuid) is not None:
+        raise PhotoDeleted(_("This photo was deleted; it is not added again."))
 
 
 def _id_taken() -> ConflictError:

@@ -72,10 +72,15 @@ def statistics(programme: Programme, lang: str, st: dict) -> list:
                             "—" if m.ci95 is None else
                             f"{pdf.signed(m.ci95[0], lang)} … {pdf.signed(m.ci95[1], lang)}",
                             f"{m.improved} / {m.unchanged} / {m.declined}", _number(m.cohens_dz),
-                            _p_value(m.wilcoxon_p), _number(m.rank_biserial)] for label, m in stats]
-        story += [pdf.para(f"{titles[kind]} ({len(result.sites_included)})", st["h3"]),
-                  pdf.table(rows, [70, 22, 50, 50, 50, 75, 58, 36, 40, 36], st["cell"],
-                            align_right_from=1)]
+                            *((_p_value(m.wilcoxon_p), _number(m.rank_biserial)) if m.wilcoxon_informative
+                              else ("—", "—"))] for label, m in stats]
+        story.append(pdf.para(f"{titles[kind]} ({len(result.sites_included)})", st["h3"]))
+        if not any(m.n for _label, m in stats):
+            story.append(pdf.para(labels.no_statistics_note(), st["small"]))
+            continue
+        story.append(pdf.table(rows, [70, 22, 50, 50, 50, 75, 58, 36, 40, 36], st["cell"], align_right_from=1))
+        if not all(m.wilcoxon_informative for _label, m in stats):
+            story.append(pdf.para(labels.wilcoxon_note(), st["small"]))
     return story
 
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, StringField
 from wtforms.validators import Optional, Regexp
 
-from fivs.formfields import ChoiceField, at_most, clean, required
+from fivs.formfields import ChoiceField, FlaskForm, at_most, clean, required
 
 KIND_CHOICES = [SelectChoice("school", _l("Primary school")), SelectChoice("clinic", _l("Clinic"))]
 

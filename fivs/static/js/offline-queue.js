@@ -6,7 +6,7 @@
  * photo's key is its client UUID, so a retry is a replay the server recognises. A record belongs to
  * the user who made it (a tablet is shared): it is shown, sent and discarded only while that user
  * is logged in, never with someone else's session. A record leaves the queue only
- * after a 2xx from the server. Queued answers are sent with the audit's current row_version (read
+ * after a 2xx from the server, or a photo's 410 (someone deleted it meanwhile: said in the bar). Queued answers are sent with the audit's current row_version (read
  * first with GET); a 409 is shown with both values and nothing is overwritten.
  * An answer record also keeps its "base": the answer as the server had confirmed it when the user
  * changed it (autosave.js; the first change's base when a newer answer replaces a queued one). If
@@ -114,10 +114,10 @@
     });
   }
 
-  /* A refused change stays queued: the user may discard the waiting changes. */
-  function showProblem(message) {
+  /* A refused change stays queued: the user may discard the waiting changes (unless nothing waits: dropped). */
+  function showProblem(message, dropped) {
     bar.querySelector("[data-offline-problem]").textContent = message || "";
-    discardButton.hidden = !message;
+    discardButton.hidden = !message || dropped === true;
   }
 
   function valueText(answer) {
@@ -259,6 +259,11 @@
       if (result.ok) {
         document.dispatchEvent(new CustomEvent("fivs:photo-saved", {detail: {record: record, photo: result.data}}));
         return remove([record]);
+      }
+      if (result.status === 410) {  // deleted on the server meanwhile: the deletion stands, the retry goes
+        return remove([record]).then(function () {
+          showProblem(text("photo-deleted"), true);
+        });
       }
       showProblem((result.data.error && result.data.error.message) || text("failed"));
       throw new Error("refused");
