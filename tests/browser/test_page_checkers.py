@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import subprocess
 import threading
@@ -34,7 +35,7 @@ from werkzeug.serving import make_server
 from fivs import create_app
 from fivs.extensions import db
 from fivs.sites.pilot import DEMO_PASSWORD
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, DEMO_ROUNDS, VIEWPORTS
+from tests.browser.conftest import DEMO_ROUNDS, VIEWPORTS
 
 pytestmark = pytest.mark.browser
 
@@ -299,10 +300,8 @@ def _walk_role(browser, base_url: str, role: str, urls: list[str], walk: Walk, f
 
 
 @pytest.fixture(scope="module")
-def walk(tmp_path_factory):
-    from playwright.sync_api import sync_playwright
-    import logging
-
+def walk(tmp_path_factory, browser):
+    """Every role over every page, in the session's one Chromium (a second Playwright would meet the first's loop)."""
     base = tmp_path_factory.mktemp("checkers")
     app = create_app({"SECRET_KEY": "checkers-secret", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{base / 'fivs.sqlite3'}",
                       "MEDIA_ROOT": str(base / "media"), "RATELIMIT_ENABLED": False})
@@ -319,11 +318,8 @@ def walk(tmp_path_factory):
     started = time.monotonic()
     find_untranslated = _untranslated_finder()
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for role in ROLES:
-                _walk_role(browser, f"http://127.0.0.1:{server.server_port}", role, urls, result, find_untranslated)
-            browser.close()
+        for role in ROLES:
+            _walk_role(browser, f"http://127.0.0.1:{server.server_port}", role, urls, result, find_untranslated)
     finally:
         server.shutdown()
         thread.join(5)
