@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 import subprocess
 import threading
@@ -43,6 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "fivs" / "translations" / "vi" / "LC_MESSAGES" / "messages.po"
 VNU = ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 PHOTO = ROOT.parent / "shared" / "testdata" / "photos" / "orientation" / "Landscape_1.jpg"
+# FIVS_SCREENSHOTS=DIR: the walk also keeps a full-page screenshot of every page it opens (DIR/<size>/<role>/).
+SCREENSHOTS = Path(os.environ["FIVS_SCREENSHOTS"]) if os.environ.get("FIVS_SCREENSHOTS") else None
 ROLES = ("anonymous", "admin", "reviewer", "consultant", "principal", "staff", "clinichead")
 BLOCKING = ("serious", "critical")
 # GET routes that are not pages (files, JSON, redirects): the walk does not open them.
@@ -280,6 +283,8 @@ def _walk_role(browser, base_url: str, role: str, urls: list[str], walk: Walk, f
                 walk.skipped[role].add(url)
                 continue
             walk.opened[role].add(url)
+            if SCREENSHOTS:
+                page.screenshot(path=SCREENSHOTS / viewport / role / (quote(url, safe="") + ".png"), full_page=True)
             endpoint = walk.endpoints.get(url, url)
             with_axe = n == 0 or endpoint not in axed
             axed.add(endpoint)
