@@ -20,6 +20,7 @@ from schemathesis.config import SchemathesisConfig
 
 from fivs.api.openapi import EXAMPLE_AUDIT_ID, EXAMPLE_PHOTO_ID, EXAMPLE_SITE, openapi_document
 from fivs.auth.services import get_site_by_code
+from fivs.photos.services import attach_photo
 from fivs.sites.services import seed_pilot_sites
 from tests.api_support import token_for
 from tests.factories import answer_all, make_audit, make_user
@@ -51,8 +52,6 @@ schema = schemathesis.openapi.from_dict(openapi_document(), config=CONFIG)
 def seeded(request, app, db, photos_dir) -> dict:
     """The app (each request in its own app context) and the bearer header of an admin, or of a
     consultant assigned to the example site."""
-    from fivs.photos.services import attach_photo  # the photos feature's service
-
     seed_pilot_sites()
     admin = make_user("admin")
     caller = admin if request.param == "admin" else make_user(
