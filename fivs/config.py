@@ -16,6 +16,7 @@ ENV_VARS = {
     "FIVS_SECRET_KEY": "session signing key; default: instance/secret_key (make run creates it)",
     "FIVS_MEDIA_ROOT": "folder for audit photos; default: audits/",
     "FIVS_MAX_UPLOAD_MB": "largest request body in MB; default: 30",
+    "FIVS_PHOTO_MAX_PX": "long edge of a photo in px: the tablet downsizes to it, the display image too; default: 1600",
     "FIVS_HTTPS": "1 to mark cookies Secure (behind HTTPS)",
     "FIVS_RATELIMIT_URL": "Flask-Limiter storage (e.g. redis://127.0.0.1:6379); default: memory",
     "FIVS_SESSION_IDLE_MINUTES": "inactivity timeout for sessions; default: 480",
@@ -68,6 +69,9 @@ def load_config(app, test_config: dict | None = None) -> None:
         PROXY_COUNT=int(env.get("FIVS_PROXY_COUNT", "0")),
         NOTE_MAX_LENGTH=5000,
         KEEP_ORIGINAL_PHOTOS=False,
+        # Nothing shows a photo bigger: the tablet at most ~800 CSS px wide at 2x, a report ~8 cm wide.
+        PHOTO_MAX_PX=int(env.get("FIVS_PHOTO_MAX_PX", "1600")),
+        PHOTO_JPEG_QUALITY=80,  # of the tablet's re-encode (the server's derivatives keep their own)
         EARLIEST_DATE=date.fromisoformat(env.get("FIVS_EARLIEST_DATE", "2020-01-01")),
         LATEST_DAYS_AHEAD=int(env.get("FIVS_LATEST_DAYS_AHEAD", "366")),
     )

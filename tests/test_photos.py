@@ -24,8 +24,8 @@ from fivs.photos.models import Photo
 from fivs.services_errors import ConflictError
 from tests.api_support import token_for
 from tests.factories import make_audit, make_site, make_user
-from tests.test_photo_pipeline import (ORIENTATION, ORIENTATION_FILES, assert_no_metadata, encoded, mad,
-                                       open_jpeg, png_header_only, signature, textured)
+from tests.test_photo_pipeline import (ORIENTATION, ORIENTATION_FILES, assert_no_metadata, encoded, jpeg_bytes,
+                                       mad, open_jpeg, png_header_only, signature, textured)
 
 MAX_MB = 4
 ITEM, ROOM = "CLS-S1-01", "Lớp 3A"  # an item of the repeating zone "classroom"
@@ -98,6 +98,22 @@ def test_real_photo_uploaded_through_the_page_is_upright_and_metadata_free(clien
         assert mad(signature(im, size), reference) < 4.0
         assert_no_metadata(served.data)
     assert events("photo.add") == 1
+
+
+@pytest.mark.parametrize("bound", [None, 1200])
+def test_an_upload_bigger_than_the_photo_bound_is_accepted_and_its_display_image_keeps_to_it(
+        app, client, setup, media_root, bound):
+    """FIVS_PHOTO_MAX_PX (default 1600) bounds the display image, as it bounds what the tablet sends;
+    a bigger picture (no JavaScript, or an old page) is still accepted and downsized here."""
+    if bound is not None:
+        app.config["PHOTO_MAX_PX"] = bound
+    edge = bound or 1600
+    resp = post_photo(client, setup["audit"], jpeg_bytes(textured((3000, 2000)), quality=90))
+    assert resp.status_code == 302
+    (photo,) = photo_rows()
+    assert (photo.width, photo.height) == (edge, round(2000 * edge / 3000))
+    assert open_jpeg((media_root / photo.display_key).read_bytes()).size == (photo.width, photo.height)
+    assert max(photo.thumb_width, photo.thumb_height) == 320
 
 
 def test_upload_page_flashes_and_zone_page_shows_the_photo(client, setup):

@@ -370,7 +370,7 @@ PATHS.update({
                    "responses": _responses({"204": {"description": "Removed."}}, 400, 403, 404, 409)},
     },
     "/photos/{photo_id}/display": {"get": {
-        "operationId": "getPhotoDisplay", "tags": ["photos"], "summary": "The display image (long edge ≤ 2000 px).",
+        "operationId": "getPhotoDisplay", "tags": ["photos"], "summary": "The display image (long edge ≤ FIVS_PHOTO_MAX_PX, default 1600 px).",
         "parameters": [PHOTO_ID],
         "responses": _responses({"200": IMAGE, "304": {"description": "Not modified."}}, 404),
     }},

@@ -1,9 +1,9 @@
 """Photo ingest: check an uploaded photo and make its two stored derivatives.
 
 ``ingest(data)`` takes the raw upload and returns a display JPEG (long edge at most
-2000 px) and a thumbnail JPEG (at most 320 px, made from the display image). Both are
-upright, sRGB and carry no metadata at all: no EXIF (so no GPS), no XMP, no ICC
-profile, no comment. The original upload is never stored; only its SHA-256 is kept.
+``display_edge``: 2000 px unless told; the app passes its FIVS_PHOTO_MAX_PX) and a
+thumbnail JPEG (at most 320 px, made from the display image). Both are upright, sRGB
+and carry no metadata at all: no EXIF (so no GPS), no XMP, no ICC profile, no comment. The original upload is never stored; only its SHA-256 is kept.
 
 Only JPEG, PNG, WebP and HEIC/HEIF are accepted, judged by the decoded content. Every
 refusal is a ``PhotoError`` with an HTTP status, a short code and an English sentence.

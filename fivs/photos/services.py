@@ -14,6 +14,7 @@ import logging
 import uuid as uuid_mod
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -267,7 +268,7 @@ def _caption(caption: str | None) -> str:
 
 def _process(data: bytes) -> pipeline.IngestResult:
     try:
-        return pipeline.ingest(data)
+        return pipeline.ingest(data, display_edge=current_app.config["PHOTO_MAX_PX"])
     except pipeline.PhotoError as exc:
         raise PhotoRefused(_photo_message(exc), status=exc.status, code=exc.code) from exc
 

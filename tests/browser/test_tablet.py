@@ -123,7 +123,8 @@ def test_consultant_scores_submits_and_sees_percentages(page, live_app, log_in, 
     page.get_by_role("status").filter(has_text=T("Photo sent.")).wait_for()
     [travelled] = live_app.uploads[uploads:]
     image = Image.open(io.BytesIO(travelled))
-    assert image.format == "JPEG" and image.size == (2000, 1333)  # downsized on the tablet, and upright
+    assert live_app.config["PHOTO_MAX_PX"] == 1600
+    assert image.format == "JPEG" and image.size == (1600, 1067)  # downsized on the tablet, and upright
     assert image.getexif().get(ORIENTATION) in (None, 1)  # (EXIF 6 said: turn the sideways scene)
     assert len(travelled) < camera.stat().st_size / 2
     shot(page, "room-photo")

@@ -1,32 +1,32 @@
 /* fivs photo upload on the zone page: downsized on the tablet, sent through the offline queue.
  *
  * Enhances each photo form of photos/_forms.html (its file inputs sit in the item's fieldset and
- * belong to it through form="..."): instead of posting the form, each chosen photo is scaled on a
- * canvas to a JPEG of at most 2000 px on its long edge, upright as the camera's EXIF orientation says (createImageBitmap imageOrientation "from-image"), given a
- * client UUID and put in the offline queue (offline-queue.js), which sends it to
+ * belong to it through form="..."): instead of posting the form, each chosen photo is drawn on a
+ * canvas and re-encoded as a JPEG of at most data-photo-max-px (the zone form's: FIVS_PHOTO_MAX_PX)
+ * on its long edge at data-photo-quality, upright as the camera's EXIF orientation says
+ * (createImageBitmap imageOrientation "from-image") and without any metadata (a canvas keeps none:
+ * no EXIF, so no GPS), given a client UUID and put in the offline queue (offline-queue.js), which sends it to
  * POST /api/v1/audits/<uuid>/photos now or when the connection returns. Without JavaScript the form
  * posts as usual, and the server runs its full pipeline on whatever arrives either way.
  */
 (function () {
   "use strict";
 
-  var LONG_EDGE = 2000;
-  var QUALITY = 0.85;
   var zoneForm = document.querySelector("form[data-autosave]");
   var queue = window.fivsQueue;
   if (!zoneForm || !queue || !window.createImageBitmap || !window.crypto || !crypto.randomUUID) {
     return;
   }
+  var LONG_EDGE = parseInt(zoneForm.getAttribute("data-photo-max-px"), 10) || 1600;
+  var QUALITY = (parseInt(zoneForm.getAttribute("data-photo-quality"), 10) || 80) / 100;
   var auditApi = zoneForm.getAttribute("data-autosave").replace(/\/answers$/, "");
   var room = zoneForm.getAttribute("data-room") || "";
 
-  /* A JPEG no longer than LONG_EDGE, upright; a photo already small enough travels as it is. */
+  /* A JPEG no longer than LONG_EDGE, upright, without metadata: a smaller photo is re-encoded too
+   * (its EXIF, GPS included, stays on the tablet). */
   function downsize(file) {
     return createImageBitmap(file, {imageOrientation: "from-image"}).then(function (bitmap) {
-      var scale = LONG_EDGE / Math.max(bitmap.width, bitmap.height);
-      if (scale >= 1) {
-        return file;
-      }
+      var scale = Math.min(1, LONG_EDGE / Math.max(bitmap.width, bitmap.height));
       var canvas = document.createElement("canvas");
       canvas.width = Math.round(bitmap.width * scale);
       canvas.height = Math.round(bitmap.height * scale);
