@@ -118,13 +118,14 @@ def drive(app, link: WeakLink, photo: Path, photos: int) -> dict:
         sets = page.locator("fieldset[data-item]")
         items = sets.count()
 
+        page.wait_for_load_state("networkidle")
         link.reset_counts()
         for i in range(items):
             sets.nth(i).locator("input[type=radio]").nth(2).check()
             page.wait_for_function("el => el.textContent === el.dataset.saved", arg=status.element_handle())
             page.wait_for_load_state("networkidle")
         answer_saves = link.requests("PUT", r"/answers$")
-        scoring = {"up": link.bytes_up, "down": link.bytes_down, "requests": len(link.exchanges)}
+        scoring = phase_totals(link)
 
         link.reset_counts()
         for i in range(photos):
@@ -134,11 +135,19 @@ def drive(app, link: WeakLink, photo: Path, photos: int) -> dict:
             box.get_by_role("status").filter(has_text=T("Photo sent.")).wait_for()
             page.wait_for_load_state("networkidle")
         uploads = link.requests("POST", r"/photos$")
-        photo_phase = {"up": link.bytes_up, "down": link.bytes_down, "requests": len(link.exchanges)}
+        others = [f"{e.method} {e.path}" for e in link.exchanges if e not in uploads and e.path != "/sw.js"]
+        photo_phase = phase_totals(link)
         sent_sizes = [Image.open(io.BytesIO(b)).size for b in getattr(app, "bench_uploads", [])]
         browser.close()
     return {"items": items, "answer_saves": answer_saves, "scoring": scoring, "uploads": uploads,
-            "photo_phase": photo_phase, "sent_sizes": sent_sizes}
+            "photo_phase": photo_phase, "sent_sizes": sent_sizes, "others": others}
+
+
+def phase_totals(link: WeakLink) -> dict:
+    """Bytes and requests of a phase, without the service worker's own update check of /sw.js
+    (the browser's, once per page load at most, not caused by an answer or a photo)."""
+    counted = [e for e in link.exchanges if e.path != "/sw.js"]
+    return {"up": sum(e.up for e in counted), "down": sum(e.down for e in counted), "requests": len(counted)}
 
 
 def header_lines(raw: bytes) -> list[tuple[str, int]]:
@@ -152,11 +161,17 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=4)
     parser.add_argument("--throttle", action="store_true", help="750 kbit/s up, 2 Mbit/s down through the proxy")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument("--max-px", type=int, help="the page's and server's photo bound (default: the app's)")
+    parser.add_argument("--quality", type=int, help="the page's JPEG quality in % (default: the app's)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="fivs-weaklink-") as tmp:
         folder = Path(tmp)
         app = build_app(folder)
+        if args.max_px:
+            app.config["PHOTO_MAX_PX"] = args.max_px
+        if args.quality:
+            app.config["PHOTO_JPEG_QUALITY"] = args.quality
         app.bench_uploads = []
 
         @app.before_request
@@ -208,6 +223,8 @@ def main() -> int:
     print(f"bytes per answer save : {answer_up:8.0f} up {answer_down:8.0f} down ({answer_requests:.2f} requests)")
     print(f"  the PUT itself      : headers {save_header_up:.0f} + body {save_body_up:.0f} up, "
           f"headers {save_header_down:.0f} + body {save_body_down:.0f} down")
+    if got["others"]:
+        print(f"  besides the uploads : {', '.join(got['others'])}")
     print(f"bytes per photo       : {photo_up:8.0f} up {photo_down:8.0f} down ({photo_requests:.2f} requests)")
     print(f"audit of {AUDIT_ANSWERS} answers + {AUDIT_PHOTOS} photos: {(audit_up + audit_down) / 1e6:.2f} MB "
           f"({audit_up / 1e6:.2f} up, {audit_down / 1e6:.2f} down), {audit_requests:.0f} requests, "
