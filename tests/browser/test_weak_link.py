@@ -73,3 +73,163 @@ def test_a_camera_photo_arrives_downsized_upright_and_without_metadata(page, liv
     assert len(travelled) < camera.stat().st_size / 5
     [photo] = photos_in_db(live_app, audit_uuid)
     assert (photo.width, photo.height) == (1600, 1200)
+
+
+# ---------------------------------------------------------------- a dropped connection
+DROPPED = re.compile(r"net::ERR_(CONNECTION_(RESET|REFUSED|CLOSED|ABORTED)|EMPTY_RESPONSE|SOCKET_NOT_CONNECTED)")
+
+
+class DropWatch(Watch):
+    """As Watch, and the browser's own errors for requests the proxy cut (or refused while down)
+    are expected."""
+
+    def on_console(self, message) -> None:
+        if DROPPED.search(message.text):
+            return
+        super().on_console(message)
+
+
+@pytest.fixture
+def link(base_url):
+    link = WeakLink(int(base_url.rsplit(":", 1)[1])).start()
+    yield link
+    link.stop()
+
+
+@pytest.fixture
+def tablet(browser, link):
+    """A page at 800×1280 whose every request goes through the weak link."""
+    watch = DropWatch(link.url)
+    context = browser.new_context(base_url=link.url, viewport=VIEWPORTS["portrait"], locale="vi-VN")
+    context.on("page", watch.on_page)
+    context.on("request", watch.on_request)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+    assert watch.foreign == [], "requests left the app's origin"
+    assert watch.errors == [], "console errors"
+
+
+def log_in_on(page, T, username: str = "consultant") -> None:
+    from fivs.sites.pilot import DEMO_PASSWORD
+
+    page.goto("/auth/login")
+    page.get_by_label(T("Username")).fill(username)
+    page.get_by_label(T("Password")).fill(DEMO_PASSWORD)
+    page.get_by_role("button", name=T("Log in")).click()
+    page.wait_for_url(re.compile(r"/(\?.*)?$"))
+
+
+def media_files(live_app, audit_uuid: str) -> list[str]:
+    root = Path(live_app.config["MEDIA_ROOT"])
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and audit_uuid in str(p))
+
+
+def row_version(live_app, audit_uuid: str) -> int:
+    with live_app.app_context():
+        return db.session.scalar(select(Audit.row_version).where(Audit.uuid == uuid.UUID(audit_uuid)))
+
+
+def staging_files(live_app) -> list[str]:
+    root = Path(live_app.config["MEDIA_ROOT"])
+    return [str(p) for p in root.rglob("*") if p.is_file() and (".tmp" in p.parts or p.suffix == ".tmp")]
+
+
+def test_a_photo_upload_cut_midway_is_retried_and_stored_exactly_once(tablet, link, live_app, T, tmp_path):
+    page = tablet
+    log_in_on(page, T)
+    audit_uuid, zone = open_first_zone(page, live_app, T, DROP_SITE)
+    page.evaluate("""() => { window.progress = [];
+        document.addEventListener("fivs:photo-progress", () => window.progress.push(
+          document.querySelector("[data-offline-progress]").textContent)); }""")
+    cut = link.cut_after(r"^POST /api/v1/audits/[^ ]+/photos$", after=100_000)  # of ~360 KB
+    attach_photo(page, zone.items[0], camera_photo(tmp_path), T)
+    assert cut.fired.wait(20)
+    retrying = page.locator("[data-offline-retry]")
+    retrying.filter(has_text=T("The connection dropped: retrying…")).wait_for()
+    assert "đang thử lại" in retrying.text_content()
+    bar = page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1))
+    bar.wait_for()  # the photo stays queued
+    page.wait_for_timeout(1500)  # a retry or two while the link is still down
+    assert photos_in_db(live_app, audit_uuid) == [] and media_files(live_app, audit_uuid) == []
+    assert staging_files(live_app) == []  # nothing half-written
+    progress = page.evaluate("() => window.progress")
+    assert progress and all(p.startswith(T("Sending a photo: %(percent)s", percent="")) for p in progress)
+
+    link.restore()
+    group = page.get_by_role("group", name=zone.items[0].text("vi"))
+    group.get_by_role("status").filter(has_text=T("Photo sent.")).wait_for()
+    page.wait_for_function("() => window.fivsQueue.waiting() === 0")
+    assert retrying.is_hidden()
+    [photo] = photos_in_db(live_app, audit_uuid)
+    assert media_files(live_app, audit_uuid) == sorted([photo.display_key, photo.thumb_key])
+    assert staging_files(live_app) == []
+    assert len(link.requests("POST", r"/photos$")) >= 2  # the cut one and the retry
+    page.reload()  # nothing waits: nothing is sent twice
+    page.wait_for_function("() => window.fivsQueue && window.fivsQueue.waiting() === 0")
+    assert len(photos_in_db(live_app, audit_uuid)) == 1
+
+
+def test_an_answer_batch_cut_midway_is_retried_and_saved_exactly_once(tablet, link, live_app, T):
+    page = tablet
+    log_in_on(page, T)
+    audit_uuid, zone = open_first_zone(page, live_app, T, DROP_SITE)
+    items = zone.items[:3]
+    before = row_version(live_app, audit_uuid)
+    page.context.set_offline(True)
+    page.wait_for_function("() => navigator.onLine === false")
+    for n, item in enumerate(items):
+        score_zone(page, zone, str(n + 1), [item])
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=3)).wait_for()
+    cut = link.cut_after(r"^PUT /api/v1/audits/[^ ]+/answers$", after=1200)  # in the body, after the headers
+    page.context.set_offline(False)
+    assert cut.fired.wait(20)
+    page.locator("[data-offline-retry]").filter(has_text=T("The connection dropped: retrying…")).wait_for()
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=3)).wait_for()  # kept
+    assert answers_in_db(live_app, audit_uuid) == []
+
+    link.restore()
+    page.wait_for_function("() => window.fivsQueue.waiting() === 0")
+    rows = answers_in_db(live_app, audit_uuid)
+    assert len(rows) == 3 and len({item_id for _r, item_id, _s, _na in rows}) == 3
+    assert {item_id: s for _r, item_id, s, _na in rows} == {item.id: n + 1 for n, item in enumerate(items)}
+    assert len(link.requests("PUT", r"/answers$")) >= 2  # the cut one and the retry
+    assert row_version(live_app, audit_uuid) == before + 1  # the batch saved once, in one save
+    assert page.locator("[data-offline-retry]").is_hidden()
+
+
+# ---------------------------------------------------------------- sync order
+ORDER_SITES = {"portrait": "TH-BACGIANG", "landscape": "TH-LUCNGAN"}
+
+
+def test_waiting_answers_go_before_waiting_photos_and_the_page_shows_what_waits(page, context, live_app, log_in, T,
+                                                                                 viewport, watch, shot):
+    """Offline, a photo is queued first and two answers after it; the bar counts all three and the
+    items with something waiting say so. Back online the answers go first (scores are safe first),
+    then the photo, and the marks go."""
+    log_in("consultant")
+    audit_uuid, zone = open_first_zone(page, live_app, T, ORDER_SITES[viewport])
+    first, second, untouched = zone.items[:3]
+    context.set_offline(True)
+    watch.offline = True
+    page.wait_for_function("() => navigator.onLine === false")
+    attach_photo(page, first, PHOTOS / "Portrait_3.jpg", T)
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1)).wait_for()
+    score_zone(page, zone, "2", [first, second])
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=3)).wait_for()  # photos and answers
+
+    def marked(item) -> bool:
+        return page.get_by_role("group", name=item.text("vi")).get_by_text(T("Waiting to be sent")).count() == 1
+
+    assert (marked(first), marked(second), marked(untouched)) == (True, True, False)
+    shot(page, "waiting-marked")
+    served = len(live_app.served)
+    context.set_offline(False)
+    watch.offline = False
+    page.get_by_role("button", name=T("Send now")).wait_for(state="hidden")  # all sent
+    api = [p for p in live_app.served[served:] if p.startswith(f"/api/v1/audits/{audit_uuid}/")]
+    assert api == [f"/api/v1/audits/{audit_uuid}/answers", f"/api/v1/audits/{audit_uuid}/photos"], api
+    assert len(answers_in_db(live_app, audit_uuid)) == 2 and len(photos_in_db(live_app, audit_uuid)) == 1
+    page.wait_for_function("() => !document.querySelector('[data-waiting-mark]')")
+    assert not (marked(first) or marked(second))

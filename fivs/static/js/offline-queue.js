@@ -15,6 +15,11 @@
  * ("seen"). "Send now" then keeps the user's value over exactly that one; discarding keeps the
  * server's. Other records of the same audit are sent, each with its base, so that a colleague's
  * save landing between the read and the write refuses only an answer they changed, not the batch.
+ * A dropped connection (the request fails on the network, not refused by the server) leaves the
+ * record queued and retries it with backoff (1 s, doubling to 30 s at most) while the bar says so
+ * ("retrying"); a photo is sent with XMLHttpRequest so that its upload's progress shows. Waiting
+ * answers always go before waiting photos, so the scores are safe first; the bar counts both, and
+ * on a zone page every item with something waiting is marked.
  * Also registers the service worker (sw.js) and asks it to keep the opened audit's pages.
  */
 (function () {
@@ -28,9 +33,16 @@
   var count = bar.querySelector("[data-offline-count]");
   var conflictBox = bar.querySelector("[data-offline-conflict]");
   var discardButton = bar.querySelector("[data-offline-discard]");
+  var retryBox = bar.querySelector("[data-offline-retry]");
+  var progressBox = bar.querySelector("[data-offline-progress]");
+  var zoneForm = document.querySelector("form[data-autosave]");
+  var RETRY_FIRST_MS = 1000;
+  var RETRY_MAX_MS = 30000;
   var dbPromise = null;
   var draining = null;
   var waiting = 0;
+  var retryDelay = 0;     // the last wait before a retry; 0: the last attempt did not fail on the network
+  var retryTimer = null;
 
   function text(name) {
     return bar.getAttribute("data-" + name) || "";
@@ -98,6 +110,13 @@
     return headers;
   }
 
+  /* The request failed on the way (dropped connection, no answer): retried, unlike a refusal. */
+  function networkFailure() {
+    var error = new Error("network");
+    error.network = true;
+    throw error;
+  }
+
   function readJson(resp) {
     return resp.json().catch(function () { return {}; }).then(function (data) {
       return {status: resp.status, ok: resp.ok, data: data};
@@ -110,8 +129,64 @@
       waiting = records.length;
       count.textContent = text("waiting").replace("{n}", String(waiting));
       bar.hidden = records.length === 0 && conflictBox.hidden;
+      markWaitingItems(records);
       return records;
     });
+  }
+
+  /* On a zone page: each item of this zone and room with an answer or a photo still waiting says so. */
+  function markWaitingItems(records) {
+    if (!zoneForm) {
+      return;
+    }
+    var audit = zoneForm.getAttribute("data-autosave").replace(/\/answers$/, "");
+    var room = zoneForm.getAttribute("data-room") || "";
+    var items = {};
+    records.forEach(function (record) {
+      var change = record.kind === "answer" ? record.answer : record.photo;
+      if (record.audit === audit && change && (change.zone_instance || "") === room && change.item) {
+        items[change.item] = true;
+      }
+    });
+    Array.prototype.forEach.call(zoneForm.querySelectorAll("fieldset[data-item]"), function (set) {
+      var mark = set.querySelector("[data-waiting-mark]");
+      var isWaiting = items[set.getAttribute("data-item")] === true;
+      set.classList.toggle("is-waiting", isWaiting);
+      if (isWaiting && !mark) {
+        mark = document.createElement("span");
+        mark.className = "badge waiting-mark";
+        mark.setAttribute("data-waiting-mark", "");
+        mark.textContent = text("item-waiting");
+        set.querySelector(".item-meta").appendChild(mark);
+      } else if (!isWaiting && mark) {
+        mark.parentNode.removeChild(mark);
+      }
+    });
+  }
+
+  function showRetrying(on) {
+    retryBox.hidden = !on;
+    retryBox.textContent = on ? text("retrying") : "";
+  }
+
+  function showProgress(loaded, total) {
+    progressBox.hidden = total === null;
+    if (total !== null) {
+      var pct = String(Math.min(100, Math.round(100 * loaded / (total || 1))));
+      var lang = document.documentElement.getAttribute("lang") || "vi";
+      progressBox.textContent = text("sending-photo").replace("{pct}", lang === "vi" ? pct + " %" : pct + "%");
+    }
+  }
+
+  /* After a failure on the network: the next attempt after a wait twice as long as the last one. */
+  function scheduleRetry() {
+    retryDelay = retryDelay ? Math.min(retryDelay * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
+    showRetrying(true);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(function () {
+      retryTimer = null;
+      drain();
+    }, retryDelay);
   }
 
   /* A refused change stays queued: the user may discard the waiting changes (unless nothing waits: dropped). */
@@ -205,7 +280,7 @@
     var server = null;
     var clashes = [];
     var sending = records;
-    return fetch(audit, {credentials: "same-origin", headers: csrfHeaders()}).then(readJson).then(function (got) {
+    return fetch(audit, {credentials: "same-origin", headers: csrfHeaders()}).then(readJson, networkFailure).then(function (got) {
       if (!got.ok) {
         return got;
       }
@@ -221,7 +296,7 @@
         headers: csrfHeaders({"Content-Type": "application/json", "Prefer": "return=minimal"}),
         body: JSON.stringify({row_version: got.data.row_version,
                               answers: sending.map(function (r) { return withBase(r, forced); })})
-      }).then(readJson);
+      }).then(readJson, networkFailure);
     }).then(function (result) {
       if (result.ok) {
         if (result.data) {
@@ -253,9 +328,17 @@
     body.append("item", photo.item || "");
     body.append("zone_instance", photo.zone_instance || "");
     body.append("file", photo.blob, photo.name || "photo.jpg");
-    return fetch(record.audit + "/photos", {
-      method: "POST", credentials: "same-origin", headers: csrfHeaders(), body: body
-    }).then(readJson).then(function (result) {
+    return upload(record.audit + "/photos", body, function (loaded, total) {
+      showProgress(loaded, total);
+      document.dispatchEvent(new CustomEvent("fivs:photo-progress",
+                                             {detail: {record: record, loaded: loaded, total: total}}));
+    }).then(function (result) {
+      showProgress(0, null);
+      return result;
+    }, function (error) {
+      showProgress(0, null);
+      throw error;
+    }).then(function (result) {
       if (result.ok) {
         document.dispatchEvent(new CustomEvent("fivs:photo-saved", {detail: {record: record, photo: result.data}}));
         return remove([record]);
@@ -270,6 +353,38 @@
     });
   }
 
+  /* POST with the upload's progress (fetch has none): {status, ok, data} as readJson gives. */
+  function upload(url, body, onProgress) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      var headers = csrfHeaders();
+      xhr.open("POST", url);
+      Object.keys(headers).forEach(function (name) { xhr.setRequestHeader(name, headers[name]); });
+      xhr.upload.onprogress = function (event) {
+        if (event.lengthComputable) {
+          onProgress(event.loaded, event.total);
+        }
+      };
+      xhr.onload = function () {
+        var data = {};
+        try {
+          data = JSON.parse(xhr.responseText) || {};
+        } catch (e) {
+          data = {};
+        }
+        resolve({status: xhr.status, ok: xhr.status >= 200 && xhr.status < 300, data: data});
+      };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () {
+        try {
+          networkFailure();
+        } catch (error) {
+          reject(error);
+        }
+      };
+      xhr.send(body);
+    });
+  }
+
   /* Sends everything queued, audit by audit, answers before photos; stops at the first failure.
    * forced: the user pressed "Send now" (keeps their answers over the server's values shown). */
   function drain(forced) {
@@ -277,12 +392,17 @@
     if (draining) {
       return draining;
     }
+    clearTimeout(retryTimer);
+    retryTimer = null;
     if (navigator.onLine === false) {
+      showRetrying(false);  // "online" sends again
       return showCount();
     }
-    conflictBox.hidden = true;
-    showProblem("");
     draining = all().then(function (records) {
+      if (records.length) {  // a new attempt: the last one's notices go (with nothing to send they stay)
+        conflictBox.hidden = true;
+        showProblem("");
+      }
       var answers = {};
       var photos = [];
       records.forEach(function (record) {
@@ -300,8 +420,17 @@
         chain = chain.then(function () { return sendPhoto(record); });
       });
       return chain;
-    }).catch(function () {
-      // a refused record stays queued (shown above); a network failure waits for "online"
+    }).then(function () {
+      retryDelay = 0;
+      showRetrying(false);
+    }, function (error) {
+      // a refused record stays queued (shown above); one that failed on the network is retried
+      if (error && error.network) {
+        scheduleRetry();
+      } else {
+        retryDelay = 0;
+        showRetrying(false);
+      }
     }).then(function () {
       draining = null;
       return showCount();

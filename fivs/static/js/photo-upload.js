@@ -105,13 +105,26 @@
     }
   }
 
-  document.addEventListener("fivs:photo-saved", function (event) {
+  /* Says message by the photo controls of the item the queued photo belongs to. */
+  function sayForItem(record, message) {
     var forms = document.querySelectorAll("main form");
     for (var j = 0; j < forms.length; j++) {
       var input = fileInputs(forms[j])[0];
-      if (input && itemOf(forms[j], input) === event.detail.record.photo.item) {
-        say(forms[j], document.querySelector("[data-offline-bar]").getAttribute("data-photo-sent"));
+      if (input && itemOf(forms[j], input) === record.photo.item) {
+        say(forms[j], message);
       }
     }
+  }
+
+  document.addEventListener("fivs:photo-saved", function (event) {
+    sayForItem(event.detail.record, document.querySelector("[data-offline-bar]").getAttribute("data-photo-sent"));
+  });
+
+  /* The upload's progress, by the item too (the offline bar shows it as well). */
+  document.addEventListener("fivs:photo-progress", function (event) {
+    var pct = String(Math.min(100, Math.round(100 * event.detail.loaded / (event.detail.total || 1))));
+    var lang = document.documentElement.getAttribute("lang") || "vi";
+    sayForItem(event.detail.record, document.querySelector("[data-offline-bar]").getAttribute("data-sending-photo")
+      .replace("{pct}", lang === "vi" ? pct + " %" : pct + "%"));
   });
 })();
