@@ -15,7 +15,8 @@ waiting for "Photo sent." each time.
 Prints the bytes per answer save and per photo (up and down, every request the action caused),
 the extrapolation to one audit of 90 answers and 20 photos at 750 kbit/s up / 2 Mbit/s down /
 300 ms per request (goal: ≤ 6 MB and ≤ 90 s; exit status 1 when missed), and the per-request
-overhead of an answer save: its request and response headers, header by header.
+overhead of an answer save: its request and response headers, header by header, and whether the
+two parts cut of it come back (the session cookie with every answer, the Referer).
 """
 from __future__ import annotations
 
@@ -234,6 +235,12 @@ def main() -> int:
     for side, raw in (("request", last.raw_header_up), ("response", last.raw_header_down)):
         lines = header_lines(raw)
         print(f"  {side}: {sum(n for _h, n in lines) + 2} bytes: " + ", ".join(f"{h} {n}" for h, n in lines))
+    # What was cut of it (issue 26): the session cookie sent back with every answer (Flask refreshed it
+    # each request, and the last-activity stamp moved every second), and the Referer of API calls.
+    sent_back = sum(1 for e in saves if re.search(rb"\r\nSet-Cookie: session=", e.raw_header_down, re.I))
+    with_referer = sum(1 for e in saves if re.search(rb"\r\nReferer:", e.raw_header_up, re.I))
+    print(f"  cut: answer saves answered with the session cookie: {sent_back}/{len(saves)}; "
+          f"sent with a Referer: {with_referer}/{len(saves)} (both were {len(saves)}/{len(saves)} before)")
     figures = {"answer_up": answer_up, "answer_down": answer_down, "photo_up": photo_up, "photo_down": photo_down,
                "audit_bytes": audit_up + audit_down, "audit_seconds": audit_seconds,
                "save_header_up": save_header_up, "save_header_down": save_header_down,

@@ -58,6 +58,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         SITE_TIMEZONE="Asia/Ho_Chi_Minh",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # The cookie goes back only when the session changes (security.SEEN_EVERY_S: once a minute).
+        SESSION_REFRESH_EACH_REQUEST=False,
         SESSION_COOKIE_SECURE=env.get("FIVS_HTTPS") == "1",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=env.get("FIVS_HTTPS") == "1",

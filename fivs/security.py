@@ -10,6 +10,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fivs.i18n import LANG_COOKIE
 
+# The last activity is stamped at most this often: the session cookie (~380 bytes) then goes back
+# once a minute, not with every answer save of a tablet on a slow line.
+SEEN_EVERY_S = 60
+
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
@@ -47,10 +51,14 @@ def _idle_too_long() -> bool:
 
 def _stamp_activity(response):
     if "_user_id" in session:
-        session["seen"] = int(time.time())
+        now, seen = int(time.time()), session.get("seen")
+        if not isinstance(seen, int) or now - seen >= SEEN_EVERY_S:
+            session["seen"] = now
     if session and not session.permanent:
-        # A session that holds something lasts PERMANENT_SESSION_LIFETIME, refreshed per request
-        # (the inactivity timeout). An empty one (a bearer API call, /healthz) sends no cookie.
+        # A session that holds something lasts PERMANENT_SESSION_LIFETIME from the last activity (the
+        # inactivity timeout), stamped to the minute (SEEN_EVERY_S): an unchanged session sends no
+        # cookie back (SESSION_REFRESH_EACH_REQUEST off). An empty one (a bearer API call, /healthz)
+        # sends no cookie.
         session.permanent = True
     return response
 

@@ -237,6 +237,23 @@ def test_activity_keeps_the_session_alive(app, client, login_as):
     assert client.get("/").status_code == 200
 
 
+def test_the_session_cookie_goes_back_only_when_the_last_activity_moves_by_a_minute(app, client, login_as):
+    """Every byte counts on a tablet's slow line: an answer save within a minute of the last stamp
+    answers without a Set-Cookie (~380 bytes); a minute later the stamp moves and the cookie goes."""
+    login_as("reviewer")
+    client.get("/")  # the first page after logging in settles the session (CSRF token, language)
+    _set_last_seen(client, 10)
+    resp = client.get("/")
+    assert resp.status_code == 200 and not [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    with client.session_transaction() as sess:
+        assert time.time() - sess["seen"] >= 10  # not moved
+    _set_last_seen(client, 61)
+    resp = client.get("/")
+    assert [c for c in resp.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    with client.session_transaction() as sess:
+        assert time.time() - sess["seen"] < 5
+
+
 def test_session_without_a_last_seen_time_is_not_trusted(client, login_as):
     login_as("reviewer")
     _set_last_seen(client, None)

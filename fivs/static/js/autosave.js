@@ -272,6 +272,7 @@
     fetch(url, {
       method: "PUT",
       credentials: "same-origin",
+      referrerPolicy: "no-referrer",  // the API needs no Referer: ~100 bytes less per save
       // return=minimal: the new row version and scores, not every answer again (slow lines).
       headers: {"Content-Type": "application/json", "Accept": "application/json", "Prefer": "return=minimal",
                 "X-CSRFToken": meta ? meta.getAttribute("content") : ""},

@@ -280,7 +280,7 @@
     var server = null;
     var clashes = [];
     var sending = records;
-    return fetch(audit, {credentials: "same-origin", headers: csrfHeaders()}).then(readJson, networkFailure).then(function (got) {
+    return fetch(audit, {credentials: "same-origin", referrerPolicy: "no-referrer", headers: csrfHeaders()}).then(readJson, networkFailure).then(function (got) {
       if (!got.ok) {
         return got;
       }
@@ -293,6 +293,7 @@
       return fetch(audit + "/answers", {
         method: "PUT",
         credentials: "same-origin",
+        referrerPolicy: "no-referrer",  // the API needs no Referer
         headers: csrfHeaders({"Content-Type": "application/json", "Prefer": "return=minimal"}),
         body: JSON.stringify({row_version: got.data.row_version,
                               answers: sending.map(function (r) { return withBase(r, forced); })})
