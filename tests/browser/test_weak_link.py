@@ -233,3 +233,21 @@ def test_waiting_answers_go_before_waiting_photos_and_the_page_shows_what_waits(
     assert len(answers_in_db(live_app, audit_uuid)) == 2 and len(photos_in_db(live_app, audit_uuid)) == 1
     page.wait_for_function("() => !document.querySelector('[data-waiting-mark]')")
     assert not (marked(first) or marked(second))
+
+
+def test_an_answer_autosave_cut_midway_goes_to_the_queue_and_lands_once(tablet, link, live_app, T):
+    """Online, the autosave's own PUT is cut: the answer waits in the queue, which retries it."""
+    page = tablet
+    log_in_on(page, T)
+    audit_uuid, zone = open_first_zone(page, live_app, T, DROP_SITE)
+    before = row_version(live_app, audit_uuid)
+    cut = link.cut_after(r"^PUT /api/v1/audits/[^ ]+/answers$", after=1100)
+    score_zone(page, zone, "4", zone.items[:1])
+    assert cut.fired.wait(20)
+    page.locator("[data-offline-retry]").filter(has_text=T("The connection dropped: retrying…")).wait_for()
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1)).wait_for()
+    assert answers_in_db(live_app, audit_uuid) == []
+    link.restore()
+    page.wait_for_function("() => window.fivsQueue.waiting() === 0")
+    assert [(s, na) for _r, _i, s, na in answers_in_db(live_app, audit_uuid)] == [(4, False)]
+    assert row_version(live_app, audit_uuid) == before + 1

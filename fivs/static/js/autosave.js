@@ -285,8 +285,11 @@
         return handle(resp.status, data, codes);
       });
     }, function () {
-      if (queue) {
-        return toQueue(codes).then(function () { return false; });
+      if (queue) {  // the connection dropped: the queue keeps the answers and retries (no "online" comes)
+        return toQueue(codes).then(function () {
+          queue.drain();
+          return false;
+        });
       }
       requeue(codes);
       setStatus("offline");
