@@ -135,6 +135,8 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "api.photo_image": {"GET": logged_in(200, anonymous=401)},
     "comparisons_api.site": {"GET": logged_in(200, anonymous=401)},
     "comparisons_api.programme": {"GET": row(401, 200, 200, 403, 403, 403)},
+    "agreement_api.site": {"GET": logged_in(200, anonymous=401)},   # calibration pairs: reviewers, admins
+    "agreement_api.programme": {"GET": row(401, 200, 200, 403, 403, 403)},   # with rater drift
     "comparisons_api.export": {"GET": row(401, 200, 200, 200, 200, 403)},
     "reports_api.site_report": {"GET": logged_in(200, anonymous=401)},
     "reports_api.programme_report": {"GET": row(401, 200, 200, 403, 403, 403)},
