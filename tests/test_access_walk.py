@@ -117,6 +117,7 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "audits.remove_room": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
     "audits.submit": {"POST": row(LOGIN, 422, 403, 422, 403, 403)},  # draft with no answers
     "audits.reopen": {"POST": row(LOGIN, 409, 409, 403, 403, 403)},  # a draft is not locked
+    "audits.request_calibration": {"POST": row(LOGIN, 422, 422, 403, 403, 403)},  # no rater named
     # ---------------------------------------------------------------- API
     "api.openapi": {"GET": everyone(200)},
     "api.list_sites": {"GET": logged_in(200, anonymous=401)},

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from fivs.audits.models import Answer
+from fivs.audits.models import Answer, Audit
 from fivs.audits.services import start_calibration
 from fivs.extensions import db as database
 from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
@@ -279,3 +279,31 @@ def test_programme_page_shows_bias_sentence_and_drift(client, world, db):
     html = client.get("/programme").get_data(as_text=True)
     assert 'id="agreement-h"' in html and 'id="drift-h"' in html
     assert "Quá ít cơ sở" in html and "Nguyễn Văn An" in html
+
+
+def test_reviewer_asks_for_a_second_rater_on_the_summary_page(client, world, db):
+    login(client, world.reviewer.username)
+    page = client.get(f"/audits/{world.main.uuid}/summary?lang=en").get_data(as_text=True)
+    assert 'id="calibration-h"' in page and "Trần Thị Bình" in page and "Nguyễn Văn An</option>" not in page
+    url = f"/audits/{world.main.uuid}/calibration"
+    assert client.form_post(url, {"rater": "nobody"}).status_code == 422
+    resp = client.form_post(url, {"rater": str(world.second.id)})
+    assert resp.status_code == 302
+    (second,) = [a for a in database.session.scalars(
+        database.select(Audit).where(Audit.calibrates_id == world.main.id))]
+    assert second.auditor_id == world.second.id and second.status == "draft"
+    assert client.form_post(url, {"rater": str(world.second.id)}).status_code == 409
+    own_page = client.get(f"/audits/{world.own.uuid}/summary").get_data(as_text=True)
+    assert 'id="calibration-h"' not in own_page  # a self-assessment has no second rater
+
+
+def test_second_rater_scores_the_calibration_audit(client, world, db):
+    second = start_calibration(world.reviewer, world.main, world.second)
+    database.session.commit()
+    login(client, world.second.username)
+    assert client.get(f"/audits/{second.uuid}").status_code == 200
+    zone = next(z for z in second.template.zones if not z.repeats)
+    data = {"row_version": str(second.row_version), **{f"score-{item.code}": "3" for item in zone.items}}
+    assert client.form_post(f"/audits/{second.uuid}/zones/{zone.code}", data).status_code == 302
+    assert len(second.answers) == len(zone.items)
+    assert client.get(f"/audits/{world.main.uuid}/summary").status_code == 404
