@@ -2,9 +2,12 @@
 second rater's blindness, and that calibration audits change no score comparison."""
 from __future__ import annotations
 
+import io
 from datetime import date
 
 import pytest
+from babel.numbers import format_decimal
+from pypdf import PdfReader
 from sklearn.metrics import cohen_kappa_score
 
 from fivs.audits.models import Answer, Audit
@@ -307,3 +310,29 @@ def test_second_rater_scores_the_calibration_audit(client, world, db):
     assert client.form_post(f"/audits/{second.uuid}/zones/{zone.code}", data).status_code == 302
     assert len(second.answers) == len(zone.items)
     assert client.get(f"/audits/{world.main.uuid}/summary").status_code == 404
+
+
+# ---------------------------------------------------------------- reports
+def report_text(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def test_site_report_has_the_self_pair_and_no_second_rater(client, world, db):
+    calibrate(world, consultant_score)
+    login(client, world.principal.username)
+    resp = client.get("/api/v1/sites/S-AG1/report.pdf?lang=en")
+    assert resp.status_code == 200
+    text = report_text(resp.data)
+    (pair,) = client.get("/api/v1/sites/S-AG1/agreement").get_json()["pairs"]
+    assert "Do the raters agree?" in text
+    assert format_decimal(pair["kappa_quadratic"], format="0.00", locale="en") in text
+    assert "Trần Thị Bình" not in text
+
+
+def test_programme_report_has_the_agreement_appendix_with_drift(client, world, db):
+    calibrate(world, consultant_score)
+    login(client, world.reviewer.username)
+    text = report_text(client.get("/api/v1/programme/report.pdf").data)
+    assert "Phụ lục" in text and "Độ lệch của người chấm" in text and "Quá ít cơ sở" in text
+    assert "Trần Thị Bình" in text and "Nguyễn Văn An" in text
