@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from fivs.actions.api import actions_api_bp
+    from fivs.agreement.api import agreement_api_bp
     from fivs.actions.views import actions_bp
     from fivs.api.views import api_bp
     from fivs.audits.views import audits_bp
@@ -67,7 +68,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, admin_users_bp, sites_bp, checklists_bp, audits_bp, events_bp,
                api_bp, comparisons_bp, comparisons_api_bp, offline_bp,
-               actions_bp, actions_api_bp, reports_api_bp, photos_bp):
+               actions_bp, actions_api_bp, reports_api_bp, photos_bp, agreement_api_bp):
         app.register_blueprint(bp)
 
 

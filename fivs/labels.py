@@ -11,7 +11,8 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from fivs.scoring import MAX_SCORE, band
-from fivs.stats import EXACT_MAX_N, WILCOXON_MIN_N
+from fivs.stats import (AGREEMENT_MIN_ITEMS, BOOTSTRAP_RESAMPLES, EXACT_MAX_N, ONE_LEVEL, TOO_FEW_ITEMS,
+                        WILCOXON_MIN_N)
 
 JAPANESE_NAMES: dict[str, str] = {
     "seiri": "Seiri", "seiton": "Seiton", "seiso": "Seiso", "seiketsu": "Seiketsu", "shitsuke": "Shitsuke",
@@ -105,3 +106,25 @@ def wilcoxon_note() -> str:
 def no_statistics_note() -> str:
     """Said instead of a programme table when no site has both rounds."""
     return _("No site has both rounds yet: there are no statistics to show.")
+
+
+def kappa_missing_label(reason: str | None) -> str:
+    """Why an agreement shows no kappa (fivs.stats.TOO_FEW_ITEMS / ONE_LEVEL), in the current language."""
+    if reason == TOO_FEW_ITEMS:
+        return _("No kappa: fewer than %(n)d items scored by both raters.", n=AGREEMENT_MIN_ITEMS)
+    if reason == ONE_LEVEL:
+        return _("No kappa: one rater gave every item the same score, so kappa cannot measure agreement.")
+    return ""
+
+
+def agreement_note() -> list[str]:
+    """How the agreement figures are computed (fivs.stats, fivs.agreement.services), in words."""
+    return [
+        _("Items scored by both raters are compared (N/A or unscored on either side left out); each room "
+          "of a repeating zone is its own item. The difference is the self-assessment (or second rater) "
+          "minus the consultant, in points on the 0 to 4 scale: a positive difference is over-rating."),
+        _("Kappa is Cohen's quadratic-weighted kappa (1 is perfect agreement, 0 no better than chance), "
+          "with a 95 %% bootstrap interval over the items (%(n)d resamples, fixed seed). It is not "
+          "shown with fewer than %(min)d items, nor when a rater gave every item the same score.",
+          n=BOOTSTRAP_RESAMPLES, min=AGREEMENT_MIN_ITEMS),
+    ]

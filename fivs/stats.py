@@ -24,6 +24,19 @@ Wilcoxon signed-rank test
     cannot mean anything: even all of them in one direction give p >= 2 / 2^5 = 0.0625, so it can
     never show a change (MetricStats.wilcoxon_informative; pages and reports then say so instead).
 
+Agreement of two raters on the same items (scores 0-4; the caller leaves out N/A and unscored)
+    Quadratic-weighted Cohen's kappa: 1 - sum (a - b)^2 / the same sum expected when the two
+    raters' scores were independent (their marginals crossed), which is
+        n sum (a - b)^2 / (n sum a^2 - (sum a)^2 + n sum b^2 - (sum b)^2 + (sum a - sum b)^2)
+    in integers: the value of sklearn's cohen_kappa_score(weights="quadratic", labels=0..4).
+    Kappa is not reported (None) with fewer than AGREEMENT_MIN_ITEMS items, nor when either rater
+    gave every item the same level: kappa is then 0 (or 0 / 0) whatever the other rater did, so it
+    says nothing of agreement. Its 95 % interval is the percentile bootstrap over items
+    (BOOTSTRAP_RESAMPLES resamples from numpy's default_rng(BOOTSTRAP_SEED), so a report printed
+    twice shows the same interval); resamples where kappa is not defined are left out, and with
+    fewer than half of them defined there is no interval. Exact agreement and agreement within one
+    level are fractions of the items; the mean difference is first - other in points.
+
 Pure: the standard library, numpy and scipy; no Flask, no database, nothing else of fivs.
 """
 from __future__ import annotations
@@ -47,6 +60,15 @@ __all__ = [
     "mean_ci95",
     "cohens_dz",
     "wilcoxon_signed_rank",
+    "AGREEMENT_MIN_ITEMS",
+    "ONE_LEVEL",
+    "TOO_FEW_ITEMS",
+    "BOOTSTRAP_RESAMPLES",
+    "BOOTSTRAP_SEED",
+    "Agreement",
+    "agreement",
+    "quadratic_kappa",
+    "kappa_bootstrap_ci",
 ]
 
 # Changes are compared with zero and with each other (tied ranks) after rounding to this many
@@ -213,3 +235,103 @@ def metric_stats(baselines: Sequence[float], finals: Sequence[float],
         wilcoxon_p=p,
         rank_biserial=r,
     )
+
+
+# ---------------------------------------------------------------- agreement of two raters
+# With fewer common items than this, no kappa is reported.
+AGREEMENT_MIN_ITEMS = 10
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 5  # fixed: the same data give the same interval on every page and report
+
+TOO_FEW_ITEMS, ONE_LEVEL = "too_few_items", "one_level"  # why a kappa is missing
+
+
+def _kappa_terms(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Along the last axis: n * observed disagreement, n * expected one, and whether either
+    rater used a single level (integers, so equal raters give exactly 1)."""
+    n = a.shape[-1]
+    sa, sb = a.sum(-1), b.sum(-1)
+    var_a = n * (a * a).sum(-1) - sa * sa  # n^2 times the population variance
+    var_b = n * (b * b).sum(-1) - sb * sb
+    observed = n * ((a - b) ** 2).sum(-1)
+    expected = var_a + var_b + (sa - sb) ** 2
+    return observed, expected, (var_a == 0) | (var_b == 0)
+
+
+def quadratic_kappa(first: Sequence[int], other: Sequence[int]) -> float | None:
+    """Quadratic-weighted Cohen's kappa of two raters' scores on the same items (module
+    docstring); None when there is no item or either rater used a single level."""
+    a, b = np.asarray(first, dtype=np.int64), np.asarray(other, dtype=np.int64)
+    if a.shape != b.shape:
+        raise ValueError("both raters must score the same items")
+    if a.size == 0:
+        return None
+    observed, expected, one_level = _kappa_terms(a, b)
+    if one_level:
+        return None
+    return 1.0 - float(observed) / float(expected)
+
+
+def kappa_bootstrap_ci(first: Sequence[int], other: Sequence[int], *,
+                       seed: int = BOOTSTRAP_SEED, n_resamples: int = BOOTSTRAP_RESAMPLES
+                       ) -> tuple[float, float] | None:
+    """95 % percentile bootstrap interval of the quadratic kappa, items resampled in pairs."""
+    a, b = np.asarray(first, dtype=np.int64), np.asarray(other, dtype=np.int64)
+    if a.size < 2:
+        return None
+    idx = np.random.default_rng(seed).integers(0, a.size, size=(n_resamples, a.size))
+    observed, expected, one_level = _kappa_terms(a[idx], b[idx])
+    defined = ~one_level
+    if defined.sum() * 2 < n_resamples:
+        return None
+    kappas = 1.0 - observed[defined] / expected[defined]
+    low, high = np.percentile(kappas, [2.5, 97.5])
+    return (float(low), float(high))
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Two raters on their common items: see the module docstring for each figure."""
+
+    n_items: int
+    kappa_quadratic: float | None
+    kappa_ci: tuple[float, float] | None
+    kappa_missing: str | None  # TOO_FEW_ITEMS, ONE_LEVEL or None (kappa shown)
+    exact_agreement: float | None
+    within_one: float | None
+    mean_difference: float | None  # first - other, points on the 0-4 scale
+
+    def as_dict(self) -> dict:
+        return {
+            "n_items": self.n_items,
+            "kappa_quadratic": self.kappa_quadratic,
+            "kappa_ci": None if self.kappa_ci is None else [self.kappa_ci[0], self.kappa_ci[1]],
+            "kappa_missing": self.kappa_missing,
+            "exact_agreement": self.exact_agreement,
+            "within_one": self.within_one,
+            "mean_difference": self.mean_difference,
+        }
+
+
+def agreement(first: Sequence[int], other: Sequence[int], *,
+              min_items: int = AGREEMENT_MIN_ITEMS, seed: int = BOOTSTRAP_SEED) -> Agreement:
+    """Every agreement figure of two raters' scores on the same items (in the same order)."""
+    a, b = np.asarray(first, dtype=np.int64), np.asarray(other, dtype=np.int64)
+    if a.shape != b.shape:
+        raise ValueError("both raters must score the same items")
+    n = int(a.size)
+    if n == 0:
+        return Agreement(0, None, None, TOO_FEW_ITEMS, None, None, None)
+    gap = a - b
+    kappa = ci = None
+    if n < min_items:
+        missing = TOO_FEW_ITEMS
+    else:
+        kappa = quadratic_kappa(a, b)
+        missing = ONE_LEVEL if kappa is None else None
+        if kappa is not None:
+            ci = kappa_bootstrap_ci(a, b, seed=seed)
+    return Agreement(
+        n_items=n, kappa_quadratic=kappa, kappa_ci=ci, kappa_missing=missing,
+        exact_agreement=float(np.mean(gap == 0)), within_one=float(np.mean(np.abs(gap) <= 1)),
+        mean_difference=float(np.mean(gap)))

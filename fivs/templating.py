@@ -13,7 +13,8 @@ from fivs.timeutil import as_utc
 def register(app: Flask) -> None:
     @app.context_processor
     def _globals():
-        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy, "role_label": labels.role_label}
+        return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy, "role_label": labels.role_label,
+                "kappa_missing_label": labels.kappa_missing_label}
 
     @app.template_filter("pct")
     def _pct(value):

@@ -117,6 +117,7 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "audits.remove_room": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
     "audits.submit": {"POST": row(LOGIN, 422, 403, 422, 403, 403)},  # draft with no answers
     "audits.reopen": {"POST": row(LOGIN, 409, 409, 403, 403, 403)},  # a draft is not locked
+    "audits.request_calibration": {"POST": row(LOGIN, 422, 422, 403, 403, 403)},  # no rater named
     # ---------------------------------------------------------------- API
     "api.openapi": {"GET": everyone(200)},
     "api.list_sites": {"GET": logged_in(200, anonymous=401)},
@@ -135,6 +136,8 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "api.photo_image": {"GET": logged_in(200, anonymous=401)},
     "comparisons_api.site": {"GET": logged_in(200, anonymous=401)},
     "comparisons_api.programme": {"GET": row(401, 200, 200, 403, 403, 403)},
+    "agreement_api.site": {"GET": logged_in(200, anonymous=401)},   # calibration pairs: reviewers, admins
+    "agreement_api.programme": {"GET": row(401, 200, 200, 403, 403, 403)},   # with rater drift
     "comparisons_api.export": {"GET": row(401, 200, 200, 200, 200, 403)},
     "reports_api.site_report": {"GET": logged_in(200, anonymous=401)},
     "reports_api.programme_report": {"GET": row(401, 200, 200, 403, 403, 403)},

@@ -122,6 +122,9 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     api.get("/exports/scores.xlsx")
     api.get("/exports/nothing.csv")
     api.get("/programme/comparison")
+    api.get("/programme/agreement")  # 403 for a consultant
+    api.get("/sites/BG-TH01/agreement?phase=baseline")
+    api.get("/sites/BG-TH01/agreement?phase=x")
     action = api.post("/sites/BG-TH01/actions", json={"title": "Dọn bệ cửa sổ", "due_date": "2023-06-01"})
     api.get("/sites/BG-TH01/actions")
     api.get(f"/actions/{action.get_json()['id']}")
@@ -141,6 +144,8 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     api.get("/programme/comparison")
     api.get("/programme/comparison?kind=school")
     api.get("/programme/comparison?kind=moon")
+    api.get("/programme/agreement")
+    api.get("/sites/BG-TH01/agreement")
     api.get("/programme/report.pdf?lang=en")
     api.post("/audits", json={**body, "id": str(uuid.uuid4())})
     api.get("/openapi.json", token=None)

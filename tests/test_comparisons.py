@@ -396,7 +396,8 @@ def test_query_count_does_not_grow_with_sites(client, db, login_as, consultant):
     add_sites_with_rounds(db, consultant, 0, 12)
     login_as("reviewer")
     urls = ["/programme", "/api/v1/programme/comparison", "/api/v1/programme/comparison?kind=school",
-            "/api/v1/sites/Q000/comparison", "/sites/Q000/comparison"]
+            "/api/v1/sites/Q000/comparison", "/sites/Q000/comparison",
+            "/api/v1/programme/agreement", "/api/v1/sites/Q000/agreement"]
 
     def counts():
         result = {}

@@ -35,6 +35,10 @@ POSITIVE = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 CHANGE = _nullable({"type": "number", "minimum": -100, "maximum": 100,
                     "description": "Percentage points, final minus baseline, over matched items."})
 
+FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
+FRACTION_SIGNED = {"type": "number", "minimum": -1, "maximum": 1}
+POINTS = {"type": "number", "minimum": -4, "maximum": 4}
+
 SCHEMAS = {
     "Error": _object({"error": _object({
         "code": {"type": "string", "description": "Machine-readable, e.g. validation_error, stale_row_version."},
@@ -190,6 +194,46 @@ SCHEMAS = {
         "overall": _ref("MetricStats"),
         "by_s": {**_object({s: _ref("MetricStats") for s in S_KEYS}), "additionalProperties": False},
     }),
+    "Agreement": _object({
+        "n_items": {"type": "integer", "minimum": 0, "description": "Items both raters scored (each room its own item)."},
+        "kappa_quadratic": _nullable({**FRACTION_SIGNED,
+                                      "description": "Quadratic-weighted Cohen's kappa; null with fewer than 10 "
+                                                     "items or when a rater used one level only."}),
+        "kappa_ci": _nullable({"type": "array", "items": FRACTION_SIGNED, "minItems": 2, "maxItems": 2,
+                               "description": "95 % percentile bootstrap over items (fixed seed)."}),
+        "kappa_missing": _nullable({"enum": ["too_few_items", "one_level"],
+                                    "description": "Why kappa_quadratic is null."}),
+        "exact_agreement": _nullable(FRACTION),
+        "within_one": _nullable({**FRACTION, "description": "Share of items within one level."}),
+        "mean_difference": _nullable({**POINTS, "description": "audit - other, points on the 0-4 scale."}),
+    }),
+    "AgreementPair": {"allOf": [_ref("Agreement"), _object({
+        "kind": {"enum": ["self", "calibration"]}, "site": TEXT, "phase": {"enum": list(PHASES)},
+        "audit": {**UUID, "description": "The self-assessment or the calibration audit."},
+        "other": {**UUID, "description": "The consultant audit it is compared with."},
+        "audit_rater": TEXT, "other_rater": TEXT,
+        "by_s": {**_object({s: _ref("Agreement") for s in S_KEYS}), "additionalProperties": False},
+    })]},
+    "SiteAgreement": _object({"pairs": {"type": "array", "items": _ref("AgreementPair"),
+                                        "description": "Calibration pairs only for reviewers and admins."}}),
+    "RaterDrift": _object({
+        "rater": TEXT,
+        "calibration_pairs": {"type": "integer", "minimum": 0}, "calibration": _ref("Agreement"),
+        "self_pairs": {"type": "integer", "minimum": 0}, "versus_self": _ref("Agreement"),
+    }),
+    "ProgrammeAgreement": _object({
+        "rounds": _object({phase: _object({"pooled": _ref("Agreement"),
+                                           "pairs": {"type": "array", "items": _ref("AgreementPair")}})
+                           for phase in ("baseline", "final")}),
+        "bias_change": {"allOf": [_ref("MetricStats"), _object({
+            "sites": {"type": "array", "items": TEXT},
+            "shrank": _nullable({"type": "boolean", "description": "null: the paired test shows no change."}),
+            "sentence": TEXT,
+        })], "description": "Absolute mean difference self - consultant per site, baseline versus final."},
+        "calibration_pairs": {"type": "array", "items": _ref("AgreementPair")},
+        "rater_drift": {"type": "array", "items": _ref("RaterDrift"),
+                        "description": "Each consultant's score minus the other rater's."},
+    }, required=["rounds", "bias_change", "calibration_pairs"]),
     "AuditConflict": _object({"error": _object({
         "code": TEXT, "message": TEXT,
         "details": _object({"row_version": {"type": "integer"}, "audit": _ref("Audit"),
@@ -393,6 +437,23 @@ PATHS.update({
                                     "Which sites.")],
         "responses": _responses({"200": _ok("ProgrammeComparison", "The statistics.")}, 403, 422),
     }},
+    # fivs/agreement/api.py (figures from fivs.stats, unrounded)
+    "/sites/{code}/agreement": {"get": {
+        "operationId": "getSiteAgreement", "tags": ["agreement"],
+        "summary": "Do the raters agree? The site's self-assessment (and, for reviewers and admins, "
+                   "calibration) pairs.",
+        "parameters": [SITE_CODE, _query_param("phase", {"enum": ["baseline", "final"]},
+                                               "One round; both when absent.")],
+        "responses": _responses({"200": _ok("SiteAgreement", "The pairs.")}, 404, 422),
+    }},
+    "/programme/agreement": {"get": {
+        "operationId": "getProgrammeAgreement", "tags": ["agreement"],
+        "summary": "Rater agreement across the sites, the change of self-rating bias and per-rater drift "
+                   "(reviewers and admins).",
+        "parameters": [_query_param("kind", {"enum": ["all", "school", "clinic"], "default": "all"},
+                                    "Which sites.")],
+        "responses": _responses({"200": _ok("ProgrammeAgreement", "The figures.")}, 403, 422),
+    }},
     # fivs/reports/api.py
     "/sites/{code}/report.pdf": {"get": {
         "operationId": "getSiteReport", "tags": ["reports"],
@@ -528,7 +589,7 @@ DOCUMENT = {
     },
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearerAuth": []}, {"cookieAuth": []}],
-    "tags": [{"name": n} for n in ("sites", "checklists", "audits", "photos", "comparisons", "exports", "actions", "reports", "meta")],
+    "tags": [{"name": n} for n in ("sites", "checklists", "audits", "photos", "comparisons", "agreement", "exports", "actions", "reports", "meta")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

@@ -1,4 +1,4 @@
-"""Capture forms: start an audit, rooms, a zone's answers, reopen.
+"""Capture forms: start an audit, rooms, a zone's answers, reopen, ask for a second rater.
 
 The forms only carry and convert input; every rule (score range, N/A, note length, room names,
 reasons) is checked once, by fivs.audits.services.
@@ -60,6 +60,13 @@ class ZoneForm(FlaskForm):
 
 class ReopenForm(FlaskForm):
     reason = TextAreaField(_l("Reason for reopening"))
+
+
+class CalibrationForm(FlaskForm):
+    """A reviewer names the second rater of a consultant audit (choices: the site's other consultants)."""
+
+    rater = ChoiceField(_l("Second rater"), validators=[InputRequired()], choices=[],
+                        refusal=lambda _value, _allowed: _("Choose one of the consultants of this site."))
 
 
 def score_field(item) -> str:

@@ -26,7 +26,10 @@ from fivs.timeutil import utcnow
 
 PHASES = ("baseline", "periodic", "final")
 CONSULTANT_AUDIT, SELF_ASSESSMENT = "consultant", "self"  # the kinds of audit
-KINDS = (CONSULTANT_AUDIT, SELF_ASSESSMENT)
+# A second consultant's independent scoring of a consultant audit's site and round (calibrates):
+# read only for rater agreement, never for scores or comparisons.
+CALIBRATION = "calibration"
+KINDS = (CONSULTANT_AUDIT, SELF_ASSESSMENT, CALIBRATION)
 STATUSES = ("draft", "submitted", "reopened")
 
 
@@ -34,7 +37,8 @@ class Audit(db.Model):
     __tablename__ = "audits"
     __table_args__ = (
         CheckConstraint("phase IN ('baseline', 'periodic', 'final')", name="phase"),
-        CheckConstraint("kind IN ('consultant', 'self')", name="kind"),
+        CheckConstraint("kind IN ('consultant', 'self', 'calibration')", name="kind"),
+        CheckConstraint("(kind = 'calibration') = (calibrates_id IS NOT NULL)", name="calibrates"),
         CheckConstraint("status IN ('draft', 'submitted', 'reopened')", name="status"),
     )
 
@@ -51,10 +55,13 @@ class Audit(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The consultant audit a calibration audit scores again (set exactly for kind "calibration").
+    calibrates_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
 
     site: Mapped[Site] = relationship()
     template: Mapped[ChecklistTemplate] = relationship()
     auditor: Mapped[User] = relationship()
+    calibrates: Mapped["Audit | None"] = relationship(remote_side=[id])
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="audit", cascade="all, delete-orphan"
     )

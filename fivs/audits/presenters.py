@@ -119,7 +119,8 @@ def phase_label(phase: str) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return {"consultant": _("Consultant audit"), "self": _("Self-assessment")}.get(kind, kind)
+    return {"consultant": _("Consultant audit"), "self": _("Self-assessment"),
+            "calibration": _("Second rater")}.get(kind, kind)
 
 
 def status_label(status: str) -> str:

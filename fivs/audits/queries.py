@@ -5,7 +5,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
 from fivs.audits.models import Answer, Audit
-from fivs.auth.policy import auditable_site_ids
+from fivs.auth.models import User, consultant_sites
+from fivs.auth.policy import CONSULTANT, auditable_site_ids
 from fivs.events.models import Event
 from fivs.extensions import db
 from fivs.sites.models import Site
@@ -42,3 +43,12 @@ def audit_events(audit) -> list[Event]:
     """The audit's event log, oldest first."""
     return list(db.session.scalars(select(Event).where(Event.audit_id == audit.id)
                                    .options(selectinload(Event.user)).order_by(Event.at, Event.id)))
+
+
+def second_rater_candidates(audit) -> list[User]:
+    """Active consultants assigned to the audit's site, other than its auditor, by name."""
+    return list(db.session.scalars(
+        select(User).join(consultant_sites, consultant_sites.c.user_id == User.id)
+        .where(consultant_sites.c.site_id == audit.site_id, User.role == CONSULTANT,
+               User.active.is_(True), User.id != audit.auditor_id)
+        .order_by(User.full_name, User.username)))

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from fivs import scoring
-from fivs.audits.models import PHASES, Answer, Audit, Room
+from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, PHASES, Answer, Audit, Room
 from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
@@ -59,7 +59,10 @@ def _same_content(audit: Audit, req: StartRequest) -> bool:
 def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
                 audit_uuid: uuid_mod.UUID | None = None,
                 template: ChecklistTemplate | None = None) -> tuple[Audit, bool]:
-    """Create an audit (idempotent on its client-made UUID). Returns (audit, created)."""
+    """Create an audit (idempotent on its client-made UUID). Returns (audit, created).
+    A calibration audit is started with start_calibration, which links it to its first rater's."""
+    if kind == CALIBRATION:
+        raise ValidationError(_("A second rater's audit is asked for by a reviewer."))
     if phase not in PHASES:
         raise ValidationError(_("Unknown phase: %(phase)s", phase=phase))
     if (problem := date_problem(audit_date)) is not None:
@@ -95,6 +98,38 @@ def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
                    "template": f"{template.key}@{template.version}"})
     db.session.flush()
     return audit, True
+
+
+def start_calibration(user, main: Audit, rater) -> Audit:
+    """A draft calibration audit: `rater`, a second consultant of the site, scores `main`'s site and
+    round again on the same checklist, date and rooms (so that each room pairs up), independently:
+    neither sees the other's answers until both are submitted (fivs.auth.policy.raters_kept_blind)."""
+    if not policy.can_request_calibration(user):
+        raise PermissionDenied(_("Only reviewers and admins can ask for a second rater."))
+    if main.kind != CONSULTANT_AUDIT:
+        raise ValidationError(_("Only a consultant audit can have a second rater."))
+    if rater is None or not rater.active or not policy.can_calibrate(rater, main.site_id):
+        raise ValidationError(_("The second rater must be an active consultant assigned to this site."),
+                              details=[{"field": "rater"}])
+    if rater.id == main.auditor_id:
+        raise ValidationError(_("The second rater must be another consultant than the first."),
+                              details=[{"field": "rater"}])
+    taken = db.session.scalar(select(Audit.id).where(Audit.calibrates_id == main.id,
+                                                     Audit.auditor_id == rater.id))
+    if taken is not None:
+        raise ConflictError(_("This consultant is already the second rater of this audit."),
+                            code="calibration_exists")
+    audit = Audit(uuid=uuid_mod.uuid4(), site_id=main.site_id, template_id=main.template_id,
+                  phase=main.phase, kind=CALIBRATION, calibrates_id=main.id, auditor_id=rater.id,
+                  audit_date=main.audit_date, status="draft", row_version=1)
+    db.session.add(audit)
+    db.session.flush()
+    for room in main.rooms:
+        db.session.add(Room(audit_id=audit.id, zone_id=room.zone_id, name=room.name, position=room.position))
+    log_event("audit.calibration_request", user=user, audit=audit, target=str(audit.uuid),
+              new={"calibrates": str(main.uuid), "rater": rater.username})
+    db.session.flush()
+    return audit
 
 
 def _replayed(existing: Audit, req: StartRequest) -> Audit:

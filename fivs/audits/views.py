@@ -13,11 +13,11 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from fivs.audits import presenters
-from fivs.audits.forms import ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, any_choice, unknown_items
-from fivs.audits.queries import audit_events, auditable_sites
+from fivs.audits.forms import CalibrationForm, ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, any_choice, unknown_items
+from fivs.audits.queries import audit_events, auditable_sites, second_rater_candidates
 from fivs.audits import services
 from fivs.audits.services import (audit_scores, ensure_editable, missing_items, normalise_room, reopen_audit,
-                                  save_answers, start_audit, submit_audit)
+                                  save_answers, start_audit, start_calibration, submit_audit)
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, requires
 from fivs.extensions import db
@@ -203,10 +203,35 @@ def reopen(audit_uuid):
     return redirect(url_for(".zones", audit_uuid=audit.uuid))
 
 
-def _summary(audit, form, status: int = 200):
+@audits_bp.post("/<audit_uuid>/calibration")
+@requires(policy.can_request_calibration)
+def request_calibration(audit_uuid):
+    """A reviewer asks a second consultant to score the audit's site and round independently."""
+    audit = get_audit_or_404(audit_uuid)
+    form = _calibration_form(audit)
+    if not form.validate_on_submit():
+        return _summary(audit, ReopenForm(), 422, calibration_form=form)
+    raters = {str(u.id): u for u in second_rater_candidates(audit)}
+    second = start_calibration(current_user, audit, raters.get(form.rater.data))
+    db.session.commit()
+    flash(_("%(name)s is asked to score this site again; neither rater sees the other's answers until "
+            "both are submitted.", name=second.auditor.full_name or second.auditor.username), "info")
+    return redirect(url_for(".summary", audit_uuid=audit.uuid))
+
+
+def _calibration_form(audit) -> CalibrationForm:
+    form = CalibrationForm()
+    form.rater.choices = [SelectChoice(str(u.id), u.full_name or u.username)
+                          for u in second_rater_candidates(audit)]
+    return form
+
+
+def _summary(audit, form, status: int = 200, calibration_form=None):
+    if calibration_form is None and audit.kind == "consultant" and policy.can_request_calibration(current_user):
+        calibration_form = _calibration_form(audit)
     return render_template(
         "audits/summary.html", audit=audit, scores=audit_scores(audit), groups=presenters.zone_groups(audit),
-        answers=presenters.answer_map(audit), form=form,
+        answers=presenters.answer_map(audit), form=form, calibration_form=calibration_form,
         can_reopen=audit.locked and policy.can_reopen(current_user)), status
 
 

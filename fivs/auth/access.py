@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from fivs.actions.models import CorrectiveAction
-from fivs.audits.models import Audit
+from fivs.audits.models import CALIBRATION, Audit
 from fivs.auth import policy
 from fivs.extensions import db
 from fivs.photos.models import Photo
@@ -80,9 +80,20 @@ def parse_uuid_or_404(value) -> uuid_mod.UUID:
 _AUDIT_BY_UUID = select(Audit).options(joinedload(Audit.template)).where(Audit.uuid == bindparam("uuid"))
 
 
+_CALIBRATIONS_OF = select(Audit).where(Audit.calibrates_id == bindparam("audit_id"))
+
+
+def calibration_pairs(audit: Audit) -> list[tuple[Audit, Audit]]:
+    """The (consultant audit, calibration audit) pairs `audit` belongs to (at most one query)."""
+    if audit.kind == CALIBRATION:
+        return [(audit.calibrates, audit)]
+    return [(audit, second) for second in db.session.scalars(_CALIBRATIONS_OF, {"audit_id": audit.id})]
+
+
 def get_audit_or_404(audit_uuid) -> Audit:
     audit = db.session.scalar(_AUDIT_BY_UUID, {"uuid": parse_uuid_or_404(audit_uuid)})
-    if audit is None or not policy.can_view_audit(current_user, audit):
+    if audit is None or not policy.can_view_audit(
+            current_user, audit, policy.raters_kept_blind(audit, calibration_pairs(audit))):
         abort(404)
     return audit
 

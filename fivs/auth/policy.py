@@ -8,7 +8,7 @@ or the request. Scoped loading (another site's object is a 404) lives in fivs.au
 from __future__ import annotations
 
 from fivs.actions.models import OPEN_STATUSES
-from fivs.audits.models import CONSULTANT_AUDIT, SELF_ASSESSMENT
+from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, SELF_ASSESSMENT
 from fivs.auth.roles import ADMIN, ALL_SITES_ROLES, CONSULTANT, PRINCIPAL, REVIEWER, ROLES, SITE_BOUND_ROLES, STAFF
 
 __all__ = ["ADMIN", "REVIEWER", "CONSULTANT", "PRINCIPAL", "STAFF", "ROLES", "ALL_SITES_ROLES",
@@ -88,9 +88,25 @@ def audit_kind_for(user) -> str:
     return SELF_ASSESSMENT if user.role in SITE_BOUND_ROLES else CONSULTANT_AUDIT
 
 
-def can_view_audit(user, audit) -> bool:
-    """Whoever sees the site sees its audits (staff too: their self-assessments and the consultant's)."""
-    return sees_site(user, audit.site_id)
+def can_view_audit(user, audit, kept_blind: frozenset[int] = frozenset()) -> bool:
+    """Whoever sees the site sees its audits (staff too: their self-assessments and the consultant's),
+    except the raters in `kept_blind` (raters_kept_blind: the other side of an unfinished
+    calibration pair)."""
+    return sees_site(user, audit.site_id) and user.id not in kept_blind
+
+
+def raters_kept_blind(audit, pairs) -> frozenset[int]:
+    """Who may not see `audit` yet: in each calibration pair (consultant audit, calibration audit)
+    it belongs to, the other side's rater, until both sides are submitted, so that the second
+    rater scores independently (and the first cannot adjust to the second)."""
+    blind = set()
+    for main, second in pairs:
+        if main.status == "submitted" and second.status == "submitted":
+            continue
+        other = second if audit.id == main.id else main
+        if other.auditor_id != audit.auditor_id:
+            blind.add(other.auditor_id)
+    return frozenset(blind)
 
 
 def can_edit_audit(user, audit) -> bool:
@@ -99,9 +115,27 @@ def can_edit_audit(user, audit) -> bool:
         return True
     if user.role == REVIEWER:
         return audit.status == "reopened"
+    if audit.kind == CALIBRATION:
+        return user.role == CONSULTANT and user.id == audit.auditor_id and can_audit_site(user, audit.site_id)
     if audit.kind == CONSULTANT_AUDIT:
         return user.role == CONSULTANT and can_audit_site(user, audit.site_id)
     return user.role in SITE_BOUND_ROLES and user.site_id == audit.site_id
+
+
+def can_request_calibration(user) -> bool:
+    """Asking a second consultant to score a consultant audit's site and round again: reviewers and admins."""
+    return user.role in (REVIEWER, ADMIN)
+
+
+def can_calibrate(user, site_id: int) -> bool:
+    """Who may be the second rater of a site: a consultant assigned to it."""
+    return user.role == CONSULTANT and site_id in assigned_site_ids(user)
+
+
+def can_see_rater_drift(user) -> bool:
+    """Calibration pairs and each consultant's drift from the other raters: reviewers and admins
+    (never principals or staff, nor the consultants themselves)."""
+    return user.role in (REVIEWER, ADMIN)
 
 
 def can_reopen(user) -> bool:

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
+from flask_login import current_user
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from fivs import labels, scoring
+from fivs.agreement.services import load_programme_agreement, load_site_agreement
 from fivs.auth import policy
 from fivs.auth.access import requires, site_scope_required
 from fivs.comparisons.queries import KINDS
@@ -20,8 +22,10 @@ comparisons_bp = Blueprint("comparisons", __name__)
 @site_scope_required
 def site(site):
     comparison = load_site_comparison(site)
+    pairs = load_site_agreement(site, with_calibration=policy.can_see_rater_drift(current_user))
     return render_template("comparisons/site.html", site=site, c=comparison,
-                           radar=site_radar(comparison), method_note=labels.method_note())
+                           radar=site_radar(comparison), method_note=labels.method_note(),
+                           pairs=pairs, agreement_note=labels.agreement_note())
 
 
 @comparisons_bp.get("/programme")
@@ -33,7 +37,8 @@ def programme():
                            charts={kind: change_chart(r, kind) for kind, r in results.items()},
                            kind_titles=kind_titles(), coverage_labels=coverage_labels(),
                            method_note=labels.method_note(), wilcoxon_note=labels.wilcoxon_note(),
-                           no_statistics_note=labels.no_statistics_note())
+                           no_statistics_note=labels.no_statistics_note(),
+                           agreement=load_programme_agreement(), agreement_note=labels.agreement_note())
 
 
 # ---------------------------------------------------------------- presentation helpers
@@ -83,6 +88,23 @@ def signed(value: float | None) -> str:
         return "—"
     number = scoring.format_pct(abs(value), current_lang()).rstrip(" %")
     if set(number) <= set("0.,"):  # shows as zero: no sign
+        return number
+    return ("+" if value > 0 else "−") + number
+
+
+@comparisons_bp.app_template_filter("fraction")
+def fraction(value: float | None) -> str:
+    """A share (0..1) as a percentage: '87,5 %' / '—'."""
+    return "—" if value is None else scoring.format_pct(100 * value, current_lang())
+
+
+@comparisons_bp.app_template_filter("points")
+def points(value: float | None) -> str:
+    """A signed difference in points of the 0-4 scale: '+0,35' / '−1,20' / '0,00' / '—'."""
+    if value is None:
+        return "—"
+    number = format_decimal(abs(value), format="0.00")
+    if set(number) <= set("0.,"):
         return number
     return ("+" if value > 0 else "−") + number
 

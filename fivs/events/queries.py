@@ -29,6 +29,7 @@ ACTION_LABELS = {
     "site.update": _l("Site changed"),
     "checklist.publish": _l("Checklist version published"),
     "audit.create": _l("Audit started"),
+    "audit.calibration_request": _l("Second rater asked to score again"),
     "audit.submit": _l("Audit submitted"),
     "audit.reopen": _l("Audit reopened"),
     "audit.zone_add": _l("Room added"),

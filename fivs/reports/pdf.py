@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-from flask_babel import format_date
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from reportlab import rl_config
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, String
@@ -77,6 +77,32 @@ def signed(value: float | None, lang: str) -> str:
     if set(number) <= set("0.,"):
         return number
     return ("+" if value > 0 else "−") + number
+
+
+def points(value: float | None) -> str:
+    """A signed difference in points of the 0-4 scale: '+0,35' / '−1,20' / '0,00' / '—'."""
+    if value is None:
+        return "—"
+    number = format_decimal(abs(value), format="0.00")
+    if set(number) <= set("0.,"):
+        return number
+    return ("+" if value > 0 else "−") + number
+
+
+def fraction(value: float | None, lang: str) -> str:
+    """A share (0..1) as a percentage."""
+    return "—" if value is None else scoring.format_pct(100 * value, lang)
+
+
+def kappa(agreement) -> str:
+    """Kappa with its interval, or why there is none (fivs.stats.Agreement)."""
+    if agreement.kappa_quadratic is None:
+        return labels.kappa_missing_label(agreement.kappa_missing) or "—"
+    text = format_decimal(agreement.kappa_quadratic, format="0.00")
+    if agreement.kappa_ci:
+        low, high = (format_decimal(v, format="0.00") for v in agreement.kappa_ci)
+        text += f" ({low} … {high})"
+    return text
 
 
 def band_text(value: float | None) -> str:

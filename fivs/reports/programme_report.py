@@ -8,6 +8,7 @@ from reportlab.platypus import PageBreak, Spacer
 
 from fivs import labels, scoring
 from fivs.actions.queries import Counts, counts_by_site
+from fivs.agreement.services import ProgrammeAgreement, load_programme_agreement
 from fivs.audits.models import PHASES
 from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import Programme, load_programme, load_site_comparison
@@ -29,7 +30,8 @@ def build_programme_report(lang: str) -> bytes:
                  *coverage(programme, st), *statistics(programme, lang, st),
                  *rankings(programme, lang, st), *small_multiples(programme, st),
                  *action_counts(programme, st),
-                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"])]
+                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"]),
+                 *agreement_appendix(load_programme_agreement(), lang, st)]
         for c in programme.sites:
             site = db.session.get(Site, c.site.id)
             story += [PageBreak(), *site_summary(load_site_comparison(site), lang, st),
@@ -97,6 +99,33 @@ def rankings(programme: Programme, lang: str, st: dict) -> list:
                   pdf.table(rows, [24, pdf.CONTENT_WIDTH - 244, 80, 60, 80], st["cell"],
                             align_right_from=3)]
     return story
+
+
+def agreement_appendix(agreement: ProgrammeAgreement, lang: str, st: dict) -> list:
+    """Appendix: do the raters agree? The bias sentence, each round pooled over the sites, and each
+    consultant's drift (the programme report is for reviewers and admins)."""
+    rows = [[_("Round"), _("Pairs"), _("Items"), _("Kappa (95 % CI)"), _("Same score"),
+             _("Within one level"), _("Difference")]]
+    for phase in ("baseline", "final"):
+        a = agreement.pooled[phase]
+        rows.append([_("Final") if phase == "final" else _("Baseline"), str(len(agreement.by_round[phase])),
+                     str(a.n_items), pdf.kappa(a), pdf.fraction(a.exact_agreement, lang),
+                     pdf.fraction(a.within_one, lang), pdf.points(a.mean_difference)])
+    story = [pdf.para(_("Appendix: do the raters agree?"), st["h2"]),
+             pdf.para(agreement.bias.sentence(), st["body"]),
+             pdf.table(rows, [60, 40, 45, pdf.CONTENT_WIDTH - 370, 75, 80, 70], st["cell"], align_right_from=1)]
+    if agreement.drift:
+        drift = [[_("Consultant"), _("Second-rater pairs"), _("Difference"), _("Kappa (95 % CI)"),
+                  _("Self-assessment pairs"), _("Difference")]]
+        drift += [[d.rater, str(d.calibration_pairs), pdf.points(d.calibration.mean_difference),
+                   pdf.kappa(d.calibration) if d.calibration_pairs else "—", str(d.self_pairs),
+                   pdf.points(d.versus_self.mean_difference)] for d in agreement.drift]
+        story += [pdf.para(_("Rater drift"), st["h3"]),
+                  pdf.table(drift, [pdf.CONTENT_WIDTH - 355, 65, 60, 110, 65, 55], st["cell"],
+                            align_right_from=1),
+                  pdf.para(_("Each consultant minus the other rater, in points: negative scores harder, "
+                             "positive softer"), st["small"])]
+    return story + [pdf.para(paragraph, st["small"]) for paragraph in labels.agreement_note()]
 
 
 def action_counts(programme: Programme, st: dict) -> list:

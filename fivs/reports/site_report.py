@@ -15,6 +15,7 @@ from fivs import labels, scoring
 from fivs.actions.models import OPEN_STATUSES
 from fivs.actions.queries import site_actions
 from fivs.actions.services import is_overdue, priority_label, status_label
+from fivs.agreement.services import Pair, load_site_agreement
 from fivs.comparisons.photos import before_after_pairs
 from fivs.comparisons.services import SiteComparison, load_site_comparison
 from fivs.photos.queries import photos_of_actions
@@ -72,6 +73,7 @@ def build_site_report(site, lang: str) -> bytes:
                  *photo_section(photo_pairs(site, lang), st),
                  *open_actions(site_actions(site.id, statuses=OPEN_STATUSES), lang, st),
                  *verified_actions(site_actions(site.id, statuses=("verified",)), lang, st),
+                 *agreement_section(load_site_agreement(site, with_calibration=False), lang, st),
                  pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"])]
         return pdf.render(story, title=report_title(comparison.site),
                           generated=to_local(utcnow()), lang=lang)
@@ -201,6 +203,22 @@ def site_details(c: SiteComparison, lang: str, st: dict) -> list:
                  for r in c.self_assessments]
         story.append(pdf.table(rows, [100, pdf.CONTENT_WIDTH - 180, 80], st["cell"]))
     return story
+
+
+def agreement_section(pairs: list[Pair], lang: str, st: dict) -> list:
+    """Do the raters agree? One row per pair (fivs.agreement.services), with the notes on method.
+    The site report shows self-assessment pairs only: second raters are the reviewers' business."""
+    if not pairs:
+        return []
+    rows = [[_("Round"), _("Raters"), _("Items"), _("Kappa (95 % CI)"), _("Same score"),
+             _("Within one level"), _("Difference")]]
+    rows += [[_("Final") if p.phase == "final" else _("Baseline"), f"{p.audit.auditor} / {p.other.auditor}",
+              str(p.overall.n_items), pdf.kappa(p.overall), pdf.fraction(p.overall.exact_agreement, lang),
+              pdf.fraction(p.overall.within_one, lang), pdf.points(p.overall.mean_difference)]
+             for p in pairs]
+    return [pdf.para(_("Do the raters agree?"), st["h2"]),
+            pdf.table(rows, [55, pdf.CONTENT_WIDTH - 380, 40, 110, 55, 65, 55], st["cell"], align_right_from=2),
+            *(pdf.para(paragraph, st["small"]) for paragraph in labels.agreement_note())]
 
 
 def open_actions(actions: list, lang: str, st: dict) -> list:

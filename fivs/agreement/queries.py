@@ -1,0 +1,66 @@
+"""Read-side queries of rater agreement: each runs ONE SQL statement and returns plain rows, so the
+site and programme figures take two statements however many sites there are."""
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, SELF_ASSESSMENT, Answer, Audit
+from fivs.auth.models import User
+from fivs.checklists.models import Item, Zone
+from fivs.comparisons.queries import SiteRow
+from fivs.extensions import db
+from fivs.sites.models import Site
+
+
+@dataclass(frozen=True)
+class RatedAudit:
+    """A submitted audit that can be one side of a pair, with who scored it and its site."""
+
+    id: int
+    uuid: str
+    site: SiteRow
+    phase: str
+    kind: str  # consultant | self | calibration
+    audit_date: date
+    submitted_at: datetime | None
+    auditor_id: int
+    auditor: str  # full name, else username
+    calibrates_id: int | None
+
+
+def rated_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
+                 active_only: bool = True) -> list[RatedAudit]:
+    """Every submitted audit of every kind of the chosen sites (schools first, then by code)."""
+    stmt = (select(Audit.id, Audit.uuid, Site.id, Site.code, Site.name, Site.kind, Site.district,
+                   Audit.phase, Audit.kind, Audit.audit_date, Audit.submitted_at, Audit.auditor_id,
+                   User.full_name, User.username, Audit.calibrates_id)
+            .join(Site, Site.id == Audit.site_id)
+            .join(User, User.id == Audit.auditor_id)
+            .where(Audit.status == "submitted",
+                   Audit.kind.in_((CONSULTANT_AUDIT, SELF_ASSESSMENT, CALIBRATION)))
+            .order_by(Site.kind.desc(), Site.code, Audit.audit_date, Audit.id))
+    if site_ids is not None:
+        stmt = stmt.where(Site.id.in_(sorted(site_ids) or [-1]))
+    if kind != "all":
+        stmt = stmt.where(Site.kind == kind)
+    if active_only:
+        stmt = stmt.where(Site.active.is_(True))
+    return [RatedAudit(id=r[0], uuid=str(r[1]), site=SiteRow(*r[2:7]), phase=r[7], kind=r[8],
+                       audit_date=r[9], submitted_at=r[10], auditor_id=r[11], auditor=r[12] or r[13],
+                       calibrates_id=r[14])
+            for r in db.session.execute(stmt)]
+
+
+def scored_places(audit_ids: Collection[int]) -> list[tuple[int, str, str, str, str, int]]:
+    """(audit_id, zone code, item code, room, S, score) of the scored answers (not N/A, not blank)."""
+    if not audit_ids:
+        return []
+    stmt = (select(Answer.audit_id, Zone.code, Item.code, Answer.room, Item.s, Answer.score)
+            .join(Item, Item.id == Answer.item_id).join(Zone, Zone.id == Item.zone_id)
+            .where(Answer.audit_id.in_(sorted(audit_ids)), Answer.score.is_not(None),
+                   Answer.na.is_(False)))
+    return db.session.connection().execute(stmt).all()
