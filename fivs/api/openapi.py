@@ -412,13 +412,19 @@ PATHS.update({
                    "of the sites you may see.",
         "parameters": [_path_param("what", {"enum": ["answers", "scores", "actions"]}, "What to export.",
                                    "answers"),
-                       _path_param("fmt", {"enum": ["csv", "xlsx"]}, "CSV (UTF-8 with BOM) or Excel.", "csv")],
+                       _path_param("fmt", {"enum": ["csv", "xlsx"]},
+                                   "CSV for machines (codes, every audit, UTF-8 with BOM) or an Excel workbook for "
+                                   "people (sheets Overview, Details, Actions, Methods, Column codes, opened on the "
+                                   "sheet of `what`).", "csv"),
+                       {**REPORT_LANG, "description": "The workbook's language (XLSX only); Vietnamese when absent."},
+                       _query_param("include", {"enum": ["drafts"]},
+                                    "XLSX only: add draft and reopened audits (only submitted ones otherwise).")],
         "responses": _responses({"200": {"description": "The file (Content-Disposition: attachment).", "content": {
             "text/csv": {"schema": {"type": "string"}},
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                 "schema": {"type": "string", "contentMediaType":
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}},
-        }}}, 403, 404),
+        }}}, 403, 404, 422),
     }},
 })
 
