@@ -100,6 +100,8 @@ SCHEMAS = {
         "zone_instances": {"type": "array", "items": _ref("ZoneInstance")},
         "answers": {"type": "array", "items": _ref("Answer")},
         "scores": {**_ref("Scores"), "description": "Unrounded percentages (0-100) from fivs.scoring."},
+        "acknowledgement": {**_nullable(_ref("Acknowledgement")),
+                            "description": "The site head's acknowledgement of this submission (null: none yet)."},
     })]},
     "AnswersSaved": _object({
         "id": UUID, "status": {"enum": list(STATUSES)},
@@ -135,6 +137,14 @@ SCHEMAS = {
     }),
     "SubmitRequest": _object({"row_version": POSITIVE}, required=[]),
     "ReopenRequest": _object({"reason": TEXT}),
+    "AcknowledgementRequest": _object({"comment": {**TEXT, "description": "Optional; it may disagree."}},
+                                      required=[]),
+    "Acknowledgement": _object({
+        "audit": UUID, "by": {**TEXT, "description": "The principal's or clinic head's username."},
+        "name": TEXT, "comment": TEXT, "acknowledged_at": DATETIME,
+        "submission": {**DATETIME, "description": "The submission acknowledged (the audit's submitted_at); "
+                                                  "after a reopen and a new submit a new acknowledgement is needed."},
+    }),
     "Photo": _object({
         "id": UUID, "audit": _nullable(UUID), "item": _nullable(TEXT), "zone_instance": _nullable(TEXT),
         "action": {**_nullable(UUID), "description": "The corrective action of an \"after\" photo."},
@@ -341,6 +351,25 @@ PATHS = {
         "requestBody": _json_body("ReopenRequest", {"reason": "Chấm lại khu vệ sinh sau khi sửa chữa."}),
         "responses": _responses({"200": _ok("Audit", "Reopened.")},
                                 400, 403, 404, 409, 413, 415, 422, e409=CONFLICT_WITH_STATE),
+    }},
+    "/audits/{audit_id}/acknowledgement": {"post": {
+        "operationId": "acknowledgeAudit", "tags": ["audits"],
+        "summary": "The site's principal or clinic head acknowledges the submitted consultant audit (its "
+                   "sign-off), with an optional comment that may disagree; once per submission.",
+        "parameters": [AUDIT_ID],
+        "requestBody": _json_body("AcknowledgementRequest",
+                                  {"comment": "Nhà trường đã nhận biên bản; khu vệ sinh đang được sửa."}, required=False),
+        "responses": _responses({"201": _ok("Acknowledgement", "Acknowledged.")},
+                                400, 403, 404, 409, 413, 415, 422),
+    }},
+    "/audits/{audit_id}/record.pdf": {"get": {
+        "operationId": "getAuditRecord", "tags": ["reports"],
+        "summary": "The audit record (biên bản đánh giá) of a submitted audit: one A4 page with the scores, "
+                   "the main findings and the signature blocks.",
+        "parameters": [AUDIT_ID, {"name": "lang", "in": "query", "required": False,
+                                  "schema": {"enum": ["vi", "en"], "default": "vi"}, "description": "The record's language."}],
+        "responses": _responses({"200": {"description": "The PDF (A4; Content-Disposition: inline).", "content": {
+            "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}}, 404, 409, 422),
     }},
 }
 

@@ -62,6 +62,10 @@ class ReopenForm(FlaskForm):
     reason = TextAreaField(_l("Reason for reopening"))
 
 
+class AcknowledgeForm(FlaskForm):
+    comment = TextAreaField(_l("Comment (optional; you may disagree)"))
+
+
 def score_field(item) -> str:
     return f"score-{item.code}"
 

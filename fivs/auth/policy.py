@@ -104,6 +104,11 @@ def can_edit_audit(user, audit) -> bool:
     return user.role in SITE_BOUND_ROLES and user.site_id == audit.site_id
 
 
+def can_acknowledge(user, audit) -> bool:
+    """Acknowledging a consultant audit of a site (its sign-off): that site's principal or clinic head only."""
+    return is_site_head(user, audit.site_id)
+
+
 def can_reopen(user) -> bool:
     """Reopening a submitted audit: reviewers and admins."""
     return user.role in (REVIEWER, ADMIN)

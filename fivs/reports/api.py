@@ -1,7 +1,7 @@
 """The PDF reports under /api/v1, authenticated like the rest of the API (fivs.api.auth).
 
-A site's report for whoever may see the site (another site is a 404); the programme report for
-reviewers and admins (403 for the others). Vietnamese unless ?lang=en.
+A site's report, and a submitted audit's record, for whoever may see the site (another site is a
+404); the programme report for reviewers and admins (403 for the others). Vietnamese unless ?lang=en.
 """
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.auth import policy
-from fivs.auth.access import get_site_or_404
+from fivs.auth.access import get_audit_or_404, get_site_or_404
 from fivs.extensions import csrf
 from fivs.reports.exports import content_disposition
 from fivs.reports.programme_report import build_programme_report
+from fivs.reports.record import build_audit_record
 from fivs.reports.site_report import build_site_report
-from fivs.services_errors import PermissionDenied, ValidationError
+from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
 from fivs.timeutil import local_today
 
 reports_api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
@@ -37,6 +38,17 @@ def programme_report():
         raise PermissionDenied(_("Only reviewers and admins can see the programme report."))
     lang = report_lang()
     return pdf_response(build_programme_report(lang), f"fivs-programme-{local_today()}.pdf")
+
+
+@reports_api_bp.get("/audits/<audit_id>/record.pdf")
+def audit_record(audit_id: str):
+    """The one-page audit record of a submitted audit, for whoever may see the audit."""
+    audit = get_audit_or_404(audit_id)
+    if audit.status != "submitted":
+        raise ConflictError(_("The audit record is made once the audit is submitted."), code="not_submitted")
+    lang = report_lang()
+    return pdf_response(build_audit_record(audit, lang),
+                        f"{audit.site.code} {audit.site.name} {audit.phase} {audit.audit_date}.pdf")
 
 
 def report_lang() -> str:
