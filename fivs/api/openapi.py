@@ -375,6 +375,10 @@ PATHS = {
 
 PDF = {"description": "The PDF (A4; Content-Disposition: inline).",
        "content": {"application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}
+DOCX = {"description": "The Word document (Content-Disposition: attachment).", "content": {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {"schema": {
+        "type": "string",
+        "contentMediaType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}}}}
 REPORT_LANG = _query_param("lang", {"enum": ["vi", "en"], "default": "vi"}, "The report's language.")
 PHOTO_ID = _path_param("photo_id", UUID, "The photo's id (UUID).", EXAMPLE_PHOTO_ID)
 IMAGE = {"description": "The JPEG (no metadata). Send If-None-Match with the ETag to get a 304.",
@@ -434,6 +438,19 @@ PATHS.update({
         "summary": "The programme's A4 report with a summary page per site (reviewers and admins).",
         "parameters": [REPORT_LANG],
         "responses": _responses({"200": PDF}, 403, 422),
+    }},
+    "/sites/{code}/report.docx": {"get": {
+        "operationId": "getSiteReportDocx", "tags": ["reports"],
+        "summary": "The site report as an editable Word document (same figures as the PDF).",
+        "parameters": [SITE_CODE, REPORT_LANG],
+        "responses": _responses({"200": DOCX}, 404, 422),
+    }},
+    "/programme/report.docx": {"get": {
+        "operationId": "getProgrammeReportDocx", "tags": ["reports"],
+        "summary": "The programme report as an editable Word document: the summary, tables and the per-S chart "
+                   "(reviewers and admins).",
+        "parameters": [REPORT_LANG],
+        "responses": _responses({"200": DOCX}, 403, 422),
     }},
     "/exports/{what}.{fmt}": {"get": {
         "operationId": "export", "tags": ["exports"],
