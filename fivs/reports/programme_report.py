@@ -14,6 +14,7 @@ from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import Programme, load_programme, load_site_comparison
 from fivs.extensions import db
 from fivs.reports import pdf
+from fivs.reports.programme_charts import chart_section
 from fivs.reports.site_report import kind_label, photo_pairs, photo_section, site_summary
 from fivs.reports.summary import missing_round_names, summary_sentences
 from fivs.sites.models import Site
@@ -30,6 +31,7 @@ def build_programme_report(lang: str) -> bytes:
                  pdf.para(_("%(count)d sites", count=len(programme.sites)), st["body"]),
                  pdf.para(_("Results in brief"), st["h2"]),
                  *(pdf.para(sentence, st["body"]) for sentence in summary_sentences(programme, lang)),
+                 *chart_section(programme, st),
                  PageBreak(),
                  *coverage(programme, st), *missing_rounds(programme, st), *statistics(programme, lang, st),
                  *rankings(programme, lang, st), *small_multiples(programme, st),
