@@ -148,6 +148,20 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     api.get("/sites/BG-TH01/agreement")
     api.get("/programme/report.pdf?lang=en")
     api.post("/audits", json={**body, "id": str(uuid.uuid4())})
+    api.get(done_path + "/record.pdf")
+    api.get(path + "/record.pdf")  # a draft: 409
+    api.post(done_path + "/acknowledgement", json={})  # not the site's head: 403
+    api.login(make_user("principal", site=site))
+    assert api.post(done_path + "/acknowledgement", json={"comment": "Đã nhận"}).status_code == 201
+    api.post(done_path + "/acknowledgement", json={})  # already acknowledged: 409
+    api.post(done_path + "/acknowledgement", json={"comment": 1})
+    api.get(done_path + "/record.pdf?lang=en")
+    api.get("/sites/BG-TH01/report.docx")
+    api.get("/sites/NOPE/report.docx")
+    api.get("/programme/report.docx")  # a principal: 403
+    api.login(reviewer)
+    api.get("/programme/report.docx?lang=en")
+    api.get("/programme/report.docx?lang=xx")
     api.get("/openapi.json", token=None)
 
     ok = {(method, path) for method, path, status in api.validated if status < 300}

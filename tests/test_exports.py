@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from fivs import scoring
 from fivs.audits.services import scored_answers
 from fivs.photos.models import Photo
-from fivs.reports.exports import ANSWER_COLUMNS, ascii_filename, content_disposition, csv_cell
+from fivs.reports.exports import ANSWER_COLUMNS, ascii_filename, content_disposition, csv_cell, rounded_pct
 from tests.api_support import ApiClient
 from tests.factories import answer_all, make_audit, make_site, make_user
 
@@ -53,9 +53,12 @@ def read_csv(resp) -> list[dict]:
 
 
 def read_xlsx(resp):
-    sheet = load_workbook(io.BytesIO(resp.get_data())).active
+    """The sheet the workbook opens on, its rows keyed by each column's machine code (sheet "Column codes")."""
+    workbook = load_workbook(io.BytesIO(resp.get_data()))
+    sheet = workbook.active
+    codes = {(r[0], r[2]): r[3] for r in workbook.worksheets[-1].iter_rows(min_row=2, values_only=True)}
     rows = list(sheet.iter_rows())
-    header = [c.value for c in rows[0]]
+    header = [codes[(sheet.title, c.value)] for c in rows[0]]
     return header, [{h: c for h, c in zip(header, row)} for row in rows[1:]]
 
 
@@ -90,14 +93,17 @@ def test_answers_xlsx_reviewer(client, login_as, data):
 
     assert resp.status_code == 200
     header, rows = read_xlsx(resp)
-    assert header == list(ANSWER_COLUMNS)
+    assert {"site_code", "zone", "zone_instance", "item", "item_text", "score", "na", "note", "photos"} <= set(header)
     notes = [r["note"] for r in rows if r["note"].value]
     assert NOTE_VI in [c.value for c in notes]
     for cell in notes:
         assert cell.data_type == "s", cell.value  # never a formula
     assert DANGEROUS[0] in [c.value for c in notes]  # kept as the text it is
-    scores = [r["score"].value for r in rows if r["site_code"].value == "E01"]
-    assert scores.count("N/A") == 1 and {1, 3} <= set(scores)
+    first = [r for r in rows if r["site_code"].value == "E01"]
+    scores = [r["score"].value for r in first]
+    assert {1, 3} <= set(scores) and "N/A" not in scores and "Không áp dụng" not in scores  # numbers only
+    na = [r for r in first if r["na"].value]
+    assert len(na) == 1 and na[0]["score"].value is None and na[0]["na"].value == "Không áp dụng"
 
 
 def test_scores_csv_and_xlsx_match_scoring(client, login_as, data):
@@ -112,7 +118,7 @@ def test_scores_csv_and_xlsx_match_scoring(client, login_as, data):
     for row, xrow in zip(rows, xrows):
         sc = expected[row["site_code"]]
         assert float(row["overall"]) == pytest.approx(sc.overall)
-        assert xrow["overall"].value == pytest.approx(sc.overall)
+        assert xrow["overall"].value == rounded_pct(sc.overall)  # one decimal, as the app shows it
         for s in scoring.S_KEYS:
             assert float(row[s]) == pytest.approx(sc.by_s[s])
         assert float(row["zone_classroom"]) == pytest.approx(sc.by_zone["classroom"])
@@ -194,3 +200,91 @@ def test_content_disposition_has_ascii_fallback_and_utf8_name():
     assert header.startswith('attachment; filename="fivs-answers-Truong Dong Phuc.csv"; ')
     assert unquote(header.split("filename*=UTF-8''")[1]) == "fivs-answers-Trường Đồng Phúc.csv"
     assert ascii_filename('a"b\\c/d.csv') == "a_b_c_d.csv"
+
+
+@pytest.fixture
+def workbook_data(db, data):
+    """The two submitted baselines, plus a draft final at E01 scored so that percentages have long decimals."""
+    draft = make_audit(data["sites"][0], data["consultant"], phase="final", status="draft")
+    answers = answer_all(draft, 2)
+    answers[0].score = 3  # one S now has (2n + 1) / 4n: a long decimal
+    db.session.commit()
+    data["draft"] = draft
+    return data
+
+
+def _workbook(resp):
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return load_workbook(io.BytesIO(resp.get_data()))
+
+
+def test_xlsx_workbook_is_for_people(client, login_as, workbook_data):
+    """Vietnamese sheets and headers, machine codes on their own sheet, one-decimal numbers with a % format,
+    frozen header row, autofilter, widths, and the drafts left out."""
+    login_as("reviewer")
+
+    workbook = _workbook(client.get("/api/v1/exports/scores.xlsx"))
+
+    assert workbook.sheetnames == ["Tổng hợp", "Chi tiết", "Hành động", "Phương pháp", "Mã cột"]
+    overview = workbook["Tổng hợp"]
+    header = [c.value for c in overview[1]]
+    assert header[:12] == ["Mã cơ sở", "Cơ sở", "Huyện", "Loại", "Loại đánh giá", "Đợt", "Ngày",
+                           "Người đánh giá", "Trạng thái", "Tổng thể", "Sàng lọc", "Sắp xếp"]
+    assert "Xếp loại" in header
+    codes = {(r[0], r[2]): r[3] for r in workbook["Mã cột"].iter_rows(min_row=2, values_only=True)}
+    assert codes[("Tổng hợp", "Tổng thể")] == "overall" and codes[("Chi tiết", "Nội dung tiêu chí")] == "item_text"
+    rows = list(overview.iter_rows(min_row=2))
+    assert len(rows) == 2  # the draft final is not there
+    assert {r[5].value for r in rows} == {"Đầu kỳ"} and {r[8].value for r in rows} == {"Đã nộp"}
+    expected = scoring.audit_scores(scored_answers(workbook_data["audits"]["E01"]))
+    e01 = next(r for r in rows if r[0].value == "E01")
+    assert e01[9].value == rounded_pct(expected.overall) and e01[9].number_format == '0.0"%"'
+    assert e01[10].value == 25.0 and e01[10].number_format == '0.0"%"'  # a number, not text
+    assert e01[6].is_date and e01[6].number_format == "DD/MM/YYYY"
+    for sheet in ("Tổng hợp", "Chi tiết", "Hành động", "Mã cột"):
+        ws = workbook[sheet]
+        assert ws.freeze_panes == "A2", sheet
+        assert ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:"), sheet
+    assert 8 <= workbook["Chi tiết"].column_dimensions["K"].width <= 62  # item text: wide, not unbounded
+    details = workbook["Chi tiết"]
+    texts = [r[10] for r in details.iter_rows(min_row=2, values_only=True)]
+    assert all(texts) and len(set(texts)) > 5  # the item's own words, not only its code
+    assert "Phương pháp" in workbook.sheetnames and workbook["Phương pháp"]["A2"].value.startswith("Mỗi")
+
+
+def test_xlsx_drafts_on_request_with_rounded_percentages(client, login_as, workbook_data):
+    login_as("reviewer")
+
+    workbook = _workbook(client.get("/api/v1/exports/scores.xlsx?include=drafts"))
+
+    rows = list(workbook["Tổng hợp"].iter_rows(min_row=2))
+    assert len(rows) == 3
+    draft = next(r for r in rows if r[8].value == "Bản nháp")
+    expected = scoring.audit_scores(scored_answers(workbook_data["draft"]))
+    assert any(v is not None and v != round(v, 1) for v in [expected.overall, *expected.by_s.values()])
+    figures = [expected.overall, *(expected.by_s[s] for s in scoring.S_KEYS)]
+    assert [c.value for c in draft[9:15]] == [rounded_pct(v) for v in figures]
+    assert all(c.value == round(c.value, 1) and c.number_format == '0.0"%"' for c in draft[9:15])
+    assert client.get("/api/v1/exports/scores.xlsx?include=everything").status_code == 422
+
+
+def test_xlsx_in_english_opens_on_the_sheet_asked_for(client, login_as, workbook_data):
+    login_as("reviewer")
+
+    workbook = _workbook(client.get("/api/v1/exports/answers.xlsx?lang=en"))
+
+    assert workbook.sheetnames == ["Overview", "Details", "Actions", "Methods", "Column codes"]
+    assert workbook.active.title == "Details"
+    header = [c.value for c in workbook["Details"][1]]
+    assert header[:3] == ["Site code", "Site", "Audit kind"] and "Item text" in header and "N/A" in header
+    assert workbook["Overview"]["G2"].number_format == "YYYY-MM-DD"
+    assert _workbook(client.get("/api/v1/exports/actions.xlsx")).active.title == "Hành động"
+
+
+def test_csv_stays_for_machines_with_every_audit(client, login_as, workbook_data):
+    login_as("reviewer")
+
+    rows = read_csv(client.get("/api/v1/exports/scores.csv"))
+
+    assert list(rows[0])[:3] == ["site_code", "site_name", "district"]
+    assert {r["status"] for r in rows} == {"submitted", "draft"}

@@ -9,11 +9,13 @@ from datetime import date, timedelta
 
 import pytest
 from flask_babel import force_locale
+from PIL import Image as PILImage
 from pypdf import PdfReader
 
 from fivs import labels, scoring
 from fivs.audits.models import Answer
-from fivs.photos.services import attach_photo, photo_file
+from fivs.photos.pipeline import PRINT_EDGE
+from fivs.photos.services import attach_photo, photo_file, print_file
 from fivs.timeutil import local_today
 from tests.factories import answer_all, make_audit, make_site, make_user
 
@@ -174,8 +176,7 @@ def test_programme_report_for_reviewers_and_admins(client, login_as, db, site_wi
     assert f"Trang {len(reader.pages)} / {len(reader.pages)}" in text
 
 
-def test_before_after_photos_are_drawn_side_by_side_from_the_display_files(client, login_as, db,
-                                                                          photos_dir):
+def test_before_after_photos_are_drawn_side_by_side_from_the_print_files(client, login_as, db, photos_dir):
     site = make_site(code="S704", name=SITE_NAME, district=DISTRICT)
     consultant = make_user("consultant", site=site)
     photos = []
@@ -188,7 +189,6 @@ def test_before_after_photos_are_drawn_side_by_side_from_the_display_files(clien
         audit.status = "submitted"
         photos.append(photo)
     db.session.commit()
-    displays = [photo_file(p, "display")[0].read_bytes() for p in photos]
     login_as("reviewer")
 
     resp = client.get("/api/v1/sites/S704/report.pdf")
@@ -201,9 +201,17 @@ def test_before_after_photos_are_drawn_side_by_side_from_the_display_files(clien
                 for x in page["/Resources"].get("/XObject", {}).values()
                 if x.get_object()["/Subtype"] == "/Image"]
     assert [list(x["/Filter"]) for x in xobjects] == [["/DCTDecode"]] * 2  # JPEG as is, no ASCII85
-    # the display derivatives as they are (not re-encoded), at their size
+    # the print derivatives (made from the display images, long edge 800 px) as they are, at their size
+    prints = [print_file(p) for p in photos]
+    sizes = [PILImage.open(path).size for path in prints]
     assert sorted((x.get_data(), x["/Width"], x["/Height"]) for x in xobjects) == sorted(
-        (data, p.width, p.height) for data, p in zip(displays, photos))
+        (path.read_bytes(), w, h) for path, (w, h) in zip(prints, sizes))
+    for (w, h), p in zip(sizes, photos):
+        assert max(w, h) == min(PRINT_EDGE, max(p.width, p.height))
+        assert abs(w / h - p.width / p.height) < 0.01  # the display image's shape
+    made = [path.stat().st_mtime_ns for path in prints]
+    assert client.get("/api/v1/sites/S704/report.pdf").status_code == 200
+    assert [path.stat().st_mtime_ns for path in prints] == made  # made once, then cached
 
 
 def test_site_report_lists_open_corrective_actions(client, login_as, db, site_with_rounds):

@@ -104,6 +104,8 @@ SCHEMAS = {
         "zone_instances": {"type": "array", "items": _ref("ZoneInstance")},
         "answers": {"type": "array", "items": _ref("Answer")},
         "scores": {**_ref("Scores"), "description": "Unrounded percentages (0-100) from fivs.scoring."},
+        "acknowledgement": {**_nullable(_ref("Acknowledgement")),
+                            "description": "The site head's acknowledgement of this submission (null: none yet)."},
     })]},
     "AnswersSaved": _object({
         "id": UUID, "status": {"enum": list(STATUSES)},
@@ -139,6 +141,14 @@ SCHEMAS = {
     }),
     "SubmitRequest": _object({"row_version": POSITIVE}, required=[]),
     "ReopenRequest": _object({"reason": TEXT}),
+    "AcknowledgementRequest": _object({"comment": {**TEXT, "description": "Optional; it may disagree."}},
+                                      required=[]),
+    "Acknowledgement": _object({
+        "audit": UUID, "by": {**TEXT, "description": "The principal's or clinic head's username."},
+        "name": TEXT, "comment": TEXT, "acknowledged_at": DATETIME,
+        "submission": {**DATETIME, "description": "The submission acknowledged (the audit's submitted_at); "
+                                                  "after a reopen and a new submit a new acknowledgement is needed."},
+    }),
     "Photo": _object({
         "id": UUID, "audit": _nullable(UUID), "item": _nullable(TEXT), "zone_instance": _nullable(TEXT),
         "action": {**_nullable(UUID), "description": "The corrective action of an \"after\" photo."},
@@ -386,10 +396,33 @@ PATHS = {
         "responses": _responses({"200": _ok("Audit", "Reopened.")},
                                 400, 403, 404, 409, 413, 415, 422, e409=CONFLICT_WITH_STATE),
     }},
+    "/audits/{audit_id}/acknowledgement": {"post": {
+        "operationId": "acknowledgeAudit", "tags": ["audits"],
+        "summary": "The site's principal or clinic head acknowledges the submitted consultant audit (its "
+                   "sign-off), with an optional comment that may disagree; once per submission.",
+        "parameters": [AUDIT_ID],
+        "requestBody": _json_body("AcknowledgementRequest",
+                                  {"comment": "Nhà trường đã nhận biên bản; khu vệ sinh đang được sửa."}, required=False),
+        "responses": _responses({"201": _ok("Acknowledgement", "Acknowledged.")},
+                                400, 403, 404, 409, 413, 415, 422),
+    }},
+    "/audits/{audit_id}/record.pdf": {"get": {
+        "operationId": "getAuditRecord", "tags": ["reports"],
+        "summary": "The audit record (biên bản đánh giá) of a submitted audit: one A4 page with the scores, "
+                   "the main findings and the signature blocks.",
+        "parameters": [AUDIT_ID, {"name": "lang", "in": "query", "required": False,
+                                  "schema": {"enum": ["vi", "en"], "default": "vi"}, "description": "The record's language."}],
+        "responses": _responses({"200": {"description": "The PDF (A4; Content-Disposition: inline).", "content": {
+            "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}}, 404, 409, 422),
+    }},
 }
 
 PDF = {"description": "The PDF (A4; Content-Disposition: inline).",
        "content": {"application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}}}}
+DOCX = {"description": "The Word document (Content-Disposition: attachment).", "content": {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {"schema": {
+        "type": "string",
+        "contentMediaType": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}}}}
 REPORT_LANG = _query_param("lang", {"enum": ["vi", "en"], "default": "vi"}, "The report's language.")
 PHOTO_ID = _path_param("photo_id", UUID, "The photo's id (UUID).", EXAMPLE_PHOTO_ID)
 IMAGE = {"description": "The JPEG (no metadata). Send If-None-Match with the ETag to get a 304.",
@@ -467,19 +500,38 @@ PATHS.update({
         "parameters": [REPORT_LANG],
         "responses": _responses({"200": PDF}, 403, 422),
     }},
+    "/sites/{code}/report.docx": {"get": {
+        "operationId": "getSiteReportDocx", "tags": ["reports"],
+        "summary": "The site report as an editable Word document (same figures as the PDF).",
+        "parameters": [SITE_CODE, REPORT_LANG],
+        "responses": _responses({"200": DOCX}, 404, 422),
+    }},
+    "/programme/report.docx": {"get": {
+        "operationId": "getProgrammeReportDocx", "tags": ["reports"],
+        "summary": "The programme report as an editable Word document: the summary, tables and the per-S chart "
+                   "(reviewers and admins).",
+        "parameters": [REPORT_LANG],
+        "responses": _responses({"200": DOCX}, 403, 422),
+    }},
     "/exports/{what}.{fmt}": {"get": {
         "operationId": "export", "tags": ["exports"],
         "summary": "One row per answer (answers), per audit (scores) or per corrective action (actions), "
                    "of the sites you may see.",
         "parameters": [_path_param("what", {"enum": ["answers", "scores", "actions"]}, "What to export.",
                                    "answers"),
-                       _path_param("fmt", {"enum": ["csv", "xlsx"]}, "CSV (UTF-8 with BOM) or Excel.", "csv")],
+                       _path_param("fmt", {"enum": ["csv", "xlsx"]},
+                                   "CSV for machines (codes, every audit, UTF-8 with BOM) or an Excel workbook for "
+                                   "people (sheets Overview, Details, Actions, Methods, Column codes, opened on the "
+                                   "sheet of `what`).", "csv"),
+                       {**REPORT_LANG, "description": "The workbook's language (XLSX only); Vietnamese when absent."},
+                       _query_param("include", {"enum": ["drafts"]},
+                                    "XLSX only: add draft and reopened audits (only submitted ones otherwise).")],
         "responses": _responses({"200": {"description": "The file (Content-Disposition: attachment).", "content": {
             "text/csv": {"schema": {"type": "string"}},
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
                 "schema": {"type": "string", "contentMediaType":
                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}},
-        }}}, 403, 404),
+        }}}, 403, 404, 422),
     }},
 })
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from fivs import scoring
 from fivs.audits.models import Answer, Audit, Room
 from fivs.audits.queries import answer_rows
-from fivs.audits.services import audit_scores
+from fivs.audits.services import audit_scores, current_acknowledgement
 from fivs.checklists.models import ChecklistTemplate
 from fivs.checklists.spec import ChecklistSpec, checklist_spec
 from fivs.extensions import db
@@ -80,7 +80,17 @@ def audit_dict(audit: Audit) -> dict:
         "zone_instances": [{"zone": spec.zone_codes[r.zone_id], "label": r.name or None} for r in rooms],
         "answers": [_answer_dict(spec, r) for r in rows],
         "scores": scores_dict(audit_scores(audit, rows)),
+        "acknowledgement": acknowledgement_dict(current_acknowledgement(audit)),
     }
+
+
+def acknowledgement_dict(ack) -> dict | None:
+    """The site head's acknowledgement of the audit's present submission (None: not acknowledged)."""
+    if ack is None:
+        return None
+    return {"audit": str(ack.audit.uuid), "by": ack.user.username, "name": ack.user.full_name or ack.user.username,
+            "comment": ack.comment, "acknowledged_at": _time(ack.created_at),
+            "submission": _time(ack.submitted_at)}
 
 
 def saved_answers_dict(audit: Audit, saved) -> dict:

@@ -172,6 +172,14 @@ def submit(data: dict) -> int | None:
     return row_version
 
 
+def acknowledgement(data: dict) -> str:
+    """The optional comment of an acknowledgement ("" when none)."""
+    fields = Fields(data)
+    comment = fields.text("comment", required=False)
+    fields.check()
+    return comment or ""
+
+
 def reopen(data: dict) -> str:
     fields = Fields(data)
     reason = fields.text("reason")

@@ -16,6 +16,7 @@ from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.conflicts import current_state_on_conflict
 from fivs.api.openapi import openapi_document
 from fivs.api.representations import (
+    acknowledgement_dict,
     audit_dict,
     audit_summary,
     checklist_dict,
@@ -26,7 +27,7 @@ from fivs.api.representations import (
     site_dict,
 )
 from fivs.audits.models import Audit
-from fivs.audits.services import reopen_audit, save_answers, start_audit, submit_audit
+from fivs.audits.services import acknowledge_audit, reopen_audit, save_answers, start_audit, submit_audit
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_photo_or_404, get_site_or_404, visible_sites_query
 from fivs.checklists.models import ChecklistTemplate
@@ -162,6 +163,15 @@ def reopen(audit_id: str):
         reopen_audit(audit, api_user(), reason)
     db.session.commit()
     return json_response(audit_dict(audit))
+
+
+@api_bp.post("/audits/<audit_id>/acknowledgement")
+def acknowledge(audit_id: str):
+    audit = get_audit_or_404(audit_id)
+    comment = schemas.acknowledgement(schemas.json_body(optional=True))
+    ack = acknowledge_audit(audit, api_user(), comment)
+    db.session.commit()
+    return json_response(acknowledgement_dict(ack), status=201)
 
 
 # ---------------------------------------------------------------- photos

@@ -68,6 +68,9 @@ class CalibrationForm(FlaskForm):
     rater = ChoiceField(_l("Second rater"), validators=[InputRequired()], choices=[],
                         refusal=lambda _value, _allowed: _("Choose one of the consultants of this site."))
 
+class AcknowledgeForm(FlaskForm):
+    comment = TextAreaField(_l("Comment (optional; you may disagree)"))
+
 
 def score_field(item) -> str:
     return f"score-{item.code}"

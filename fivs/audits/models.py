@@ -120,3 +120,21 @@ class Answer(db.Model):
     @property
     def is_answered(self) -> bool:
         return self.na or self.score is not None
+
+
+class Acknowledgement(db.Model):
+    """The site head's acknowledgement of one submission of a consultant audit, with an optional
+    comment (acknowledging is not agreeing: the comment may disagree). It names the submission
+    (`submitted_at`), so after a reopen and a new submit the audit needs a new one; old ones stay."""
+
+    __tablename__ = "acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audits.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    audit: Mapped[Audit] = relationship()
+    user: Mapped[User] = relationship()

@@ -1,4 +1,4 @@
-"""Audit services: start, rooms, save answers, submit, reopen.
+"""Audit services: start, rooms, save answers, submit, reopen, acknowledge.
 
 Services validate, change the session and flush; the request (view or API) commits once.
 Messages are English source strings passed through gettext by the caller's locale.
@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from fivs import scoring
-from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, PHASES, Answer, Audit, Room
+from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, PHASES, Acknowledgement, Answer, Audit, Room
 from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
@@ -25,7 +25,7 @@ from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
 from fivs.text import clean_text, has_control_chars
-from fivs.timeutil import utcnow
+from fivs.timeutil import as_utc, utcnow
 
 NOTE_MAX = 5000
 ROOM_NAME_MAX = 80
@@ -580,3 +580,38 @@ def scored_answers(audit: Audit, answers=None) -> list[scoring.ScoredAnswer]:
 def audit_scores(audit: Audit, answers=None) -> scoring.AuditScores:
     """The audit's scores: the one way the pages, the API and the reports compute an audit's scores."""
     return scoring.audit_scores(scored_answers(audit, answers))
+
+
+# ---------------------------------------------------------------- acknowledgement (sign-off)
+def current_acknowledgement(audit: Audit) -> Acknowledgement | None:
+    """The acknowledgement of the audit's present submission (None while it is not submitted, or
+    when the submission since a reopen has not been acknowledged yet)."""
+    if audit.status != "submitted" or audit.submitted_at is None:
+        return None
+    submitted = as_utc(audit.submitted_at)  # compared in Python: SQLite hands back naive times
+    acks = db.session.scalars(select(Acknowledgement).where(Acknowledgement.audit_id == audit.id)
+                              .order_by(Acknowledgement.id.desc()))
+    return next((a for a in acks if as_utc(a.submitted_at) == submitted), None)
+
+
+def acknowledge_audit(audit: Audit, user, comment: str | None) -> Acknowledgement:
+    """The site head acknowledges the submitted consultant audit, once per submission; logged."""
+    if not policy.can_acknowledge(user, audit):
+        raise PermissionDenied(_("Only the site's principal or clinic head can acknowledge its audit."))
+    comment = clean_text(comment or "")
+    if len(comment) > NOTE_MAX:
+        raise ValidationError(_("The comment is too long (at most %(n)d characters).", n=NOTE_MAX),
+                              code="too_long", details=[{"field": "comment"}])
+    if audit.kind != CONSULTANT_AUDIT:
+        raise ConflictError(_("Only a consultant audit is acknowledged."), code="not_consultant")
+    if audit.status != "submitted":
+        raise ConflictError(_("Only a submitted audit can be acknowledged."), code="not_submitted")
+    if current_acknowledgement(audit) is not None:
+        raise ConflictError(_("This submission of the audit is already acknowledged."), code="already_acknowledged")
+    ack = Acknowledgement(audit=audit, user=user, comment=comment, submitted_at=audit.submitted_at,
+                          created_at=utcnow())
+    db.session.add(ack)
+    log_event("audit.acknowledge", user=user, audit=audit, target=str(audit.uuid),
+              new={"comment": comment} if comment else None, detail=comment)
+    db.session.flush()
+    return ack

@@ -13,11 +13,13 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from fivs.audits import presenters
-from fivs.audits.forms import CalibrationForm, ReopenForm, RoomForm, StartAuditForm, ZoneForm, answer_entries, any_choice, unknown_items
+from fivs.audits.forms import (AcknowledgeForm, CalibrationForm, ReopenForm, RoomForm, StartAuditForm, ZoneForm,
+                               answer_entries, any_choice, unknown_items)
 from fivs.audits.queries import audit_events, auditable_sites, second_rater_candidates
 from fivs.audits import services
-from fivs.audits.services import (audit_scores, ensure_editable, missing_items, normalise_room, reopen_audit,
-                                  save_answers, start_audit, start_calibration, submit_audit)
+from fivs.audits.services import (acknowledge_audit, audit_scores, current_acknowledgement, ensure_editable,
+                                  missing_items, normalise_room, reopen_audit, save_answers, start_audit,
+                                  start_calibration, submit_audit)
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, requires
 from fivs.extensions import db
@@ -226,12 +228,36 @@ def _calibration_form(audit) -> CalibrationForm:
     return form
 
 
-def _summary(audit, form, status: int = 200, calibration_form=None):
+
+@audits_bp.post("/<audit_uuid>/acknowledge")
+@login_required
+def acknowledge(audit_uuid):
+    """The site head's sign-off of the submitted consultant audit, with an optional comment."""
+    audit = get_audit_or_404(audit_uuid)
+    form = AcknowledgeForm()
+    try:
+        acknowledge_audit(audit, current_user, form.comment.data or "")
+    except (ValidationError, ConflictError) as exc:
+        db.session.rollback()
+        form.comment.errors = [exc.message]
+        return _summary(audit, ReopenForm(formdata=None), 422 if isinstance(exc, ValidationError) else 409,
+                        ack_form=form)
+    db.session.commit()
+    flash(_("You have acknowledged the audit."), "info")
+    return redirect(url_for(".summary", audit_uuid=audit.uuid))
+
+
+
+def _summary(audit, form, status: int = 200, *, calibration_form=None, ack_form=None):
     if calibration_form is None and audit.kind == "consultant" and policy.can_request_calibration(current_user):
         calibration_form = _calibration_form(audit)
+    ack = current_acknowledgement(audit)
+    can_acknowledge = (ack is None and audit.locked and audit.kind == "consultant"
+                       and policy.can_acknowledge(current_user, audit))
     return render_template(
         "audits/summary.html", audit=audit, scores=audit_scores(audit), groups=presenters.zone_groups(audit),
-        answers=presenters.answer_map(audit), form=form, calibration_form=calibration_form,
+        answers=presenters.answer_map(audit), form=form, calibration_form=calibration_form, acknowledgement=ack,
+        ack_form=ack_form or AcknowledgeForm(formdata=None), can_acknowledge=can_acknowledge,
         can_reopen=audit.locked and policy.can_reopen(current_user)), status
 
 

@@ -137,6 +137,10 @@ def can_see_rater_drift(user) -> bool:
     (never principals or staff, nor the consultants themselves)."""
     return user.role in (REVIEWER, ADMIN)
 
+def can_acknowledge(user, audit) -> bool:
+    """Acknowledging a consultant audit of a site (its sign-off): that site's principal or clinic head only."""
+    return is_site_head(user, audit.site_id)
+
 
 def can_reopen(user) -> bool:
     """Reopening a submitted audit: reviewers and admins."""

@@ -6,6 +6,7 @@ the app's JSON error shape. Another site is a 404; the programme is for reviewer
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, request
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
@@ -15,7 +16,8 @@ from fivs.auth.access import get_site_or_404
 from fivs.comparisons.services import programme_comparison, site_comparison
 from fivs.extensions import csrf
 from fivs.reports import exports
-from fivs.services_errors import PermissionDenied
+from fivs.reports.api import report_lang
+from fivs.services_errors import PermissionDenied, ValidationError
 from fivs.timeutil import local_today
 
 comparisons_api_bp = Blueprint("comparisons_api", __name__, url_prefix="/api/v1")
@@ -49,12 +51,25 @@ def export(what: str, fmt: str):
     user = api_user()
     if not policy.can_export(user):
         raise PermissionDenied(_("Exports are for reviewers, principals and consultants."))
-    header, rows = EXPORTS[what](policy.visible_site_ids(user))
-    body = (exports.to_csv(header, rows) if fmt == "csv"
-            else exports.to_xlsx(header, rows, sheet_title=what))
+    site_ids = policy.visible_site_ids(user)
+    if fmt == "csv":  # for machines: codes, every audit whatever its status
+        body = exports.to_csv(*EXPORTS[what](site_ids))
+    else:  # for people: the whole workbook, opened on the sheet asked for
+        lang = report_lang()
+        with force_locale(lang):
+            body = exports.people_workbook(site_ids, lang=lang, include_drafts=_include_drafts(), active=what)
     filename = f"fivs-{what}-{_scope_name(user)}-{local_today().isoformat()}.{fmt}"
     return current_app.response_class(body, mimetype=MIMETYPES[fmt], headers={
         "Content-Disposition": exports.content_disposition(filename)})
+
+
+def _include_drafts() -> bool:
+    """?include=drafts adds draft and reopened audits to the workbook (submitted ones only otherwise)."""
+    include = request.args.get("include", "")
+    if include not in ("", "drafts"):
+        raise ValidationError(_("include must be: drafts."), code="bad_include",
+                              details=[{"field": "include", "allowed": ["drafts"]}])
+    return include == "drafts"
 
 
 def _scope_name(user) -> str:

@@ -419,6 +419,21 @@ def _srgb_transform(icc_profile: bytes, mode: str) -> ImageCms.ImageCmsTransform
         return None
 
 
+PRINT_EDGE = 800  # a photo of a pair is ~8 cm wide in a report: 800 px is ~250 dpi there
+PRINT_QUALITY = 75
+
+
+def make_print(display_jpeg: bytes, *, edge: int = PRINT_EDGE, quality: int = PRINT_QUALITY) -> bytes:
+    """The print derivative of a display JPEG (already upright sRGB, no metadata): long edge at most
+    `edge`, JPEG `quality`. Reports embed it instead of the display image, so a PDF stays small enough to
+    e-mail."""
+    with _pillow_warnings():
+        im = Image.open(io.BytesIO(display_jpeg))
+        im.draft("RGB", _fit_size(im.size, edge))  # JPEG: decode at a reduced scale when it can
+        small = _resize_within(im.convert("RGB"), edge, Image.Resampling.LANCZOS)
+    return _encode_jpeg(small, quality)
+
+
 def _encode_jpeg(im: Image.Image, quality: int) -> bytes:
     """Baseline JPEG with no metadata: only the JFIF APP0 segment is written. No exif,
     xmp or icc_profile is passed; comment=b"" stops Pillow copying im.info["comment"]."""

@@ -199,7 +199,7 @@ def delete_photo(photo: Photo, user) -> None:
     db.session.delete(photo)
     db.session.add(DeletedPhoto(uuid=photo.uuid, deleted_by_id=user.id))
     db.session.flush()
-    for key in (photo.display_key, photo.thumb_key):
+    for key in (photo.display_key, photo.thumb_key, print_key(photo.display_key)):
         delete_on_commit(key)
 
 
@@ -215,6 +215,30 @@ def photo_file(photo: Photo, variant: str):
     except (FileNotFoundError, InvalidKeyError):
         log.error("photo %s: %s file missing (%s)", photo.uuid, variant, key)
         raise NotFoundError(_("The image file of this photo is missing.")) from None
+
+
+def print_key(display_key: str) -> str:
+    """Where the print derivative of a display image is cached: beside it, "-print" for "-display"."""
+    stem = display_key.removesuffix(".jpg").removesuffix("-display")
+    return f"{stem}-print.jpg"
+
+
+def print_file(photo: Photo):
+    """The file path of the photo's print derivative (fivs.photos.pipeline.make_print), made from the
+    display image the first time a report asks for it and kept (an atomic rename: two reports at once
+    both end with one whole file)."""
+    storage = get_storage()
+    key = print_key(photo.display_key)
+    try:
+        if storage.exists(key):
+            return storage.path(key)
+        with storage.open(photo.display_key) as handle:
+            data = pipeline.make_print(handle.read())
+    except (FileNotFoundError, InvalidKeyError):
+        log.error("photo %s: display file missing (%s)", photo.uuid, photo.display_key)
+        raise NotFoundError(_("The image file of this photo is missing.")) from None
+    storage.commit(storage.stage(data), key)
+    return storage.path(key)
 
 
 # ---------------------------------------------------------------- checks

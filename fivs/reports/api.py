@@ -1,7 +1,7 @@
 """The PDF reports under /api/v1, authenticated like the rest of the API (fivs.api.auth).
 
-A site's report for whoever may see the site (another site is a 404); the programme report for
-reviewers and admins (403 for the others). Vietnamese unless ?lang=en.
+A site's report, and a submitted audit's record, for whoever may see the site (another site is a
+404); the programme report for reviewers and admins (403 for the others). Vietnamese unless ?lang=en.
 """
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.auth import policy
-from fivs.auth.access import get_site_or_404
+from fivs.auth.access import get_audit_or_404, get_site_or_404
 from fivs.extensions import csrf
+from fivs.reports.docx_report import build_programme_docx, build_site_docx
 from fivs.reports.exports import content_disposition
 from fivs.reports.programme_report import build_programme_report
+from fivs.reports.record import build_audit_record
 from fivs.reports.site_report import build_site_report
-from fivs.services_errors import PermissionDenied, ValidationError
+from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
 from fivs.timeutil import local_today
 
 reports_api_bp = Blueprint("reports_api", __name__, url_prefix="/api/v1")
@@ -39,6 +41,30 @@ def programme_report():
     return pdf_response(build_programme_report(lang), f"fivs-programme-{local_today()}.pdf")
 
 
+@reports_api_bp.get("/sites/<code>/report.docx")
+def site_report_docx(code: str):
+    site = get_site_or_404(code)
+    return docx_response(build_site_docx(site, report_lang()), f"{site.code} {site.name} {local_today()}.docx")
+
+
+@reports_api_bp.get("/programme/report.docx")
+def programme_report_docx():
+    if not policy.can_see_programme(api_user()):
+        raise PermissionDenied(_("Only reviewers and admins can see the programme report."))
+    return docx_response(build_programme_docx(report_lang()), f"fivs-programme-{local_today()}.docx")
+
+
+@reports_api_bp.get("/audits/<audit_id>/record.pdf")
+def audit_record(audit_id: str):
+    """The one-page audit record of a submitted audit, for whoever may see the audit."""
+    audit = get_audit_or_404(audit_id)
+    if audit.status != "submitted":
+        raise ConflictError(_("The audit record is made once the audit is submitted."), code="not_submitted")
+    lang = report_lang()
+    return pdf_response(build_audit_record(audit, lang),
+                        f"{audit.site.code} {audit.site.name} {audit.phase} {audit.audit_date}.pdf")
+
+
 def report_lang() -> str:
     """?lang=vi|en, Vietnamese when absent (whatever the session's language)."""
     lang = request.args.get("lang", "vi")
@@ -46,6 +72,14 @@ def report_lang() -> str:
         raise ValidationError(_("The language must be one of: vi, en."), code="bad_lang",
                               details=[{"field": "lang", "allowed": list(current_app.config["LANGUAGES"])}])
     return lang
+
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def docx_response(body: bytes, filename: str):
+    return current_app.response_class(body, mimetype=DOCX, headers={
+        "Content-Disposition": content_disposition(filename)})
 
 
 def pdf_response(body: bytes, filename: str):

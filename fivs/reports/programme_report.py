@@ -1,5 +1,6 @@
-"""The programme report (reviewers and admins): coverage, statistics for all / schools / clinics,
-rankings, a small radar per site, the method note, then one summary page per site."""
+"""The programme report (reviewers and admins): page one "Results in brief" (sentences written from the
+figures), coverage, the sites missing a round in one table, statistics for all / schools / clinics,
+rankings, a small radar per site, the method note, then one summary page per site with both rounds."""
 from __future__ import annotations
 
 from flask_babel import force_locale, format_decimal
@@ -14,7 +15,9 @@ from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import Programme, load_programme, load_site_comparison
 from fivs.extensions import db
 from fivs.reports import pdf
+from fivs.reports.programme_charts import chart_section
 from fivs.reports.site_report import kind_label, photo_pairs, photo_section, site_summary
+from fivs.reports.summary import missing_round_names, summary_sentences
 from fivs.sites.models import Site
 from fivs.timeutil import to_local, utcnow
 
@@ -27,12 +30,18 @@ def build_programme_report(lang: str) -> bytes:
         st = pdf.styles()
         story = [pdf.para(_("5S programme report"), st["title"]),
                  pdf.para(_("%(count)d sites", count=len(programme.sites)), st["body"]),
-                 *coverage(programme, st), *statistics(programme, lang, st),
+                 pdf.para(_("Results in brief"), st["h2"]),
+                 *(pdf.para(sentence, st["body"]) for sentence in summary_sentences(programme, lang)),
+                 *chart_section(programme, st),
+                 PageBreak(),
+                 *coverage(programme, st), *missing_rounds(programme, st), *statistics(programme, lang, st),
                  *rankings(programme, lang, st), *small_multiples(programme, st),
                  *action_counts(programme, st),
                  pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"]),
                  *agreement_appendix(load_programme_agreement(), lang, st)]
         for c in programme.sites:
+            if c.missing:  # listed in the table of sites missing a round: no page of "—"
+                continue
             site = db.session.get(Site, c.site.id)
             story += [PageBreak(), *site_summary(load_site_comparison(site), lang, st),
                       *photo_section(photo_pairs(site, lang), st)]
@@ -48,6 +57,18 @@ def coverage(programme: Programme, st: dict) -> list:
               *(labels[programme.coverage[c.site.code][p]] for p in PHASES)] for c in programme.sites]
     return [pdf.para(_("Coverage"), st["h2"]),
             pdf.table(rows, [pdf.CONTENT_WIDTH - 330, 90, 60, 60, 60, 60], st["cell"])]
+
+
+def missing_rounds(programme: Programme, st: dict) -> list:
+    """The sites without both rounds, in one table saying what is missing (they get no page of their own)."""
+    missing = [c for c in programme.sites if c.missing]
+    if not missing:
+        return []
+    rows = [[_("Site"), _("District"), _("Missing")]]
+    rows += [[f"{c.site.code} — {c.site.name}", c.site.district or "—", missing_round_names(c)] for c in missing]
+    return [pdf.para(_("Sites missing a round"), st["h2"]),
+            pdf.table(rows, [pdf.CONTENT_WIDTH - 250, 110, 140], st["cell"]),
+            pdf.para(_("These sites are left out of the statistics and have no page of their own."), st["small"])]
 
 
 def _number(value: float | None, digits: int = 2) -> str:

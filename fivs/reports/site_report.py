@@ -19,7 +19,7 @@ from fivs.agreement.services import Pair, load_site_agreement
 from fivs.comparisons.photos import before_after_pairs
 from fivs.comparisons.services import SiteComparison, load_site_comparison
 from fivs.photos.queries import photos_of_actions
-from fivs.photos.services import photo_file
+from fivs.photos.services import photo_file, print_file
 from fivs.reports import pdf
 from fivs.services_errors import NotFoundError
 from fivs.timeutil import to_local, utcnow
@@ -29,7 +29,8 @@ TOP_WEAK = 3
 
 @dataclass(frozen=True)
 class PhotoPair:
-    """One item's baseline and final photo, as display-derivative file paths."""
+    """One item's baseline and final photo, as print-derivative file paths (sizes: the display image's,
+    whose aspect ratio the print derivative keeps)."""
 
     caption: str
     before: Path
@@ -46,7 +47,7 @@ def photo_pairs(site, lang: str) -> list[PhotoPair]:
         caption = f"{match.item.code} — {match.item.text(lang)}"
         for before, after in zip(match.baseline, match.final):
             try:
-                before_path, after_path = (photo_file(p, "display")[0] for p in (before, after))
+                before_path, after_path = (print_file(p) for p in (before, after))
             except NotFoundError:
                 continue
             room = f" ({before.room})" if before.room else ""
