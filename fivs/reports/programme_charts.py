@@ -40,7 +40,8 @@ def dumbbell(programme: Programme, width: float = pdf.CONTENT_WIDTH) -> Drawing 
     for i, c in enumerate(rows):
         y = height - 10 - i * ROW
         b, f = c.baseline.scores.overall, c.final.scores.overall
-        d.add(String(x0 - 6, y - 3, nfc(c.site.name)[:32], fontName=font, fontSize=7, fillColor=pdf.INK,
+        # the code: the pilot's names all begin "Trường Tiểu học thí điểm huyện", so a cut name says nothing
+        d.add(String(x0 - 6, y - 3, nfc(c.site.code), fontName=font, fontSize=7, fillColor=pdf.INK,
                      textAnchor="end"))
         d.add(Line(x(b), y, x(f), y, strokeColor=FINAL if f >= b else NEGATIVE, strokeWidth=1.5))
         d.add(Circle(x(b), y, 3, fillColor=BASELINE, strokeColor=BASELINE))
