@@ -64,9 +64,9 @@ def test_summary_sentences_equal_the_comparison_figures(client, login_as, db):
     assert p < 0.05 and overall["improved"] == 7
     p_text = "p < 0,001" if p < 0.001 else "p = " + format_decimal(p, format="0.000", locale="vi")
     assert f"Tăng có ý nghĩa thống kê: {p_text}, kiểm định dấu-hạng Wilcoxon, 7 cơ sở." in first
-    # the charts on page one: the dumbbell names every site with both rounds, sorted by change
+    # the charts on page one: the dumbbell names every site with both rounds by its code, sorted by change
     assert "Điểm tổng thể của từng cơ sở" in first and "Thay đổi trung bình theo từng S" in first
-    order = [first.index(f"Trường Tiểu học Phú Sơn {n}") for n in range(7)]
+    order = [first.index(f"PS{n:02d}") for n in range(7)]
     assert order == sorted(order, reverse=True)  # site n changed more than site n - 1: listed first
     # the site missing a round: one table, and no page of its own full of placeholders
     assert any("Cơ sở còn thiếu đợt đánh giá" in page and "PS99" in page for page in pages)
