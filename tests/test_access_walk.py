@@ -118,6 +118,8 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "audits.submit": {"POST": row(LOGIN, 422, 403, 422, 403, 403)},  # draft with no answers
     "audits.reopen": {"POST": row(LOGIN, 409, 409, 403, 403, 403)},  # a draft is not locked
     "audits.request_calibration": {"POST": row(LOGIN, 422, 422, 403, 403, 403)},  # no rater named
+    # the site head only; the walk's audits are drafts, so the head's sign-off is refused as not yet submitted
+    "audits.acknowledge": {"POST": row(LOGIN, 403, 403, 403, 409, 403)},
     # ---------------------------------------------------------------- API
     "api.openapi": {"GET": everyone(200)},
     "api.list_sites": {"GET": logged_in(200, anonymous=401)},
@@ -134,6 +136,7 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "api.get_photo": {"GET": logged_in(200, anonymous=401)},
     "api.delete_photo": {"DELETE": row(401, 204, 403, 204, 403, 403)},
     "api.photo_image": {"GET": logged_in(200, anonymous=401)},
+    "api.acknowledge": {"POST": row(401, 403, 403, 403, 409, 403)},    # the site head only; a draft: 409
     "comparisons_api.site": {"GET": logged_in(200, anonymous=401)},
     "comparisons_api.programme": {"GET": row(401, 200, 200, 403, 403, 403)},
     "agreement_api.site": {"GET": logged_in(200, anonymous=401)},   # calibration pairs: reviewers, admins
@@ -141,6 +144,9 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "comparisons_api.export": {"GET": row(401, 200, 200, 200, 200, 403)},
     "reports_api.site_report": {"GET": logged_in(200, anonymous=401)},
     "reports_api.programme_report": {"GET": row(401, 200, 200, 403, 403, 403)},
+    "reports_api.site_report_docx": {"GET": logged_in(200, anonymous=401)},
+    "reports_api.programme_report_docx": {"GET": row(401, 200, 200, 403, 403, 403)},
+    "reports_api.audit_record": {"GET": logged_in(409, anonymous=401)},   # whoever sees the audit; a draft: 409
     # ---------------------------------------------------------------- photos (HTML)
     "photos.upload": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
     "photos.delete": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
