@@ -154,7 +154,9 @@ def test_the_programme_pages_wide_tables_scroll_in_focusable_labelled_regions(cl
     db.session.commit()
     login_as("reviewer")
     regions = _scroll_regions_are_focusable_and_labelled(client.get("/programme").get_data(as_text=True))
-    assert len(regions) == 4  # statistics of all sites and of the schools (no clinic: no table); coverage; actions
+    # statistics of all sites and of the schools (no clinic: no table); coverage; actions; rater agreement: the
+    # baseline and final pairs, the second raters and each consultant's drift (a reviewer sees those two)
+    assert len(regions) == 8
 
 
 def test_every_landmark_of_the_zone_page_has_its_own_label(client, db, login_as):

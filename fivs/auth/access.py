@@ -92,8 +92,11 @@ def calibration_pairs(audit: Audit) -> list[tuple[Audit, Audit]]:
 
 def get_audit_or_404(audit_uuid) -> Audit:
     audit = db.session.scalar(_AUDIT_BY_UUID, {"uuid": parse_uuid_or_404(audit_uuid)})
-    if audit is None or not policy.can_view_audit(
-            current_user, audit, policy.raters_kept_blind(audit, calibration_pairs(audit))):
+    if audit is None:
+        abort(404)
+    kept_blind = (policy.raters_kept_blind(audit, calibration_pairs(audit))
+                  if policy.may_be_kept_blind(current_user, audit) else frozenset())
+    if not policy.can_view_audit(current_user, audit, kept_blind):
         abort(404)
     return audit
 

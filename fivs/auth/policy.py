@@ -95,6 +95,13 @@ def can_view_audit(user, audit, kept_blind: frozenset[int] = frozenset()) -> boo
     return sees_site(user, audit.site_id) and user.id not in kept_blind
 
 
+def may_be_kept_blind(user, audit) -> bool:
+    """Whether `user` could be the other rater of a calibration pair `audit` belongs to: one who can
+    rate for a consultant (a consultant, or an admin who audited) and did not rate `audit` itself.
+    Nobody else is ever kept blind, so their access needs no look at the pairs."""
+    return user.role in (CONSULTANT, ADMIN) and user.id != audit.auditor_id
+
+
 def raters_kept_blind(audit, pairs) -> frozenset[int]:
     """Who may not see `audit` yet: in each calibration pair (consultant audit, calibration audit)
     it belongs to, the other side's rater, until both sides are submitted, so that the second
