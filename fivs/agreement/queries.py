@@ -11,7 +11,7 @@ from sqlalchemy import select
 from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, SELF_ASSESSMENT, Answer, Audit
 from fivs.auth.models import User
 from fivs.checklists.models import Item, Zone
-from fivs.comparisons.queries import SiteRow
+from fivs.comparisons.queries import SiteRow, filter_sites
 from fivs.extensions import db
 from fivs.sites.models import Site
 
@@ -43,12 +43,7 @@ def rated_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
             .where(Audit.status == "submitted",
                    Audit.kind.in_((CONSULTANT_AUDIT, SELF_ASSESSMENT, CALIBRATION)))
             .order_by(Site.kind.desc(), Site.code, Audit.audit_date, Audit.id))
-    if site_ids is not None:
-        stmt = stmt.where(Site.id.in_(sorted(site_ids) or [-1]))
-    if kind != "all":
-        stmt = stmt.where(Site.kind == kind)
-    if active_only:
-        stmt = stmt.where(Site.active.is_(True))
+    stmt = filter_sites(stmt, site_ids, kind, active_only=active_only)
     return [RatedAudit(id=r[0], uuid=str(r[1]), site=SiteRow(*r[2:7]), phase=r[7], kind=r[8],
                        audit_date=r[9], submitted_at=r[10], auditor_id=r[11], auditor=r[12] or r[13],
                        calibrates_id=r[14])

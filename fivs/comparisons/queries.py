@@ -67,7 +67,8 @@ class ItemRow:
         return self.zone_name_en if lang == "en" else self.zone_name_vi
 
 
-def _site_filter(stmt, site_ids: Collection[int] | None, kind: str, *, active_only: bool):
+def filter_sites(stmt, site_ids: Collection[int] | None, kind: str, *, active_only: bool):
+    """`stmt` (joined to Site) limited to the visible sites (None: all), one kind ("all" or a kind) and the active ones."""
     if site_ids is not None:
         stmt = stmt.where(Site.id.in_(sorted(site_ids) or [-1]))
     if kind != "all":
@@ -82,7 +83,7 @@ def sites(site_ids: Collection[int] | None = None, kind: str = "all", *,
     """Sites (schools first, then by code), optionally limited to ids and a kind."""
     stmt = select(Site.id, Site.code, Site.name, Site.kind, Site.district).order_by(
         Site.kind.desc(), Site.code)
-    stmt = _site_filter(stmt, site_ids, kind, active_only=active_only)
+    stmt = filter_sites(stmt, site_ids, kind, active_only=active_only)
     return [SiteRow(*row) for row in db.session.execute(stmt)]
 
 
@@ -97,7 +98,7 @@ def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
             .order_by(Audit.site_id, Audit.audit_date, Audit.id))
     if consultant_only:
         stmt = stmt.where(Audit.kind == "consultant")
-    stmt = _site_filter(stmt, site_ids, kind, active_only=active_only)
+    stmt = filter_sites(stmt, site_ids, kind, active_only=active_only)
     return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=r[3], kind=r[4], status=r[5],
                      audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9], checklist_version=r[10])
             for r in db.session.execute(stmt)]

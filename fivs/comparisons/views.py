@@ -13,7 +13,7 @@ from fivs.auth.access import requires, site_scope_required
 from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import SiteComparison, load_programme, load_site_comparison
 from fivs.i18n import current_lang
-from fivs.reports import charts
+from fivs.reports import charts, pdf
 
 comparisons_bp = Blueprint("comparisons", __name__)
 
@@ -98,15 +98,8 @@ def fraction(value: float | None) -> str:
     return "—" if value is None else scoring.format_pct(100 * value, current_lang())
 
 
-@comparisons_bp.app_template_filter("points")
-def points(value: float | None) -> str:
-    """A signed difference in points of the 0-4 scale: '+0,35' / '−1,20' / '0,00' / '—'."""
-    if value is None:
-        return "—"
-    number = format_decimal(abs(value), format="0.00")
-    if set(number) <= set("0.,"):
-        return number
-    return ("+" if value > 0 else "−") + number
+# a signed difference in points of the 0-4 scale, as the reports print it
+comparisons_bp.add_app_template_filter(pdf.points, "points")
 
 
 @comparisons_bp.app_template_filter("stat")
