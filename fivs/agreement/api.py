@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from fivs.agreement.services import programme_agreement, site_agreement
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.representations import json_response
+from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.auth.access import get_site_or_404
 from fivs.extensions import csrf
@@ -24,9 +25,10 @@ agreement_api_bp.after_request(challenge)
 
 @agreement_api_bp.get("/sites/<code>/agreement")
 def site(code: str):
-    site = get_site_or_404(code)
+    site, user = get_site_or_404(code), api_user()
     return json_response(site_agreement(site, request.args.get("phase"),
-                                        with_calibration=policy.can_see_rater_drift(api_user())))
+                                        with_calibration=policy.can_see_rater_drift(user),
+                                        hidden=hidden_audits(user)))
 
 
 @agreement_api_bp.get("/programme/agreement")
@@ -35,4 +37,5 @@ def programme():
     if not policy.can_see_programme(user):
         raise PermissionDenied(_("Only reviewers and admins can see the programme's rater agreement."))
     return json_response(programme_agreement(request.args.get("kind", "all"),
-                                             with_drift=policy.can_see_rater_drift(user)))
+                                             with_drift=policy.can_see_rater_drift(user),
+                                             hidden=hidden_audits(user)))

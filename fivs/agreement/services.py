@@ -144,19 +144,22 @@ def check_phase(phase: str | None) -> tuple[str, ...]:
     return (phase,)
 
 
-def load_site_agreement(site, phase: str | None = None, *, with_calibration: bool) -> list[Pair]:
-    """A site's pairs in a round (or both); calibration pairs only when asked (2 queries)."""
+def load_site_agreement(site, phase: str | None = None, *, with_calibration: bool,
+                        hidden: Collection[int] = ()) -> list[Pair]:
+    """A site's pairs in a round (or both); calibration pairs only when asked (2 queries); none
+    with an audit the viewer may not see yet (`hidden`: fivs.audits.queries.hidden_audits)."""
     phases = check_phase(phase)
-    audits = queries.rated_audits({site.id}, active_only=False)
+    audits = queries.rated_audits({site.id}, active_only=False, hidden=hidden)
     chosen = site_pairs(audits, phases, with_calibration)
     scores, items_s = _scores({a.id for _k, a, _o in chosen} | {o.id for _k, _a, o in chosen})
     return [make_pair(kind, audit, other, scores, items_s) for kind, audit, other in chosen]
 
 
-def site_agreement(site, phase: str | None = None, *, with_calibration: bool) -> dict:
+def site_agreement(site, phase: str | None = None, *, with_calibration: bool,
+                   hidden: Collection[int] = ()) -> dict:
     """The site's pairs in the JSON shape of the API."""
-    return {"pairs": [p.as_dict() for p in load_site_agreement(site, phase,
-                                                              with_calibration=with_calibration)]}
+    return {"pairs": [p.as_dict() for p in load_site_agreement(
+        site, phase, with_calibration=with_calibration, hidden=hidden)]}
 
 
 # ---------------------------------------------------------------- the programme
@@ -288,12 +291,12 @@ class ProgrammeAgreement:
         }
 
 
-def load_programme_agreement(kind: str = "all", visible_site_ids: Collection[int] | None = None
-                             ) -> ProgrammeAgreement:
+def load_programme_agreement(kind: str = "all", visible_site_ids: Collection[int] | None = None,
+                             hidden: Collection[int] = ()) -> ProgrammeAgreement:
     """Every active site's pairs of both rounds, the bias change and rater drift (2 queries)."""
     kind = check_kind(kind)
     audits_by_site: dict[int, list[RatedAudit]] = defaultdict(list)
-    for audit in queries.rated_audits(visible_site_ids, kind):
+    for audit in queries.rated_audits(visible_site_ids, kind, hidden=hidden):
         audits_by_site[audit.site.id].append(audit)
     chosen = [pair for audits in audits_by_site.values() for pair in site_pairs(audits, ROUNDS, True)]
     scores, items_s = _scores({a.id for _k, a, _o in chosen} | {o.id for _k, _a, o in chosen})
@@ -309,9 +312,9 @@ def load_programme_agreement(kind: str = "all", visible_site_ids: Collection[int
     )
 
 
-def programme_agreement(kind: str = "all", *, with_drift: bool) -> dict:
+def programme_agreement(kind: str = "all", *, with_drift: bool, hidden: Collection[int] = ()) -> dict:
     """The programme's agreement in the JSON shape of the API (drift only when asked)."""
-    data = load_programme_agreement(kind).as_dict()
+    data = load_programme_agreement(kind, hidden=hidden).as_dict()
     if not with_drift:
         del data["rater_drift"]
     return data

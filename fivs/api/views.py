@@ -27,6 +27,7 @@ from fivs.api.representations import (
     site_dict,
 )
 from fivs.audits.models import Audit
+from fivs.audits.queries import hidden_audits, without_hidden
 from fivs.audits.services import acknowledge_audit, reopen_audit, save_answers, start_audit, submit_audit
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_photo_or_404, get_site_or_404, visible_sites_query
@@ -116,6 +117,7 @@ def list_audits():
     site_ids = policy.visible_site_ids(api_user())
     if site_ids is not None:
         stmt = stmt.where(Audit.site_id.in_(site_ids or {-1}))
+    stmt = without_hidden(stmt, hidden_audits(api_user()))
     if filters["site"]:
         stmt = stmt.where(Audit.site_id == get_site_or_404(filters["site"]).id)
     for name in ("phase", "status"):

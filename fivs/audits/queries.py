@@ -1,21 +1,55 @@
 """Read-side queries for audit lists (eager-loaded: a constant number of queries)."""
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import selectinload
+from collections.abc import Collection
+from typing import NamedTuple
+
+from sqlalchemy import and_, bindparam, not_, or_, select
+from sqlalchemy.orm import aliased, selectinload
 
 from fivs.audits.models import Answer, Audit
 from fivs.auth.models import User, consultant_sites
-from fivs.auth.policy import CONSULTANT, auditable_site_ids
+from fivs.auth.policy import CONSULTANT, auditable_site_ids, hidden_audit_ids, may_be_kept_blind
 from fivs.events.models import Event
 from fivs.extensions import db
 from fivs.sites.models import Site
 
 
-def site_audits(site) -> list[Audit]:
-    """Every audit of a site, newest first, with what its scores need loaded (a constant number of queries)."""
-    return list(db.session.scalars(
-        select(Audit).where(Audit.site_id == site.id)
+class PairSide(NamedTuple):
+    id: int
+    auditor_id: int
+    status: str
+
+
+def unfinished_pairs(user_id: int) -> list[tuple[PairSide, PairSide]]:
+    """(consultant audit, calibration audit) of the calibration pairs the user rates a side of
+    that are not yet submitted on both sides (one query)."""
+    main = aliased(Audit)
+    stmt = (select(main.id, main.auditor_id, main.status, Audit.id, Audit.auditor_id, Audit.status)
+            .join(main, main.id == Audit.calibrates_id)
+            .where(or_(Audit.auditor_id == user_id, main.auditor_id == user_id),
+                   not_(and_(Audit.status == "submitted", main.status == "submitted"))))
+    return [(PairSide(*r[:3]), PairSide(*r[3:])) for r in db.session.execute(stmt)]
+
+
+def hidden_audits(user) -> frozenset[int]:
+    """Ids of the audits `user` may not see yet (fivs.auth.policy.hidden_audit_ids): no query for
+    whoever can never be kept blind. Views compute it once and hand it to every gathering below."""
+    if not may_be_kept_blind(user):
+        return frozenset()
+    return hidden_audit_ids(user, unfinished_pairs(user.id))
+
+
+def without_hidden(stmt, hidden: Collection[int]):
+    """`stmt` (selecting from Audit) without the `hidden` audits: the one filter of blindness."""
+    return stmt.where(Audit.id.not_in(sorted(hidden))) if hidden else stmt
+
+
+def site_audits(site, hidden: Collection[int] = ()) -> list[Audit]:
+    """Every audit of a site the viewer may see, newest first, with what its scores need loaded
+    (a constant number of queries)."""
+    return list(db.session.scalars(without_hidden(
+        select(Audit).where(Audit.site_id == site.id), hidden)
         .options(selectinload(Audit.auditor), selectinload(Audit.template), selectinload(Audit.answers))
         .order_by(Audit.audit_date.desc(), Audit.id.desc())))
 

@@ -103,7 +103,7 @@ def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
 def start_calibration(user, main: Audit, rater) -> Audit:
     """A draft calibration audit: `rater`, a second consultant of the site, scores `main`'s site and
     round again on the same checklist, date and rooms (so that each room pairs up), independently:
-    neither sees the other's answers until both are submitted (fivs.auth.policy.raters_kept_blind)."""
+    neither sees the other's answers until both are submitted (fivs.auth.policy.hidden_audit_ids)."""
     if not policy.can_request_calibration(user):
         raise PermissionDenied(_("Only reviewers and admins can ask for a second rater."))
     if main.kind != CONSULTANT_AUDIT:

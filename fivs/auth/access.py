@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 
 from fivs.actions.models import CorrectiveAction
 from fivs.audits.models import CALIBRATION, Audit
+from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.extensions import db
 from fivs.photos.models import Photo
@@ -94,9 +95,9 @@ def get_audit_or_404(audit_uuid) -> Audit:
     audit = db.session.scalar(_AUDIT_BY_UUID, {"uuid": parse_uuid_or_404(audit_uuid)})
     if audit is None:
         abort(404)
-    kept_blind = (policy.raters_kept_blind(audit, calibration_pairs(audit))
-                  if policy.may_be_kept_blind(current_user, audit) else frozenset())
-    if not policy.can_view_audit(current_user, audit, kept_blind):
+    hidden = (policy.hidden_audit_ids(current_user, calibration_pairs(audit))
+              if policy.may_be_kept_blind(current_user, audit) else frozenset())
+    if not policy.can_view_audit(current_user, audit, hidden):
         abort(404)
     return audit
 
@@ -110,8 +111,11 @@ def get_action_or_404(action_uuid) -> CorrectiveAction:
 
 
 def get_photo_or_404(photo_uuid) -> Photo:
-    """A photo of an audit or of an action, if the current user may see its site."""
+    """A photo of an audit or of an action, if the current user may see its site (and its audit:
+    not the other side of an unfinished calibration pair, fivs.auth.policy.hidden_audit_ids)."""
     photo = db.session.scalar(select(Photo).where(Photo.uuid == parse_uuid_or_404(photo_uuid)))
     if photo is None or not policy.sees_site(current_user, photo.site_id):
+        abort(404)
+    if photo.audit_id is not None and photo.audit_id in hidden_audits(current_user):
         abort(404)
     return photo

@@ -88,32 +88,37 @@ def audit_kind_for(user) -> str:
     return SELF_ASSESSMENT if user.role in SITE_BOUND_ROLES else CONSULTANT_AUDIT
 
 
-def can_view_audit(user, audit, kept_blind: frozenset[int] = frozenset()) -> bool:
+def can_view_audit(user, audit, hidden: frozenset[int] = frozenset()) -> bool:
     """Whoever sees the site sees its audits (staff too: their self-assessments and the consultant's),
-    except the raters in `kept_blind` (raters_kept_blind: the other side of an unfinished
-    calibration pair)."""
-    return sees_site(user, audit.site_id) and user.id not in kept_blind
+    except the audits in `hidden` (hidden_audit_ids: the other side of an unfinished calibration
+    pair the user rates in)."""
+    return sees_site(user, audit.site_id) and audit.id not in hidden
 
 
-def may_be_kept_blind(user, audit) -> bool:
-    """Whether `user` could be the other rater of a calibration pair `audit` belongs to: one who can
-    rate for a consultant (a consultant, or an admin who audited) and did not rate `audit` itself.
-    Nobody else is ever kept blind, so their access needs no look at the pairs."""
-    return user.role in (CONSULTANT, ADMIN) and user.id != audit.auditor_id
+def may_be_kept_blind(user, audit=None) -> bool:
+    """Whether `user` could be a rater of a calibration pair (of `audit`'s, when given): one who
+    can rate for a consultant (a consultant, or an admin who audited) and, for `audit`, did not
+    rate it. Nobody else is ever kept blind, so their access needs no look at the pairs."""
+    return user.role in (CONSULTANT, ADMIN) and (audit is None or user.id != audit.auditor_id)
 
 
-def raters_kept_blind(audit, pairs) -> frozenset[int]:
-    """Who may not see `audit` yet: in each calibration pair (consultant audit, calibration audit)
-    it belongs to, the other side's rater, until both sides are submitted, so that the second
-    rater scores independently (and the first cannot adjust to the second)."""
-    blind = set()
+def hidden_audit_ids(user, pairs) -> frozenset[int]:
+    """The audits `user` may not see yet, THE blindness rule of calibration: in each calibration
+    pair (consultant audit, calibration audit) not yet submitted on both sides, the side the user
+    did not rate when they rated the other, so that the second rater scores independently (and
+    the first cannot adjust to the second). `pairs` hold anything with id, auditor_id and status
+    (audits, or the rows of fivs.audits.queries.unfinished_pairs). Every page, API, report,
+    export and photo that gathers a site's audits leaves these out (fivs.audits.queries.hidden_audits)."""
+    if not may_be_kept_blind(user):
+        return frozenset()
+    hidden = set()
     for main, second in pairs:
         if main.status == "submitted" and second.status == "submitted":
             continue
-        other = second if audit.id == main.id else main
-        if other.auditor_id != audit.auditor_id:
-            blind.add(other.auditor_id)
-    return frozenset(blind)
+        for mine, theirs in ((main, second), (second, main)):
+            if mine.auditor_id == user.id and theirs.auditor_id != user.id:
+                hidden.add(theirs.id)
+    return frozenset(hidden)
 
 
 def can_edit_audit(user, audit) -> bool:

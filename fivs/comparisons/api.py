@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.representations import json_response
+from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.auth.access import get_site_or_404
 from fivs.comparisons.services import programme_comparison, site_comparison
@@ -34,14 +35,15 @@ comparisons_api_bp.after_request(challenge)
 
 @comparisons_api_bp.get("/sites/<code>/comparison")
 def site(code: str):
-    return json_response(site_comparison(get_site_or_404(code)))
+    return json_response(site_comparison(get_site_or_404(code), hidden_audits(api_user())))
 
 
 @comparisons_api_bp.get("/programme/comparison")
 def programme():
-    if not policy.can_see_programme(api_user()):
+    user = api_user()
+    if not policy.can_see_programme(user):
         raise PermissionDenied(_("Only reviewers and admins can see the programme comparison."))
-    return json_response(programme_comparison(request.args.get("kind", "all")))
+    return json_response(programme_comparison(request.args.get("kind", "all"), hidden=hidden_audits(user)))
 
 
 @comparisons_api_bp.get("/exports/<what>.<fmt>")
@@ -51,13 +53,15 @@ def export(what: str, fmt: str):
     user = api_user()
     if not policy.can_export(user):
         raise PermissionDenied(_("Exports are for reviewers, principals and consultants."))
-    site_ids = policy.visible_site_ids(user)
-    if fmt == "csv":  # for machines: codes, every audit whatever its status
-        body = exports.to_csv(*EXPORTS[what](site_ids))
+    site_ids, hidden = policy.visible_site_ids(user), hidden_audits(user)
+    if fmt == "csv":  # for machines: codes, every audit whatever its status (but the hidden ones)
+        body = exports.to_csv(*(exports.action_rows(site_ids) if what == "actions"
+                                else EXPORTS[what](site_ids, hidden)))
     else:  # for people: the whole workbook, opened on the sheet asked for
         lang = report_lang()
         with force_locale(lang):
-            body = exports.people_workbook(site_ids, lang=lang, include_drafts=_include_drafts(), active=what)
+            body = exports.people_workbook(site_ids, lang=lang, include_drafts=_include_drafts(), active=what,
+                                           hidden=hidden)
     filename = f"fivs-{what}-{_scope_name(user)}-{local_today().isoformat()}.{fmt}"
     return current_app.response_class(body, mimetype=MIMETYPES[fmt], headers={
         "Content-Disposition": exports.content_disposition(filename)})

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
 
 from fivs.audits.models import Answer, Audit
+from fivs.audits.queries import without_hidden
 from fivs.auth.models import User
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.extensions import db
@@ -88,8 +89,10 @@ def sites(site_ids: Collection[int] | None = None, kind: str = "all", *,
 
 
 def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
-           active_only: bool = True, consultant_only: bool = False) -> list[AuditRow]:
-    """Every audit (any status) of the chosen sites, oldest first, with the auditor's name."""
+           active_only: bool = True, consultant_only: bool = False,
+           hidden: Collection[int] = ()) -> list[AuditRow]:
+    """Every audit (any status) of the chosen sites but the `hidden` ones (the viewer's blindness:
+    fivs.audits.queries.hidden_audits), oldest first, with the auditor's name."""
     stmt = (select(Audit.id, Audit.uuid, Audit.site_id, Audit.phase, Audit.kind, Audit.status,
                    Audit.audit_date, Audit.submitted_at, User.full_name, User.username, ChecklistTemplate.version)
             .join(Site, Site.id == Audit.site_id)
@@ -98,7 +101,7 @@ def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
             .order_by(Audit.site_id, Audit.audit_date, Audit.id))
     if consultant_only:
         stmt = stmt.where(Audit.kind == "consultant")
-    stmt = filter_sites(stmt, site_ids, kind, active_only=active_only)
+    stmt = without_hidden(filter_sites(stmt, site_ids, kind, active_only=active_only), hidden)
     return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=r[3], kind=r[4], status=r[5],
                      audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9], checklist_version=r[10])
             for r in db.session.execute(stmt)]

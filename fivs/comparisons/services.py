@@ -176,10 +176,11 @@ def _self_assessments(audits: list[AuditRow]) -> list[AuditRow]:
     return [a for a in audits if a.kind == "self" and a.status == "submitted"]
 
 
-def load_site_comparison(site) -> SiteComparison:
-    """Baseline, final, change, self-assessments and weakest items of one site (3 queries)."""
+def load_site_comparison(site, hidden: Collection[int] = ()) -> SiteComparison:
+    """Baseline, final, change, self-assessments and weakest items of one site (3 queries), from
+    the audits the viewer may see (`hidden`: fivs.audits.queries.hidden_audits)."""
     site_row = SiteRow(site.id, site.code, site.name, site.kind, site.district)
-    audits = queries.audits({site.id}, active_only=False)
+    audits = queries.audits({site.id}, active_only=False, hidden=hidden)
     selfs = _self_assessments(audits)
     chosen = [a for a in (pick_round(audits, p) for p in ROUNDS) if a] + selfs
     items = queries.items()
@@ -236,9 +237,9 @@ def _weakest_items(audit_id: int, rows: list[tuple], items: dict[int, ItemRow],
     return tuple(weak[:limit])
 
 
-def site_comparison(site) -> dict:
+def site_comparison(site, hidden: Collection[int] = ()) -> dict:
     """The site comparison in the JSON shape of the API."""
-    return load_site_comparison(site).as_dict()
+    return load_site_comparison(site, hidden).as_dict()
 
 
 # ---------------------------------------------------------------- the programme
@@ -327,12 +328,14 @@ def coverage_state(audits: Iterable[AuditRow], phase: str) -> str:
     return "draft" if statuses else "missing"
 
 
-def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None = None) -> Programme:
-    """Comparisons of every active site of `kind` (optionally limited to some ids)."""
+def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None = None,
+                   hidden: Collection[int] = ()) -> Programme:
+    """Comparisons of every active site of `kind` (optionally limited to some ids), from the
+    audits the viewer may see (`hidden`)."""
     kind = check_kind(kind)
     sites = queries.sites(visible_site_ids, kind)
     audits_by_site: dict[int, list[AuditRow]] = defaultdict(list)
-    for audit in queries.audits(visible_site_ids, kind, consultant_only=True):
+    for audit in queries.audits(visible_site_ids, kind, consultant_only=True, hidden=hidden):
         audits_by_site[audit.site_id].append(audit)
     chosen = [a.id for audits in audits_by_site.values()
               for a in (pick_round(audits, p) for p in ROUNDS) if a]
@@ -344,8 +347,8 @@ def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None =
     )
 
 
-def programme_comparison(kind: str = "all", visible_site_ids: Collection[int] | None = None
-                         ) -> dict:
+def programme_comparison(kind: str = "all", visible_site_ids: Collection[int] | None = None,
+                         hidden: Collection[int] = ()) -> dict:
     """The programme comparison in the JSON shape of the API."""
     kind = check_kind(kind)
-    return load_programme(kind, visible_site_ids).result(kind).as_dict()
+    return load_programme(kind, visible_site_ids, hidden).result(kind).as_dict()

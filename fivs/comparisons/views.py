@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from fivs import labels, scoring
 from fivs.agreement.services import load_programme_agreement, load_site_agreement
+from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.auth.access import requires, site_scope_required
 from fivs.comparisons.queries import KINDS
@@ -21,8 +22,9 @@ comparisons_bp = Blueprint("comparisons", __name__)
 @comparisons_bp.get("/sites/<code>/comparison")
 @site_scope_required
 def site(site):
-    comparison = load_site_comparison(site)
-    pairs = load_site_agreement(site, with_calibration=policy.can_see_rater_drift(current_user))
+    hidden = hidden_audits(current_user)
+    comparison = load_site_comparison(site, hidden)
+    pairs = load_site_agreement(site, with_calibration=policy.can_see_rater_drift(current_user), hidden=hidden)
     return render_template("comparisons/site.html", site=site, c=comparison,
                            radar=site_radar(comparison), method_note=labels.method_note(),
                            pairs=pairs, agreement_note=labels.agreement_note())
@@ -31,14 +33,15 @@ def site(site):
 @comparisons_bp.get("/programme")
 @requires(policy.can_see_programme)
 def programme():
-    data = load_programme()
+    hidden = hidden_audits(current_user)
+    data = load_programme(hidden=hidden)
     results = {kind: data.result(kind) for kind in KINDS}
     return render_template("comparisons/programme.html", programme=data, results=results,
                            charts={kind: change_chart(r, kind) for kind, r in results.items()},
                            kind_titles=kind_titles(), coverage_labels=coverage_labels(),
                            method_note=labels.method_note(), wilcoxon_note=labels.wilcoxon_note(),
                            no_statistics_note=labels.no_statistics_note(),
-                           agreement=load_programme_agreement(), agreement_note=labels.agreement_note())
+                           agreement=load_programme_agreement(hidden=hidden), agreement_note=labels.agreement_note())
 
 
 # ---------------------------------------------------------------- presentation helpers

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
@@ -73,9 +74,12 @@ def _local_midnight_utc(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=SITE_TZ).astimezone(timezone.utc)
 
 
-def events_page(filters: Filters, page: int):
-    """One page of events, newest first."""
+def events_page(filters: Filters, page: int, hidden: Collection[int] = ()):
+    """One page of events, newest first, without those of the audits the reader may not see yet
+    (`hidden`: fivs.audits.queries.hidden_audits; an answer's event holds its score)."""
     stmt = select(Event).order_by(Event.at.desc(), Event.id.desc())
+    if hidden:
+        stmt = stmt.where(or_(Event.audit_id.is_(None), Event.audit_id.not_in(sorted(hidden))))
     if filters.action:
         stmt = stmt.where(Event.action == filters.action)
     if filters.user:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
+from fivs.audits.queries import hidden_audits
 from fivs.auth.access import admin_required
 from fivs.events.forms import EventFilterForm
 from fivs.events.queries import Filters, action_label, changes, events_page, known_actions, site_codes
@@ -26,6 +28,6 @@ def index():
     filters = Filters(action=form.action.data or "", user=(form.user.data or "").strip(),
                       site_id=site_ids.get(form.site.data), date_from=form.date_from.data,
                       date_to=form.date_to.data)
-    page = events_page(filters, request.args.get("page", 1, type=int))
+    page = events_page(filters, request.args.get("page", 1, type=int), hidden_audits(current_user))
     return render_template("events/index.html", form=form, page=page, site_codes=site_codes(page.items),
                            action_label=action_label, changes=changes, to_local=to_local)

@@ -12,6 +12,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, send_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from fivs.audits.queries import hidden_audits
 from fivs.audits.services import normalise_room
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_photo_or_404
@@ -108,6 +109,6 @@ def audit_photos(audit) -> AuditPhotos:
     if audit.id not in cache:
         cache[audit.id] = AuditPhotos(
             by_answer=photos_for_audit(audit),
-            baseline=baseline_photos_for(audit) if audit.phase == "final" else {},
+            baseline=baseline_photos_for(audit, hidden_audits(current_user)) if audit.phase == "final" else {},
             editable=not audit.locked and policy.can_edit_audit(current_user, audit))
     return cache[audit.id]

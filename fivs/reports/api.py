@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, request
 from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
+from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_site_or_404
 from fivs.extensions import csrf
@@ -30,28 +31,30 @@ reports_api_bp.after_request(challenge)
 def site_report(code: str):
     site = get_site_or_404(code)
     lang = report_lang()
-    return pdf_response(build_site_report(site, lang), f"{site.code} {site.name} {local_today()}.pdf")
+    return pdf_response(build_site_report(site, lang, hidden_audits(api_user())), f"{site.code} {site.name} {local_today()}.pdf")
 
 
 @reports_api_bp.get("/programme/report.pdf")
 def programme_report():
-    if not policy.can_see_programme(api_user()):
+    user = api_user()
+    if not policy.can_see_programme(user):
         raise PermissionDenied(_("Only reviewers and admins can see the programme report."))
     lang = report_lang()
-    return pdf_response(build_programme_report(lang), f"fivs-programme-{local_today()}.pdf")
+    return pdf_response(build_programme_report(lang, hidden_audits(user)), f"fivs-programme-{local_today()}.pdf")
 
 
 @reports_api_bp.get("/sites/<code>/report.docx")
 def site_report_docx(code: str):
     site = get_site_or_404(code)
-    return docx_response(build_site_docx(site, report_lang()), f"{site.code} {site.name} {local_today()}.docx")
+    return docx_response(build_site_docx(site, report_lang(), hidden_audits(api_user())), f"{site.code} {site.name} {local_today()}.docx")
 
 
 @reports_api_bp.get("/programme/report.docx")
 def programme_report_docx():
-    if not policy.can_see_programme(api_user()):
+    user = api_user()
+    if not policy.can_see_programme(user):
         raise PermissionDenied(_("Only reviewers and admins can see the programme report."))
-    return docx_response(build_programme_docx(report_lang()), f"fivs-programme-{local_today()}.docx")
+    return docx_response(build_programme_docx(report_lang(), hidden_audits(user)), f"fivs-programme-{local_today()}.docx")
 
 
 @reports_api_bp.get("/audits/<audit_id>/record.pdf")

@@ -6,6 +6,7 @@ Vietnamese font). Every figure comes from fivs.comparisons, formatted as the PDF
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 
 import fontpkg
 from docx import Document
@@ -27,9 +28,10 @@ CHART_WIDTH = Cm(15)
 CHART_SIZE = (1200, 600)  # pixels: 15 cm wide at ~200 dpi
 
 
-def build_programme_docx(lang: str) -> bytes:
+def build_programme_docx(lang: str, hidden: Collection[int] = ()) -> bytes:
+    """The programme report as a Word file, without the audits the reader may not see yet (`hidden`)."""
     with force_locale(lang):
-        programme = load_programme()
+        programme = load_programme(hidden=hidden)
         doc = _document(_("5S programme report"))
         doc.add_heading(_("Results in brief"), level=1)
         for sentence in summary_sentences(programme, lang):
@@ -58,9 +60,10 @@ def build_programme_docx(lang: str) -> bytes:
         return _bytes(doc)
 
 
-def build_site_docx(site, lang: str) -> bytes:
+def build_site_docx(site, lang: str, hidden: Collection[int] = ()) -> bytes:
+    """The site report as a Word file, without the audits the reader may not see yet (`hidden`)."""
     with force_locale(lang):
-        c = load_site_comparison(site)
+        c = load_site_comparison(site, hidden)
         doc = _document(report_title(c.site))
         doc.add_paragraph(_("District: %(district)s · %(kind)s · code %(code)s", district=c.site.district or "—",
                             kind=kind_label(c.site.kind), code=c.site.code))

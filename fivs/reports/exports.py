@@ -56,9 +56,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # ---------------------------------------------------------------- rows
-def _audits_with_sites(site_ids: Collection[int] | None):
+def _audits_with_sites(site_ids: Collection[int] | None, hidden: Collection[int]):
     sites = {s.id: s for s in queries.sites(site_ids, active_only=False)}
-    audits = queries.audits(site_ids, active_only=False)
+    audits = queries.audits(site_ids, active_only=False, hidden=hidden)
     order = {site_id: i for i, site_id in enumerate(sites)}
     audits.sort(key=lambda a: (order[a.site_id], a.audit_date, a.id))
     return sites, audits
@@ -69,9 +69,11 @@ def _audit_cells(site: queries.SiteRow, audit: queries.AuditRow) -> list:
             audit.status, audit.uuid, audit.audit_date, audit.auditor]
 
 
-def answer_rows(site_ids: Collection[int] | None) -> tuple[Sequence[str], list[list]]:
-    """One row per answer of every audit of the sites (None: every site)."""
-    sites, audits = _audits_with_sites(site_ids)
+def answer_rows(site_ids: Collection[int] | None, hidden: Collection[int] = ()
+                ) -> tuple[Sequence[str], list[list]]:
+    """One row per answer of every audit of the sites (None: every site) but the `hidden` ones
+    (the viewer's blindness: fivs.audits.queries.hidden_audits)."""
+    sites, audits = _audits_with_sites(site_ids, hidden)
     items = queries.items()
     audit_ids = [a.id for a in audits]
     photos = queries.photo_counts(audit_ids)
@@ -89,9 +91,10 @@ def answer_rows(site_ids: Collection[int] | None) -> tuple[Sequence[str], list[l
     return ANSWER_COLUMNS, rows
 
 
-def score_rows(site_ids: Collection[int] | None) -> tuple[Sequence[str], list[list]]:
-    """One row per audit with every percentage: overall, the five S and each zone."""
-    sites, audits = _audits_with_sites(site_ids)
+def score_rows(site_ids: Collection[int] | None, hidden: Collection[int] = ()
+               ) -> tuple[Sequence[str], list[list]]:
+    """One row per audit (but the `hidden` ones) with every percentage: overall, the five S and each zone."""
+    sites, audits = _audits_with_sites(site_ids, hidden)
     items = queries.items()
     zones = sorted({(i.sort_key[0], i.zone_code) for i in items.values()})
     zone_codes = list(dict.fromkeys(code for _position, code in zones))
@@ -178,8 +181,8 @@ class _Sheet:
         self.title, self.columns, self.rows = title, list(columns), []
 
 
-def _chosen_audits(site_ids, include_drafts: bool):
-    sites, audits = _audits_with_sites(site_ids)
+def _chosen_audits(site_ids, include_drafts: bool, hidden: Collection[int]):
+    sites, audits = _audits_with_sites(site_ids, hidden)
     if not include_drafts:
         audits = [a for a in audits if a.status == SUBMITTED]
     return sites, audits
@@ -262,10 +265,10 @@ def _actions_sheet(site_ids) -> _Sheet:
 
 
 def people_workbook(site_ids: Collection[int] | None, *, lang: str, include_drafts: bool = False,
-                    active: str = "scores") -> bytes:
+                    active: str = "scores", hidden: Collection[int] = ()) -> bytes:
     """The workbook people open as it is (call under force_locale(lang)); `active` is the sheet it
-    opens on: "scores" (Overview), "answers" (Details) or "actions"."""
-    sites, audits = _chosen_audits(site_ids, include_drafts)
+    opens on: "scores" (Overview), "answers" (Details) or "actions"; without the `hidden` audits."""
+    sites, audits = _chosen_audits(site_ids, include_drafts, hidden)
     items = queries.items()
     data = {"scores": _overview_sheet(sites, audits, items, lang),
             "answers": _details_sheet(sites, audits, items, lang),

@@ -3,6 +3,8 @@ figures), coverage, the sites missing a round in one table, statistics for all /
 rankings, a small radar per site, the method note, then one summary page per site with both rounds."""
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from reportlab.platypus import PageBreak, Spacer
@@ -24,9 +26,10 @@ from fivs.timeutil import to_local, utcnow
 RADARS_PER_ROW = 4
 
 
-def build_programme_report(lang: str) -> bytes:
+def build_programme_report(lang: str, hidden: Collection[int] = ()) -> bytes:
+    """The programme report's PDF bytes, without the audits the reader may not see yet (`hidden`)."""
     with force_locale(lang):
-        programme = load_programme()
+        programme = load_programme(hidden=hidden)
         st = pdf.styles()
         story = [pdf.para(_("5S programme report"), st["title"]),
                  pdf.para(_("%(count)d sites", count=len(programme.sites)), st["body"]),
@@ -38,13 +41,13 @@ def build_programme_report(lang: str) -> bytes:
                  *rankings(programme, lang, st), *small_multiples(programme, st),
                  *action_counts(programme, st),
                  pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"]),
-                 *agreement_appendix(load_programme_agreement(), lang, st)]
+                 *agreement_appendix(load_programme_agreement(hidden=hidden), lang, st)]
         for c in programme.sites:
             if c.missing:  # listed in the table of sites missing a round: no page of "—"
                 continue
             site = db.session.get(Site, c.site.id)
-            story += [PageBreak(), *site_summary(load_site_comparison(site), lang, st),
-                      *photo_section(photo_pairs(site, lang), st)]
+            story += [PageBreak(), *site_summary(load_site_comparison(site, hidden), lang, st),
+                      *photo_section(photo_pairs(site, lang, hidden), st)]
         return pdf.render(story, title=_("5S programme report"), generated=to_local(utcnow()),
                           lang=lang)
 

@@ -4,6 +4,8 @@ note. Every figure comes from fivs.comparisons (and so from fivs.scoring).
 """
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,11 +41,11 @@ class PhotoPair:
     after_size: tuple[int, int]
 
 
-def photo_pairs(site, lang: str) -> list[PhotoPair]:
+def photo_pairs(site, lang: str, hidden: Collection[int] = ()) -> list[PhotoPair]:
     """The site's before/after pairs (fivs.photos): per item photographed in both rounds, the
     baseline and final photos paired in order. A pair whose file is missing is left out."""
     pairs = []
-    for match in before_after_pairs(site):
+    for match in before_after_pairs(site, hidden):
         caption = f"{match.item.code} — {match.item.text(lang)}"
         for before, after in zip(match.baseline, match.final):
             try:
@@ -64,17 +66,18 @@ def report_title(site) -> str:
     return _("5S report: %(site)s", site=site.name)
 
 
-def build_site_report(site, lang: str) -> bytes:
-    """The site report's PDF bytes in `lang` ("vi" or "en")."""
+def build_site_report(site, lang: str, hidden: Collection[int] = ()) -> bytes:
+    """The site report's PDF bytes in `lang` ("vi" or "en"), without the audits the reader may not
+    see yet (`hidden`: fivs.audits.queries.hidden_audits)."""
     with force_locale(lang):
-        comparison = load_site_comparison(site)
+        comparison = load_site_comparison(site, hidden)
         st = pdf.styles()
         story = [*site_summary(comparison, lang, st), PageBreak(),
                  *site_details(comparison, lang, st),
-                 *photo_section(photo_pairs(site, lang), st),
+                 *photo_section(photo_pairs(site, lang, hidden), st),
                  *open_actions(site_actions(site.id, statuses=OPEN_STATUSES), lang, st),
                  *verified_actions(site_actions(site.id, statuses=("verified",)), lang, st),
-                 *agreement_section(load_site_agreement(site, with_calibration=False), lang, st),
+                 *agreement_section(load_site_agreement(site, with_calibration=False, hidden=hidden), lang, st),
                  pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"])]
         return pdf.render(story, title=report_title(comparison.site),
                           generated=to_local(utcnow()), lang=lang)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from fivs.audits.queries import site_audits
+from fivs.audits.queries import hidden_audits, site_audits
 from fivs.audits.services import audit_scores
 from fivs.auth.access import admin_required, site_scope_required
 from fivs.extensions import db
@@ -19,7 +19,7 @@ sites_bp = Blueprint("sites", __name__)
 @sites_bp.get("/sites/<code>")
 @site_scope_required
 def detail(site: Site):
-    audits = [(audit, audit_scores(audit)) for audit in site_audits(site)]
+    audits = [(audit, audit_scores(audit)) for audit in site_audits(site, hidden_audits(current_user))]
     return render_template("sites/detail.html", site=site, audits=audits)
 
 
