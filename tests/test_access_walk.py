@@ -137,6 +137,7 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "api.delete_photo": {"DELETE": row(401, 204, 403, 204, 403, 403)},
     "api.photo_image": {"GET": logged_in(200, anonymous=401)},
     "api.acknowledge": {"POST": row(401, 403, 403, 403, 409, 403)},    # the site head only; a draft: 409
+    "api.request_calibration": {"POST": row(401, 422, 422, 403, 403, 403)},  # no rater named (the form's rules)
     "comparisons_api.site": {"GET": logged_in(200, anonymous=401)},
     "comparisons_api.programme": {"GET": row(401, 200, 200, 403, 403, 403)},
     "agreement_api.site": {"GET": logged_in(200, anonymous=401)},   # calibration pairs: reviewers, admins

@@ -162,6 +162,11 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     api.login(reviewer)
     api.get("/programme/report.docx?lang=en")
     api.get("/programme/report.docx?lang=xx")
+    second = make_user("consultant", site=site)
+    db.session.commit()
+    assert api.post(done_path + "/calibration", json={"auditor": second.username}).status_code == 201
+    api.post(done_path + "/calibration", json={"auditor": second.id})  # already asked: 409
+    api.post(done_path + "/calibration", json={"auditor": consultant.username})  # the first rater: 422
     api.get("/openapi.json", token=None)
 
     ok = {(method, path) for method, path, status in api.validated if status < 300}

@@ -141,6 +141,10 @@ SCHEMAS = {
     }),
     "SubmitRequest": _object({"row_version": POSITIVE}, required=[]),
     "ReopenRequest": _object({"reason": TEXT}),
+    "CalibrationRequest": _object({"auditor": {
+        "anyOf": [{**TEXT, "minLength": 1}, POSITIVE],
+        "description": "The second rater: an active consultant assigned to the audit's site, other than its "
+                       "auditor, by username or user id."}}),
     "AcknowledgementRequest": _object({"comment": {**TEXT, "description": "Optional; it may disagree."}},
                                       required=[]),
     "Acknowledgement": _object({
@@ -395,6 +399,19 @@ PATHS = {
         "requestBody": _json_body("ReopenRequest", {"reason": "Chấm lại khu vệ sinh sau khi sửa chữa."}),
         "responses": _responses({"200": _ok("Audit", "Reopened.")},
                                 400, 403, 404, 409, 413, 415, 422, e409=CONFLICT_WITH_STATE),
+    }},
+    "/audits/{audit_id}/calibration": {"post": {
+        "operationId": "requestCalibration", "tags": ["audits"],
+        "summary": "Ask a second consultant to score a consultant audit's site and round independently "
+                   "(reviewers and admins; the same rules as the summary page's form). The new draft "
+                   "calibration audit (kind calibration, calibrates: this audit) is returned; neither rater "
+                   "sees the other's audit until both are submitted, and it never enters the score comparison.",
+        "parameters": [AUDIT_ID],
+        "requestBody": _json_body("CalibrationRequest", {"auditor": "tran.binh"}),
+        "responses": _responses({"201": _ok("Audit", "The calibration audit, a draft of the second rater.")},
+                                400, 403, 404, 409, 413, 415, 422,
+                                e409=_error(409, "This consultant is already the second rater of this audit "
+                                                 "(code calibration_exists).")),
     }},
     "/audits/{audit_id}/acknowledgement": {"post": {
         "operationId": "acknowledgeAudit", "tags": ["audits"],

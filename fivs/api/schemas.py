@@ -180,6 +180,20 @@ def acknowledgement(data: dict) -> str:
     return comment or ""
 
 
+def calibration_request(data: dict) -> str | int:
+    """The second rater named by username (text) or user id (a whole number)."""
+    fields = Fields(data)
+    value = data.get("auditor")
+    if isinstance(value, int) and not isinstance(value, bool):
+        auditor = fields.integer("auditor")
+    else:
+        auditor = fields.text("auditor")
+        if auditor is not None and not auditor.strip():
+            fields.problem("auditor", _("This field is required."))
+    fields.check()
+    return auditor
+
+
 def reopen(data: dict) -> str:
     fields = Fields(data)
     reason = fields.text("reason")

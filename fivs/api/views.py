@@ -28,9 +28,12 @@ from fivs.api.representations import (
 )
 from fivs.audits.models import Audit
 from fivs.audits.queries import hidden_audits, without_hidden
-from fivs.audits.services import acknowledge_audit, reopen_audit, save_answers, start_audit, submit_audit
+from fivs.audits.services import (acknowledge_audit, reopen_audit, save_answers, start_audit, start_calibration,
+                                  submit_audit)
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_photo_or_404, get_site_or_404, visible_sites_query
+from fivs.auth.models import User
+from fivs.auth.services import find_user
 from fivs.checklists.models import ChecklistTemplate
 from fivs.db import commit_then_read, reading
 from fivs.errors import error_response
@@ -165,6 +168,23 @@ def reopen(audit_id: str):
         reopen_audit(audit, api_user(), reason)
     db.session.commit()
     return json_response(audit_dict(audit))
+
+
+@api_bp.post("/audits/<audit_id>/calibration")
+def request_calibration(audit_id: str):
+    """A reviewer or admin asks a second consultant to score the audit's site and round (201)."""
+    audit = get_audit_or_404(audit_id)
+    user = api_user()
+    if not policy.can_request_calibration(user):
+        raise PermissionDenied(_("Only reviewers and admins can ask for a second rater."))
+    auditor = schemas.calibration_request(schemas.json_body())
+    rater = db.session.get(User, auditor) if isinstance(auditor, int) else find_user(auditor)
+    if rater is None:
+        raise ValidationError(_("Some fields are not valid; nothing was changed."), details=[
+            {"field": "auditor", "message": _("No user with this username or id.")}])
+    second = start_calibration(user, audit, rater)
+    db.session.commit()
+    return json_response(audit_dict(second), 201, {"Location": url_for(".get_audit", audit_id=second.uuid)})
 
 
 @api_bp.post("/audits/<audit_id>/acknowledgement")
