@@ -8,10 +8,17 @@ Pairs (per site and round)
     matched by zone, item code and room, so each room of a repeating zone is its own item pair.
     Differences are `audit` - `other`: self - consultant, second rater - first rater.
 
+Rounds
+    Every phase that can hold data: baseline, periodic and final (fivs.audits.models.PHASES). A
+    periodic check between the two rounds pairs up like the others (the phase's latest audits), so
+    raters who disagree mid-pilot show; only the bias change is baseline versus final.
+
 Programme
-    Per round, the self pairs of every site, and their items pooled into one set of figures. Whether
-    self-rating bias shrank: per site with a self pair in both rounds, the absolute mean
-    difference at baseline and at final, compared with the paired statistics of fivs.stats.
+    Per phase, the self pairs of every site, and their items pooled into one set of figures. Whether
+    self-rating bias shrank: per site with a self pair in both baseline and final, the absolute mean
+    difference at baseline and at final, compared with the paired statistics of fivs.stats (the
+    same machinery as the score comparison); its sentence is on the programme page and in the
+    programme report's appendix.
 
 Rater drift (reviewers and admins only: fivs.auth.policy.can_see_rater_drift)
     Per consultant, their items pooled over their calibration pairs (either side) and, separately,
@@ -31,9 +38,9 @@ from flask_babel import gettext as _
 from fivs import stats
 from fivs.agreement import queries
 from fivs.agreement.queries import RatedAudit
-from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, SELF_ASSESSMENT
+from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, PHASES, SELF_ASSESSMENT
 from fivs.comparisons.queries import SiteRow
-from fivs.comparisons.services import ROUNDS, check_kind
+from fivs.comparisons.services import check_kind
 from fivs.scoring import S_KEYS
 from fivs.services_errors import ValidationError
 
@@ -135,12 +142,12 @@ def site_pairs(audits: Sequence[RatedAudit], phases: Sequence[str],
 
 
 def check_phase(phase: str | None) -> tuple[str, ...]:
-    """The rounds asked for: one of ROUNDS, or both when none is given."""
+    """The phases asked for: one of PHASES, or all when none is given."""
     if not phase:
-        return ROUNDS
-    if phase not in ROUNDS:
-        raise ValidationError(_("The round must be baseline or final."), code="bad_phase",
-                              details=[{"field": "phase", "allowed": list(ROUNDS)}])
+        return PHASES
+    if phase not in PHASES:
+        raise ValidationError(_("The round must be baseline, periodic or final."), code="bad_phase",
+                              details=[{"field": "phase", "allowed": list(PHASES)}])
     return (phase,)
 
 
@@ -280,11 +287,17 @@ class ProgrammeAgreement:
     calibration: list[Pair]
     drift: list[RaterDrift]
 
+    @property
+    def shown_phases(self) -> tuple[str, ...]:
+        """The phases the page and the report show: baseline and final always, periodic when it
+        has a pair."""
+        return tuple(p for p in PHASES if p != "periodic" or self.by_round[p])
+
     def as_dict(self) -> dict:
         return {
             "rounds": {phase: {"pooled": self.pooled[phase].as_dict(),
                                "pairs": [p.as_dict() for p in self.by_round[phase]]}
-                       for phase in ROUNDS},
+                       for phase in PHASES},
             "bias_change": {**self.bias.as_dict(), "sentence": self.bias.sentence()},
             "calibration_pairs": [p.as_dict() for p in self.calibration],
             "rater_drift": [d.as_dict() for d in self.drift],
@@ -293,19 +306,19 @@ class ProgrammeAgreement:
 
 def load_programme_agreement(kind: str = "all", visible_site_ids: Collection[int] | None = None,
                              hidden: Collection[int] = ()) -> ProgrammeAgreement:
-    """Every active site's pairs of both rounds, the bias change and rater drift (2 queries)."""
+    """Every active site's pairs of every phase, the bias change and rater drift (2 queries)."""
     kind = check_kind(kind)
     audits_by_site: dict[int, list[RatedAudit]] = defaultdict(list)
     for audit in queries.rated_audits(visible_site_ids, kind, hidden=hidden):
         audits_by_site[audit.site.id].append(audit)
-    chosen = [pair for audits in audits_by_site.values() for pair in site_pairs(audits, ROUNDS, True)]
+    chosen = [pair for audits in audits_by_site.values() for pair in site_pairs(audits, PHASES, True)]
     scores, items_s = _scores({a.id for _k, a, _o in chosen} | {o.id for _k, _a, o in chosen})
     pairs = [make_pair(k, a, o, scores, items_s) for k, a, o in chosen]
     by_round = {phase: [p for p in pairs if p.kind == SELF_ASSESSMENT and p.phase == phase]
-                for phase in ROUNDS}
+                for phase in PHASES}
     return ProgrammeAgreement(
         by_round=by_round,
-        pooled={phase: pooled(by_round[phase]) for phase in ROUNDS},
+        pooled={phase: pooled(by_round[phase]) for phase in PHASES},
         bias=bias_change(by_round),
         calibration=[p for p in pairs if p.kind == CALIBRATION],
         drift=rater_drift(pairs),

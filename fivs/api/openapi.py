@@ -238,7 +238,7 @@ SCHEMAS = {
     "ProgrammeAgreement": _object({
         "rounds": _object({phase: _object({"pooled": _ref("Agreement"),
                                            "pairs": {"type": "array", "items": _ref("AgreementPair")}})
-                           for phase in ("baseline", "final")}),
+                           for phase in PHASES}),
         "bias_change": {"allOf": [_ref("MetricStats"), _object({
             "sites": {"type": "array", "items": TEXT},
             "shrank": _nullable({"type": "boolean", "description": "null: the paired test shows no change."}),
@@ -492,8 +492,8 @@ PATHS.update({
         "operationId": "getSiteAgreement", "tags": ["agreement"],
         "summary": "Do the raters agree? The site's self-assessment (and, for reviewers and admins, "
                    "calibration) pairs.",
-        "parameters": [SITE_CODE, _query_param("phase", {"enum": ["baseline", "final"]},
-                                               "One round; both when absent.")],
+        "parameters": [SITE_CODE, _query_param("phase", {"enum": list(PHASES)},
+                                               "One round; every round when absent.")],
         "responses": _responses({"200": _ok("SiteAgreement", "The pairs.")}, 404, 422),
     }},
     "/programme/agreement": {"get": {

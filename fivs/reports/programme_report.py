@@ -13,6 +13,7 @@ from fivs import labels, scoring
 from fivs.actions.queries import Counts, counts_by_site
 from fivs.agreement.services import ProgrammeAgreement, load_programme_agreement
 from fivs.audits.models import PHASES
+from fivs.audits.presenters import phase_label
 from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import Programme, load_programme, load_site_comparison
 from fivs.extensions import db
@@ -130,9 +131,9 @@ def agreement_appendix(agreement: ProgrammeAgreement, lang: str, st: dict) -> li
     consultant's drift (the programme report is for reviewers and admins)."""
     rows = [[_("Round"), _("Pairs"), _("Items"), _("Kappa (95 % CI)"), _("Same score"),
              _("Within one level"), _("Difference")]]
-    for phase in ("baseline", "final"):
+    for phase in agreement.shown_phases:
         a = agreement.pooled[phase]
-        rows.append([_("Final") if phase == "final" else _("Baseline"), str(len(agreement.by_round[phase])),
+        rows.append([phase_label(phase), str(len(agreement.by_round[phase])),
                      str(a.n_items), pdf.kappa(a), pdf.fraction(a.exact_agreement, lang),
                      pdf.fraction(a.within_one, lang), pdf.points(a.mean_difference)])
     story = [pdf.para(_("Appendix: do the raters agree?"), st["h2"]),

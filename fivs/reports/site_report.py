@@ -18,6 +18,7 @@ from fivs.actions.models import OPEN_STATUSES
 from fivs.actions.queries import site_actions
 from fivs.actions.services import is_overdue, priority_label, status_label
 from fivs.agreement.services import Pair, load_site_agreement
+from fivs.audits.presenters import phase_label
 from fivs.comparisons.photos import before_after_pairs
 from fivs.comparisons.services import SiteComparison, load_site_comparison
 from fivs.photos.queries import photos_of_actions
@@ -216,7 +217,7 @@ def agreement_section(pairs: list[Pair], lang: str, st: dict) -> list:
         return []
     rows = [[_("Round"), _("Raters"), _("Items"), _("Kappa (95 % CI)"), _("Same score"),
              _("Within one level"), _("Difference")]]
-    rows += [[_("Final") if p.phase == "final" else _("Baseline"), f"{p.audit.auditor} / {p.other.auditor}",
+    rows += [[phase_label(p.phase), f"{p.audit.auditor} / {p.other.auditor}",
               str(p.overall.n_items), pdf.kappa(p.overall), pdf.fraction(p.overall.exact_agreement, lang),
               pdf.fraction(p.overall.within_one, lang), pdf.points(p.overall.mean_difference)]
              for p in pairs]
