@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from fivs import stats
@@ -246,16 +247,17 @@ class BiasChange:
         if s.n < 2:
             return _("Too few sites have a self-assessment beside the consultant audit in both "
                      "rounds to tell whether self-rating bias changed.")
-        values = {"n": s.n, "baseline": s.baseline_mean, "final": s.final_mean}
+        values = {"n": s.n, "baseline": format_decimal(s.baseline_mean, format="0.00"),  # the reader's decimal mark
+                  "final": format_decimal(s.final_mean, format="0.00")}
         if self.shrank is True:
             return _("Across %(n)d sites, the gap between self-assessment and consultant scores "
-                     "shrank from %(baseline).2f to %(final).2f points: staff score more like the "
+                     "shrank from %(baseline)s to %(final)s points: staff score more like the "
                      "consultants.", **values)
         if self.shrank is False:
             return _("Across %(n)d sites, the gap between self-assessment and consultant scores "
-                     "grew from %(baseline).2f to %(final).2f points.", **values)
+                     "grew from %(baseline)s to %(final)s points.", **values)
         return _("Across %(n)d sites, the gap between self-assessment and consultant scores went "
-                 "from %(baseline).2f to %(final).2f points, too little or over too few sites for "
+                 "from %(baseline)s to %(final)s points, too little or over too few sites for "
                  "the paired test to show a change.", **values)
 
     def as_dict(self) -> dict:

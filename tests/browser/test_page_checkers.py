@@ -62,9 +62,36 @@ class World:
     zone_urls: list[str] = field(default_factory=list)  # /audits/<uuid>/zones/<code>[?room=], per audit
 
 
+def _level(value: int) -> int:
+    return min(4, max(0, value))
+
+
+def _rater_pairs(rounds, consultant, staff, reviewer, answer_all, make_audit, make_user, start_calibration,
+                 get_site_by_code) -> None:
+    """Self-assessments beside both rounds of two schools (staff over-rate at baseline, nearly agree at
+    final) and a submitted second rater of TH-SONDONG's final, so that every agreement table of the site
+    and programme pages (pairs, pooled rounds, second raters, drift) is filled, kappa included."""
+    for code in ("TH-SONDONG", "TH-HIEPHOA"):
+        site = get_site_by_code(code)
+        rater = staff if code == "TH-SONDONG" else make_user("staff", site=site, full_name="Cô Nguyễn Thị Hoa")
+        for phase, lift in (("baseline", 1), ("final", 0)):
+            main = rounds[code, phase]
+            own = make_audit(site, rater, phase=phase, status="submitted", audit_date=main.audit_date)
+            scores = {a.item_id: a.score for a in main.answers}  # one room per zone: one answer per item
+            answer_all(own, lambda item, up=lift: _level(scores[item.id] + up + (item.position % 4 == 0)))
+    site = get_site_by_code("TH-SONDONG")
+    second = make_user("consultant", site=site, full_name="Trần Thị Bình")
+    main = rounds["TH-SONDONG", "final"]
+    calibration = start_calibration(reviewer, main, second)
+    scores = {a.item_id: a.score for a in main.answers}
+    answer_all(calibration, lambda item: _level(scores[item.id] - (item.position % 3 == 0)))
+    calibration.status = "submitted"
+    rounds["TH-SONDONG", "calibration"] = calibration
+
+
 def _seed(app) -> World:
     from fivs.actions.services import mark_done, raise_action
-    from fivs.audits.services import add_room, reopen_audit, save_answers, start_audit, submit_audit
+    from fivs.audits.services import add_room, reopen_audit, save_answers, start_audit, start_calibration, submit_audit
     from fivs.auth.services import find_user, get_site_by_code
     from fivs.checklists.content import template_content
     from fivs.checklists.models import ChecklistUpload
@@ -72,7 +99,7 @@ def _seed(app) -> World:
     from fivs.commands import _demo_users, _load_checklists
     from fivs.photos.services import attach_photo
     from fivs.sites.services import seed_pilot_sites
-    from tests.factories import answer_all, make_audit, template_for
+    from tests.factories import answer_all, make_audit, make_user, template_for
 
     _load_checklists(app.config["CHECKLISTS_DIR"])
     seed_pilot_sites()
@@ -83,8 +110,10 @@ def _seed(app) -> World:
         site = get_site_by_code(code)
         for phase, score, day in (("baseline", before, date(2023, 3, 1)), ("final", after, date(2024, 4, 1))):
             audit = make_audit(site, consultant, phase=phase, status="submitted", audit_date=day)
-            answer_all(audit, score)
+            answer_all(audit, lambda item, s=score: _level(s + item.position % 3 - 1))  # varied: kappa shows
             rounds[code, phase] = audit
+    _rater_pairs(rounds, consultant, staff, find_user("reviewer"), answer_all, make_audit, make_user,
+                 start_calibration, get_site_by_code)
     site = get_site_by_code("TH-SONDONG")
     jpeg = PHOTO.read_bytes()
 
@@ -120,7 +149,8 @@ def _seed(app) -> World:
                              sha256=hashlib.sha256(data).hexdigest(), uploaded_by_id=admin.id)
     db.session.add(upload)
     db.session.flush()
-    audits = [periodic, selfcheck, reopened, rounds["TH-SONDONG", "final"], rounds["PK-01", "final"]]
+    audits = [periodic, selfcheck, reopened, rounds["TH-SONDONG", "final"], rounds["PK-01", "final"],
+              rounds["TH-SONDONG", "calibration"]]
     world = World(values={
         "code": ["TH-SONDONG", "PK-01"], "audit_uuid": [a.uuid for a in audits],
         "action_uuid": [open_action.uuid, done_action.uuid], "site_id": [site.id], "user_id": [consultant.id],
