@@ -141,7 +141,7 @@ def test_one_level_on_one_side_has_no_kappa(api, world, db):
 
 def test_bad_phase_and_other_site(api, world):
     api.login(world.principal)
-    resp = api.get("/sites/S-AG1/agreement?phase=periodic")
+    resp = api.get("/sites/S-AG1/agreement?phase=midterm")  # periodic is a phase with pairs now (test_agreement_programme)
     assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "bad_phase"
     assert api.get("/sites/S-AG2/agreement").status_code == 404
     assert api.get("/sites/NOPE/agreement").status_code == 404
