@@ -430,6 +430,7 @@
     }).then(function () {
       retryDelay = 0;
       showRetrying(false);
+      return true;
     }, function (error) {
       // a refused record stays queued (shown above); one that failed on the network is retried
       if (error && error.network) {
@@ -438,9 +439,12 @@
         retryDelay = 0;
         showRetrying(false);
       }
-    }).then(function () {
+    }).then(function (sent) {
       draining = null;
-      return showCount();
+      return showCount().then(function (records) {
+        // what was queued while this went (an answer given during a photo's upload) goes now too
+        return sent === true && records.length ? drain(forced) : records;
+      });
     });
     return draining;
   }
