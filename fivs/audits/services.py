@@ -387,13 +387,14 @@ def _bump_over_colleagues(audit: Audit, parsed: list[AnswerInput], user) -> bool
             _("Someone else changed the same answer in the meantime; nothing was saved. "
               "Theirs and yours are shown side by side."),
             code="answer_changed", details={"row_version": audit.row_version, "answers": clashes})
-    if _replayed(audit, parsed, now, user):
+    if _batch_replayed(audit, parsed, now, user):
         return False
     bump_row_version(audit, audit.row_version)
     return True
 
 
-def _replayed(audit: Audit, parsed: list[AnswerInput], now: dict[tuple[int, str], dict], user) -> bool:
+def _batch_replayed(audit: Audit, parsed: list[AnswerInput], now: dict[tuple[int, str], dict], user) -> bool:
+    """Every answer of the batch is already what it would save, saved last by this same user."""
     savers = dict(((r.item_id, r.room), r.updated_by_id) for r in db.session.execute(
         select(Answer.item_id, Answer.room, Answer.updated_by_id).where(
             Answer.audit_id == audit.id, Answer.item_id.in_(sorted({e.item.id for e in parsed})))))
