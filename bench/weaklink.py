@@ -7,14 +7,18 @@ Builds a scratch fivs (temporary SQLite database and media folder, the shipped c
 pilot sites and demo users), serves it on 127.0.0.1 and puts a byte-counting TCP proxy in front of
 it (tests/netproxy.py; --throttle also slows it to 750 kbit/s up and 2 Mbit/s down). Debian's
 Chromium at 800×1280 goes through the proxy only: it logs in as the consultant, starts an audit,
-opens a zone and scores every item with the page's own radio buttons (each a separate autosave,
-waiting for "Saved"), then uploads real camera photos with the page's own photo controls (a
-12 MP JPEG made from the shared test photo Landscape_6.jpg: EXIF orientation 6, GPS, capture time),
-waiting for "Photo sent." each time.
+opens a zone and scores its 10 items with the page's own radio buttons, one tap every --tap
+seconds (default 2.5 s: a consultant who reads an item, looks and taps; the page batches the
+answers given in a burst, see autosave.js), waits for "Saved", then uploads real camera photos with
+the page's own photo controls (a 12 MP JPEG made from the shared test photo Landscape_6.jpg: EXIF
+orientation 6, GPS, capture time), waiting for "Photo sent." each time.
 
-Prints the bytes per answer save and per photo (up and down, every request the action caused),
-the extrapolation to one audit of 90 answers and 20 photos at 750 kbit/s up / 2 Mbit/s down /
-300 ms per request (goal: ≤ 6 MB and ≤ 90 s; exit status 1 when missed), and the per-request
+Prints the bytes per answer and per photo (up and down, every request the actions caused, counted
+as they crossed the proxy), the extrapolation to one audit of 90 answers (9 zones of 10 items, as
+both checklists have: the zone scored here, nine times) and 20 photos at 750 kbit/s up / 2 Mbit/s
+down / 300 ms per request (goal: ≤ 6 MB and ≤ 90 s; exit status 1 when missed), the same if every
+photo were taken in the middle of a burst (each flushes the answers waiting: one request more per
+photo), and the per-request
 overhead of an answer save: its request and response headers, header by header, and whether the
 two parts cut of it come back (the session cookie with every answer, the Referer).
 """
@@ -95,7 +99,7 @@ def text(app, msgid: str) -> str:
         return gettext(msgid)
 
 
-def drive(app, link: WeakLink, photo: Path, photos: int) -> dict:
+def drive(app, link: WeakLink, photo: Path, photos: int, tap_s: float) -> dict:
     from playwright.sync_api import sync_playwright
 
     T = lambda msgid: text(app, msgid)  # noqa: E731
@@ -123,8 +127,9 @@ def drive(app, link: WeakLink, photo: Path, photos: int) -> dict:
         link.reset_counts()
         for i in range(items):
             sets.nth(i).locator("input[type=radio]").nth(2).check()
-            page.wait_for_function("el => el.textContent === el.dataset.saved", arg=status.element_handle())
-            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(tap_s * 1000)
+        page.wait_for_function("el => el.textContent === el.dataset.saved", arg=status.element_handle())
+        page.wait_for_load_state("networkidle")
         answer_saves = link.requests("PUT", r"/answers$")
         scoring = phase_totals(link)
 
@@ -160,6 +165,7 @@ def header_lines(raw: bytes) -> list[tuple[str, int]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--photos", type=int, default=4)
+    parser.add_argument("--tap", type=float, default=2.5, help="seconds between two answers (default 2.5)")
     parser.add_argument("--throttle", action="store_true", help="750 kbit/s up, 2 Mbit/s down through the proxy")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--max-px", type=int, help="the page's and server's photo bound (default: the app's)")
@@ -191,7 +197,7 @@ def main() -> int:
         camera_bytes = photo.stat().st_size
         started = time.monotonic()
         try:
-            got = drive(app, link, photo, args.photos)
+            got = drive(app, link, photo, args.photos, args.tap)
         finally:
             link.stop()
             server.shutdown()
@@ -211,6 +217,10 @@ def main() -> int:
     audit_down = AUDIT_ANSWERS * answer_down + AUDIT_PHOTOS * photo_down
     audit_requests = AUDIT_ANSWERS * answer_requests + AUDIT_PHOTOS * photo_requests
     audit_seconds = audit_up * 8 / UP_BPS + audit_down * 8 / DOWN_BPS + audit_requests * PER_REQUEST_S
+    # Worst case: every photo taken in the middle of a burst sends the answers waiting before it, one
+    # request more each (the bytes of that request's headers too).
+    split = AUDIT_PHOTOS * (sum(e.header_up for e in saves) / len(saves) + sum(e.down for e in saves) / len(saves))
+    worst_seconds = audit_seconds + AUDIT_PHOTOS * PER_REQUEST_S + split * 8 / UP_BPS
     last = saves[-1]
     save_header_up = sum(e.header_up for e in saves) / len(saves)
     save_header_down = sum(e.header_down for e in saves) / len(saves)
@@ -218,7 +228,8 @@ def main() -> int:
     save_body_down = sum(e.down - e.header_down for e in saves) / len(saves)
 
     print(f"camera photo: {camera_bytes} bytes, 3000×4000 stored, EXIF orientation 6")
-    print(f"zone of {got['items']} items scored, {len(saves)} answer saves; {len(uploads)} photos uploaded "
+    print(f"zone of {got['items']} items scored, one tap every {args.tap:g} s: {len(saves)} answer saves "
+          f"({got['items'] / len(saves):.1f} answers each); {len(uploads)} photos uploaded "
           f"(wall time {wall:.1f} s{', throttled' if args.throttle else ''})")
     print(f"photos as they arrived: {sorted(set(got['sent_sizes']))}")
     print(f"bytes per answer save : {answer_up:8.0f} up {answer_down:8.0f} down ({answer_requests:.2f} requests)")
@@ -231,6 +242,8 @@ def main() -> int:
           f"({audit_up / 1e6:.2f} up, {audit_down / 1e6:.2f} down), {audit_requests:.0f} requests, "
           f"{audit_seconds:.1f} s at 750 kbit/s up / 2 Mbit/s down / 300 ms per request "
           f"(goal ≤ {GOAL_BYTES / 1e6:.0f} MB, ≤ {GOAL_SECONDS:.0f} s)")
+    print(f"  if every photo splits a burst: {(audit_up + audit_down + split) / 1e6:.2f} MB, "
+          f"{audit_requests + AUDIT_PHOTOS:.0f} requests, {worst_seconds:.1f} s")
     print("per-request overhead of an answer save (bytes per header line):")
     for side, raw in (("request", last.raw_header_up), ("response", last.raw_header_down)):
         lines = header_lines(raw)
@@ -241,9 +254,13 @@ def main() -> int:
     with_referer = sum(1 for e in saves if re.search(rb"\r\nReferer:", e.raw_header_up, re.I))
     print(f"  cut: answer saves answered with the session cookie: {sent_back}/{len(saves)}; "
           f"sent with a Referer: {with_referer}/{len(saves)} (both were {len(saves)}/{len(saves)} before)")
+    long_csp = sum(1 for e in saves if b"script-src" in e.raw_header_down)
+    print(f"  cut: answer saves answered with the pages' long Content-Security-Policy (~250 bytes): "
+          f"{long_csp}/{len(saves)} (JSON gets \"default-src 'none'; frame-ancestors 'none'\")")
     figures = {"answer_up": answer_up, "answer_down": answer_down, "photo_up": photo_up, "photo_down": photo_down,
                "audit_bytes": audit_up + audit_down, "audit_seconds": audit_seconds,
                "save_header_up": save_header_up, "save_header_down": save_header_down,
+               "audit_requests": audit_requests, "worst_seconds": worst_seconds,
                "sent_sizes": sorted(set(got["sent_sizes"]))}
     if args.json:
         print(json.dumps(figures))

@@ -17,6 +17,9 @@ SEEN_EVERY_S = 60
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
        "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+# A JSON answer is no page: it loads nothing and is framed by nobody. Stricter than CSP and ~190
+# bytes shorter on every API response (an answer save on a slow line).
+CSP_JSON = "default-src 'none'; frame-ancestors 'none'"
 
 
 def register(app: Flask) -> None:
@@ -64,7 +67,7 @@ def _stamp_activity(response):
 
 
 def _headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Content-Security-Policy", CSP_JSON if response.mimetype == "application/json" else CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"

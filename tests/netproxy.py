@@ -63,9 +63,12 @@ class Exchange:
 @dataclass
 class Cut:
     """Drop the first connection whose request matches `pattern` after `after` bytes of that request
-    went up; the link then stays down (new connections are closed at once) until `restore()`."""
+    went up (direction "up") or of its response came back (direction "down": the server did the
+    work, the browser never hears of it); the link then stays down (new connections are closed at
+    once) until `restore()`."""
     pattern: re.Pattern
     after: int
+    direction: str = "up"
     fired: threading.Event = field(default_factory=threading.Event)
 
 
@@ -97,10 +100,13 @@ class WeakLink:
         self._listener.close()
         self._close_all()
 
-    def cut_after(self, pattern: str, after: int) -> Cut:
+    def cut_after(self, pattern: str, after: int, direction: str = "up") -> Cut:
         """Arm a drop: the next request whose request line matches `pattern` (a regex on
-        "METHOD /path") is cut after `after` bytes of it went up."""
-        self._cut = Cut(re.compile(pattern.encode()), after)
+        "METHOD /path") is cut after `after` bytes of it went up, or with direction="down" after
+        `after` bytes of its response came back."""
+        if direction not in ("up", "down"):
+            raise ValueError(direction)
+        self._cut = Cut(re.compile(pattern.encode()), after, direction)
         return self._cut
 
     def restore(self) -> None:
@@ -149,7 +155,7 @@ class WeakLink:
                     break
                 for piece, new in self._split_requests(data, current):
                     cut = self._cut
-                    if new and sent_of_cut is None and cut is not None and cut.pattern.search(
+                    if new and sent_of_cut is None and cut is not None and cut.direction == "up" and cut.pattern.search(
                             f"{current[0].method} {current[0].path}".encode()):
                         sent_of_cut = 0
                     if sent_of_cut is not None:
@@ -189,7 +195,15 @@ class WeakLink:
                 data = server.recv(_CHUNK)
                 if not data:
                     break
-                self._forward(client, data, self.down_bps, up=False, exchange=current[0])
+                cut, exchange = self._cut, current[0]
+                if cut is not None and cut.direction == "down" and exchange is not None and cut.pattern.search(
+                        f"{exchange.method} {exchange.path}".encode()):
+                    room = cut.after - exchange.down
+                    if len(data) > room:
+                        self._forward(client, data[:max(room, 0)], self.down_bps, up=False, exchange=exchange)
+                        self._drop(cut)
+                        return
+                self._forward(client, data, self.down_bps, up=False, exchange=exchange)
         except OSError:
             pass
         finally:
@@ -227,9 +241,12 @@ class WeakLink:
 
 
 def _hard_close(sock: socket.socket) -> None:
-    """Close with a reset (SO_LINGER 0), as a dropped mobile link looks to the browser."""
+    """Close with a reset (SO_LINGER 0), as a dropped mobile link looks to the browser. The read side
+    is shut first: a thread blocked reading the socket (the other direction's pump) lets go of it,
+    so that the close takes effect at once instead of when that read returns."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.shutdown(socket.SHUT_RD)
     except OSError:
         pass
     try:

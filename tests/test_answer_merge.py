@@ -174,3 +174,30 @@ def test_twenty_tablets_on_one_stale_version_all_save_at_the_first_try(app, db, 
     assert [status for status, _body in statuses] == [200] * THREADS, statuses
     assert stored(db, audit) == {item: {"score": n % 5, "na": False, "note": ""} for n, item in enumerate(items)}
     assert row_version(db, audit) == 1 + THREADS
+
+
+def test_a_retried_batch_whose_response_was_lost_saves_nothing_twice(api, db, world):
+    """A tablet's save landed but its response was lost on the way back: the queue sends the same
+    batch again, with the same row version and bases. Nothing changes: no second row version, the
+    answers once, as they were (and the response says so, so the tablet stops retrying)."""
+    audit, first, _second, items = world
+    api.login(first)
+    batch = [{"item": items[0], "score": 3, "note": "Đã dọn", "base": BLANK},
+             {"item": items[1], "score": 1, "note": "", "base": BLANK}]
+    first_try = put(api, audit, 1, *batch)
+    assert first_try.status_code == 200 and first_try.get_json()["row_version"] == 2
+    saved = stored(db, audit)
+    retry = put(api, audit, 1, *batch)
+    assert retry.status_code == 200, retry.get_json()
+    body = retry.get_json()
+    assert body["row_version"] == 2 == row_version(db, audit)  # not bumped again
+    assert sorted((a["item"], a["score"], a["note"]) for a in body["answers"]) == [
+        (items[0], 3, "Đã dọn"), (items[1], 1, "")]
+    assert body["scores"] == first_try.get_json()["scores"]
+    assert stored(db, audit) == saved
+    # The same user's next change on top of it is a new save: it bumps as usual.
+    again = put(api, audit, 2, {"item": items[0], "score": 4, "note": "Đã dọn",
+                                "base": {"score": 3, "na": False, "note": "Đã dọn"}})
+    assert again.status_code == 200 and again.get_json()["row_version"] == 3
+    # A replay saved nothing as its own: a different value is no replay, a colleague's equal value neither.
+    assert put(api, audit, 1, *batch).status_code == 409

@@ -28,6 +28,15 @@ def test_security_headers_on_every_response(client):
         assert resp.headers["Referrer-Policy"]
 
 
+def test_a_json_answer_gets_the_short_strict_policy(client):
+    """JSON loads nothing: its policy forbids everything (and is ~190 bytes shorter for slow lines)."""
+    for path in ("/api/v1/sites", "/api/v1/no-such-thing"):
+        resp = client.get(path)
+        assert resp.mimetype == "application/json"
+        assert resp.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'"
+        assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_missing_secret_key_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.delenv("FIVS_SECRET_KEY", raising=False)
     monkeypatch.setenv("FIVS_INSTANCE_PATH", str(tmp_path))

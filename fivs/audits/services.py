@@ -352,7 +352,9 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
 
     A stale `row_version` is a conflict (409, stale_row_version), unless every entry carries its
     `base` (the answer as the client last saw it): then a colleague's changes to other answers do
-    not stop the save (see `_bump_over_colleagues`).
+    not stop the save (see `_bump_over_colleagues`). Such a batch whose every answer this user
+    saved already, as it is (a tablet's retry of a save whose response the link lost), changes
+    nothing: no new row version, no write; its answers are returned as they are.
     """
     ensure_editable(audit, user)
     parsed = parse_answer_entries(audit, entries)
@@ -361,7 +363,8 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     except ConflictError as exc:
         if exc.code != "stale_row_version" or any(entry.base is None for entry in parsed):
             raise
-        _bump_over_colleagues(audit, parsed)
+        if not _bump_over_colleagues(audit, parsed, user):
+            return _saved_already(audit, parsed)
     _add_missing_rooms(audit, parsed, user)
     saved = _upsert(audit, user, parsed)
     db.session.expire(audit, ["answers"])  # read again when next needed
@@ -369,29 +372,61 @@ def save_answers(audit: Audit, user, entries: list, *, row_version: int | None) 
     return saved
 
 
-def _bump_over_colleagues(audit: Audit, parsed: list[AnswerInput]) -> None:
+def _bump_over_colleagues(audit: Audit, parsed: list[AnswerInput], user) -> bool:
     """The merge rule: a batch whose every answer is still its base (a colleague changed other answers
     meanwhile) is saved on top of theirs; one answer a colleague changed too stops it all (409,
     answer_changed, theirs and yours for each). The audit's row is locked first (PostgreSQL; SQLite's
-    write lock is held already), so nobody saves between reading the answers and saving over them."""
+    write lock is held already), so nobody saves between reading the answers and saving over them.
+    Returns False, bumping nothing, for a replay: every answer is already what the batch would save,
+    saved last by this same user (a colleague's equal value is still a save of one's own)."""
     db.session.refresh(audit, ["row_version", "status"], with_for_update=True)
-    clashes = _changed_meanwhile(audit, parsed)
+    now = _states_of(audit, parsed)
+    clashes = _changed_meanwhile(audit, parsed, now)
     if clashes:
         raise ConflictError(
             _("Someone else changed the same answer in the meantime; nothing was saved. "
               "Theirs and yours are shown side by side."),
             code="answer_changed", details={"row_version": audit.row_version, "answers": clashes})
+    if _batch_replayed(audit, parsed, now, user):
+        return False
     bump_row_version(audit, audit.row_version)
+    return True
 
 
-def _changed_meanwhile(audit: Audit, parsed: list[AnswerInput]) -> list[dict]:
+def _batch_replayed(audit: Audit, parsed: list[AnswerInput], now: dict[tuple[int, str], dict], user) -> bool:
+    """Every answer of the batch is already what it would save, saved last by this same user."""
+    savers = dict(((r.item_id, r.room), r.updated_by_id) for r in db.session.execute(
+        select(Answer.item_id, Answer.room, Answer.updated_by_id).where(
+            Answer.audit_id == audit.id, Answer.item_id.in_(sorted({e.item.id for e in parsed})))))
+    return all(savers.get((e.item.id, e.room)) == user.id and (e.item.id, e.room) in now
+               and _same(now[(e.item.id, e.room)], _yours(e, now[(e.item.id, e.room)])) for e in parsed)
+
+
+def _saved_already(audit: Audit, parsed: list[AnswerInput]) -> list[SavedAnswer]:
+    """The rows of a batch the server holds already, as an upsert would have returned them."""
+    keys = {(e.item.id, e.room) for e in parsed}
+    rows = db.session.execute(select(Answer.id, Answer.item_id, Answer.room, Answer.score, Answer.na, Answer.note,
+                                     Answer.updated_at).where(
+        Answer.audit_id == audit.id, Answer.item_id.in_(sorted({item for item, _room in keys}))))
+    return [_saved(row) for row in rows if (row.item_id, row.room) in keys]
+
+
+def _state_or_none(now: dict[tuple[int, str], dict], entry: AnswerInput) -> dict:
+    return now.get((entry.item.id, entry.room)) or {"score": None, "na": False, "note": ""}
+
+
+def _yours(entry: AnswerInput, theirs: dict) -> dict:
+    """The state the entry would save over `theirs` (no note sent: theirs stays)."""
+    return {"score": None if entry.na else entry.score, "na": entry.na,
+            "note": theirs["note"] if entry.note is None else entry.note}
+
+
+def _changed_meanwhile(audit: Audit, parsed: list[AnswerInput], now: dict[tuple[int, str], dict]) -> list[dict]:
     """The entries whose answer is no longer their base, and not already what they would save."""
-    now = _states_of(audit, parsed)
     clashes = []
     for entry in parsed:
-        theirs = now.get((entry.item.id, entry.room)) or {"score": None, "na": False, "note": ""}
-        yours = {"score": None if entry.na else entry.score, "na": entry.na,
-                 "note": theirs["note"] if entry.note is None else entry.note}
+        theirs = _state_or_none(now, entry)
+        yours = _yours(entry, theirs)
         if _same(theirs, entry.base) or _same(theirs, yours):
             continue
         clashes.append({"item": entry.item.code, "zone_instance": entry.room or None,

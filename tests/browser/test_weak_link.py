@@ -251,3 +251,96 @@ def test_an_answer_autosave_cut_midway_goes_to_the_queue_and_lands_once(tablet, 
     page.wait_for_function("() => window.fivsQueue.waiting() === 0")
     assert [(s, na) for _r, _i, s, na in answers_in_db(live_app, audit_uuid)] == [(4, False)]
     assert row_version(live_app, audit_uuid) == before + 1
+
+
+# ---------------------------------------------------------------- the response lost on the way back
+def test_a_photo_whose_response_is_lost_is_retried_and_stored_exactly_once(tablet, link, live_app, T, tmp_path):
+    """The server stored the photo, then the link dropped before its answer reached the tablet: the
+    retry carries the same client UUID and the server answers with the photo it has (no second row,
+    no second set of files)."""
+    page = tablet
+    log_in_on(page, T)
+    audit_uuid, zone = open_first_zone(page, live_app, T, DROP_SITE)
+    cut = link.cut_after(r"^POST /api/v1/audits/[^ ]+/photos$", after=0, direction="down")
+    attach_photo(page, zone.items[0], camera_photo(tmp_path), T)
+    assert cut.fired.wait(20)
+    page.locator("[data-offline-retry]").filter(has_text=T("The connection dropped: retrying…")).wait_for()
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=1)).wait_for()  # still queued
+    [stored] = photos_in_db(live_app, audit_uuid)  # the server did its part before the cut
+    assert media_files(live_app, audit_uuid) == sorted([stored.display_key, stored.thumb_key])
+
+    link.restore()
+    group = page.get_by_role("group", name=zone.items[0].text("vi"))
+    group.get_by_role("status").filter(has_text=T("Photo sent.")).wait_for()
+    page.wait_for_function("() => window.fivsQueue.waiting() === 0")
+    [photo] = photos_in_db(live_app, audit_uuid)
+    assert photo.uuid == stored.uuid
+    assert media_files(live_app, audit_uuid) == sorted([photo.display_key, photo.thumb_key])  # no orphan
+    assert staging_files(live_app) == []
+    posts = link.requests("POST", r"/photos$")
+    assert len(posts) >= 2 and posts[-1].raw_header_down.startswith(b"HTTP/1.1 200")  # the replay, recognised
+    page.reload()
+    page.wait_for_function("() => window.fivsQueue && window.fivsQueue.waiting() === 0")
+    assert len(photos_in_db(live_app, audit_uuid)) == 1
+
+
+def test_an_answer_batch_whose_response_is_lost_is_not_saved_twice(tablet, link, live_app, T):
+    """Three answers queued offline go in one batch; the server saves it, the answer is lost on the
+    way back. The queue keeps them and retries: it reads the audit first, finds them saved and sends
+    nothing again; the row version moved once."""
+    page = tablet
+    log_in_on(page, T)
+    audit_uuid, zone = open_first_zone(page, live_app, T, DROP_SITE)
+    items = zone.items[:3]
+    before = row_version(live_app, audit_uuid)
+    page.context.set_offline(True)
+    page.wait_for_function("() => navigator.onLine === false")
+    for n, item in enumerate(items):
+        score_zone(page, zone, str(n + 1), [item])
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=3)).wait_for()
+    cut = link.cut_after(r"^PUT /api/v1/audits/[^ ]+/answers$", after=0, direction="down")
+    page.context.set_offline(False)
+    assert cut.fired.wait(20)
+    page.locator("[data-offline-retry]").filter(has_text=T("The connection dropped: retrying…")).wait_for()
+    page.get_by_role("status").filter(has_text=T("%(n)s changes waiting", n=3)).wait_for()  # kept
+    assert len(answers_in_db(live_app, audit_uuid)) == 3 and row_version(live_app, audit_uuid) == before + 1
+
+    link.restore()
+    page.wait_for_function("() => window.fivsQueue.waiting() === 0")
+    rows = answers_in_db(live_app, audit_uuid)
+    assert {item_id: s for _r, item_id, s, _na in rows} == {item.id: n + 1 for n, item in enumerate(items)}
+    assert len(rows) == 3
+    assert row_version(live_app, audit_uuid) == before + 1  # saved once: the retry changed nothing
+    assert len(link.requests("PUT", r"/answers$")) == 1  # the batch was not sent again
+    assert page.locator("[data-offline-retry]").is_hidden()
+    page.reload()
+    page.wait_for_function("() => window.fivsQueue && window.fivsQueue.waiting() === 0")
+    assert row_version(live_app, audit_uuid) == before + 1
+
+
+# ---------------------------------------------------------------- answers in batches
+def test_answers_given_in_a_burst_go_in_one_request_and_leaving_the_zone_sends_them_first(tablet, link, live_app,
+                                                                                          T):
+    """Online, answers tapped a second apart wait for a short quiet moment and go in one PUT; a
+    batch still waiting when the user follows a link goes before the next page is asked for."""
+    page = tablet
+    log_in_on(page, T)
+    audit_uuid, zone = open_first_zone(page, live_app, T, DROP_SITE)
+    status = page.locator("[data-save-status]")
+    link.reset_counts()
+    for n, item in enumerate(zone.items[:4]):
+        score_zone(page, zone, str(n % 5), [item])
+        page.wait_for_timeout(1000)
+    page.wait_for_function("el => el.textContent === el.dataset.saved", arg=status.element_handle())
+    assert len(link.requests("PUT", r"/answers$")) == 1
+    assert len(answers_in_db(live_app, audit_uuid)) == 4
+
+    score_zone(page, zone, "4", zone.items[4:6])
+    page.get_by_role("link", name=T("All zones")).first.click()  # at once, inside the quiet moment
+    page.wait_for_url(re.compile(rf"/audits/{audit_uuid}$"))
+    puts = link.requests("PUT", r"/answers$")
+    assert len(puts) == 2
+    assert link.exchanges.index(puts[-1]) < link.exchanges.index(link.requests("GET", rf"/audits/{audit_uuid}$")[-1])
+    assert len(answers_in_db(live_app, audit_uuid)) == 6
+    page.wait_for_function("() => window.fivsQueue && window.fivsQueue.waiting() === 0")
+    assert len(link.requests("PUT", r"/answers$")) == 2  # nothing left behind to send again

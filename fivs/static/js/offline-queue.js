@@ -15,6 +15,8 @@
  * ("seen"). "Send now" then keeps the user's value over exactly that one; discarding keeps the
  * server's. Other records of the same audit are sent, each with its base, so that a colleague's
  * save landing between the read and the write refuses only an answer they changed, not the batch.
+ * A record whose answer the server holds already (read first, as above) is not sent again: its save
+ * landed and only the response was lost on the way back; it leaves the queue.
  * A dropped connection (the request fails on the network, not refused by the server) leaves the
  * record queued and retries it with backoff (1 s, doubling to 30 s at most) while the bar says so
  * ("retrying"); a photo is sent with XMLHttpRequest so that its upload's progress shows. Waiting
@@ -280,15 +282,19 @@
     var server = null;
     var clashes = [];
     var sending = records;
+    var there = [];  // records whose answer the server holds already (their save landed, its answer was lost)
     return fetch(audit, {credentials: "same-origin", referrerPolicy: "no-referrer", headers: csrfHeaders()}).then(readJson, networkFailure).then(function (got) {
       if (!got.ok) {
         return got;
       }
       server = got.data;
-      clashes = changedMeanwhile(records, answersByKey(server), forced);
-      sending = records.filter(function (r) { return clashes.indexOf(r) === -1; });
-      if (!sending.length) {
-        return {ok: true, status: 200, data: null};
+      var current = answersByKey(server);
+      there = records.filter(function (r) { return sameAnswer(current[answerKey(r.answer)], r.answer); });
+      var rest = records.filter(function (r) { return there.indexOf(r) === -1; });
+      clashes = changedMeanwhile(rest, current, forced);
+      sending = rest.filter(function (r) { return clashes.indexOf(r) === -1; });
+      if (!sending.length) {  // nothing to send again: the page follows the audit as read
+        return {ok: true, status: 200, data: there.length ? server : null};
       }
       return fetch(audit + "/answers", {
         method: "PUT",
@@ -303,7 +309,7 @@
         if (result.data) {
           document.dispatchEvent(new CustomEvent("fivs:queue-saved", {detail: result.data}));
         }
-        return remove(sending).then(function () {
+        return remove(sending.concat(there)).then(function () {
           if (clashes.length) {
             return markSeen(clashes, answersByKey(server)).then(function () {
               showConflict(clashes, {message: text("changed-meanwhile"), details: {audit: server}});
@@ -424,6 +430,7 @@
     }).then(function () {
       retryDelay = 0;
       showRetrying(false);
+      return true;
     }, function (error) {
       // a refused record stays queued (shown above); one that failed on the network is retried
       if (error && error.network) {
@@ -432,9 +439,12 @@
         retryDelay = 0;
         showRetrying(false);
       }
-    }).then(function () {
+    }).then(function (sent) {
       draining = null;
-      return showCount();
+      return showCount().then(function (records) {
+        // what was queued while this went (an answer given during a photo's upload) goes now too
+        return sent === true && records.length ? drain(forced) : records;
+      });
     });
     return draining;
   }
