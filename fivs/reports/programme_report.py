@@ -141,8 +141,8 @@ def blocks_story(blocks: list[Block], st: dict) -> list:
         elif isinstance(block, Text):
             story.append(pdf.para(block.text, st["small" if block.small else "body"]))
         elif isinstance(block, Grid):
-            story.append(pdf.table(block.rows, [w * pdf.CONTENT_WIDTH for w in block.widths], st["cell"],
-                                   align_right_from=block.right_from))
+            story += [pdf.table(block.rows, [w * pdf.CONTENT_WIDTH for w in block.widths], st["cell"],
+                                align_right_from=block.right_from), Spacer(1, 4)]
         elif isinstance(block, Photos):
             title = _heading(blocks[i - 1], st) if i and isinstance(blocks[i - 1], Heading) else None
             story += photo_section(block.pairs, st, max_height=PAIR_PHOTO_HEIGHT, heading=title)

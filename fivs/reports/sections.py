@@ -171,7 +171,7 @@ def appendix_blocks(programme: Programme, excluded: list[ExcludedAudit], agreeme
         blocks.append(Grid([[_("Site"), _("Round"), _("Kind"), _("Date"), _("Auditor"), _("Why")]] +
                            [[f"{a.site_code} — {a.site_name}", _round_name(a.phase), _kind_name(a.kind),
                              pdf.day(a.audit_date), a.auditor, _reason(a)] for a in excluded],
-                           (0.28, 0.1, 0.14, 0.11, 0.16, 0.21)))
+                           (0.26, 0.1, 0.14, 0.13, 0.16, 0.21)))
     else:
         blocks.append(Text(_("Every audit is submitted: none is left out.")))
     blocks.append(Heading(_("Self-assessment and consultant"), 2))
