@@ -115,7 +115,8 @@ def test_when_every_s_moved_alike_no_s_is_named_strongest_or_weakest(client, log
 
     _reader, pages = _text(client.get("/api/v1/programme/report.pdf"))
     first = pages[0]
-    assert "Năm nội dung S thay đổi như nhau: mức thay đổi trung bình nằm trong khoảng từ +25,0 đến +25,0 điểm." in first
+    assert ("Năm nội dung S thay đổi như nhau: mức thay đổi trung bình nằm trong khoảng từ +25,0 đến +25,0 "
+            "điểm.") in first
     assert "Ở đợt cuối kỳ, năm nội dung S ở mức gần như nhau (từ 75,0 % đến 75,0 %)." in first
     assert "thay đổi nhiều nhất" not in first and "mạnh nhất" not in first and "yếu nhất" not in first
 
