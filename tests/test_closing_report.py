@@ -15,10 +15,12 @@ from PIL import Image
 from pypdf import PdfReader
 
 from fivs.audits.services import acknowledge_audit
-from fivs.comparisons.queries import excluded_audits
+from fivs.comparisons.queries import AuditRow, SiteRow, excluded_audits
+from fivs.comparisons.services import Programme, Round, SiteComparison
 from fivs.photos.services import attach_photo
-from fivs.reports.pdf import points, signed
-from fivs.scoring import format_pct
+from fivs.reports.pdf import PAGE_HEIGHT, points, signed
+from fivs.reports.programme_charts import MIN_LABELLED_ROW, dumbbell
+from fivs.scoring import S_KEYS, AuditScores, Change, format_pct
 from fivs.timeutil import utcnow
 from tests.factories import answer_all, make_audit, make_site, make_user
 
@@ -196,3 +198,25 @@ def test_site_report_and_docx_show_the_acknowledgement(client, login_as, closing
     rounds = next(t for t in _tables(doc) if t[0][-1] == "Acknowledgement by the site")
     assert rounds[1][3] == "Not acknowledged by the site yet."
     assert rounds[2][3].startswith("Acknowledged by Trần Văn Bình on ") and COMMENT in rounds[2][3]
+
+
+def _round(overall: float) -> Round:
+    audit = AuditRow(id=1, uuid="u", site_id=1, phase="baseline", kind="consultant", status="submitted",
+                     audit_date=date(2026, 4, 1), submitted_at=None, auditor="x", checklist_version=1)
+    return Round(audit, AuditScores(by_s={s: overall for s in S_KEYS}, by_zone={}, overall=overall,
+                                    incomplete_s=(), scored=1, na=0))
+
+
+@pytest.mark.parametrize("n_sites", [12, 120])
+def test_the_dumbbell_fits_a_page_whatever_the_number_of_sites(app, n_sites):
+    sites = [SiteComparison(site=SiteRow(k, f"B{k:03d}", "Trường", "school", None), baseline=_round(40 + k % 30),
+                            final=_round(60 + k % 30),
+                            change=Change(by_s={s: 20.0 for s in S_KEYS}, overall=20.0, baseline_matched={},
+                                          final_matched={}, excluded_items=()))
+             for k in range(n_sites)]
+    with app.app_context():
+        chart = dumbbell(Programme(sites=sites))
+    assert chart.height <= PAGE_HEIGHT * 0.75
+    codes = [shape.text for shape in chart.contents if getattr(shape, "text", "").startswith("B")]
+    assert len(codes) == (n_sites if chart.height / n_sites >= MIN_LABELLED_ROW else 0)
+    assert len(codes) == (12 if n_sites == 12 else 0)
