@@ -9,7 +9,7 @@ fivs.photos.pipeline.ingest from two test photos; every photo row gets its own f
 so the PDF embeds each one as it would real photos. After one warm-up each, the two reports are
 made alternately RUNS times (same machine load for both); prints the median seconds of
 build_programme_report("vi") for 12 and for 120 sites, and their ratio, each beside its PDF's size, and
-one site report's time and size.
+one site report's time and size, and the 12-site programme DOCX's time and size.
 Goal: 12 sites <= 2 s, and 120 sites <= 12 x the 12-site figure; the 12-site PDF <= 8 MB, a site PDF
 <= 1.5 MB (the reports embed the photos' print derivative).
 """
@@ -172,6 +172,18 @@ def run_site_once(app) -> tuple[float, int]:
     return elapsed, size
 
 
+def run_docx_once(app) -> tuple[float, int]:
+    """Seconds to make the programme DOCX (charts as PNG, each site's photo pairs) in a fresh request, and its size."""
+    from fivs.reports.docx_report import build_programme_docx
+
+    with app.app_context(), app.test_request_context():
+        start = time.perf_counter()
+        size = len(build_programme_docx("vi"))
+        elapsed = time.perf_counter() - start
+        db.session.remove()
+    return elapsed, size
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark the programme PDF report.")
     parser.add_argument("--runs", type=int, default=5)
@@ -187,10 +199,12 @@ def main() -> None:
                 elapsed, sizes[n] = run_once(app)
                 times[n].append(elapsed)
         site_seconds, site_size = run_site_once(small_app)
+        docx_seconds, docx_size = run_docx_once(small_app)
     small, large = statistics.median(times[12]), statistics.median(times[120])
     for n, median in ((12, small), (120, large)):
         print(f"{n} sites: median {median:.2f} s over {args.runs} runs, PDF {sizes[n] / 1e6:.1f} MB")
     print(f"one site's report: {site_seconds:.2f} s, PDF {site_size / 1e6:.2f} MB")
+    print(f"12 sites' programme DOCX: {docx_seconds:.2f} s, {docx_size / 1e6:.1f} MB (no goal: printed for the record)")
     if pairs < PAIRS_PER_SITE:
         print(f"note: only {pairs} photo pairs per site were drawn")
     ratio = large / small

@@ -1,5 +1,5 @@
 """The Word reports, read back with python-docx: Word heading styles, real tables with the comparison API's
-figures, the per-S chart as a PNG, Vietnamese intact; access as for the PDFs."""
+figures, the PDF's charts as PNG, Vietnamese intact; access as for the PDFs."""
 from __future__ import annotations
 
 import io
@@ -52,9 +52,11 @@ def test_programme_docx_has_the_summary_tables_and_chart(client, login_as, db):
     sites = _table_text(doc.tables[1])
     assert any(row[0] == "PS99 — Trường Tiểu học Đồng Tâm" for row in sites)
     assert _table_text(doc.tables[2])[1] == ["PS99 — Trường Tiểu học Đồng Tâm", "Sơn Động", "Cuối kỳ"]
-    pictures = [r for r in doc.part.rels.values() if "image" in r.reltype]
-    assert len(pictures) == 1 and pictures[0].target_part.content_type == "image/png"
-    assert pictures[0].target_part.blob.startswith(b"\x89PNG")
+    # the PDF's three charts (dumbbell, per-S bars, per-S change), and each of the 7 complete sites' radar + legend
+    assert len(doc.inline_shapes) == 3 + 7 * 2
+    pictures = [r for r in doc.part.rels.values() if "image" in r.reltype]  # equal images are stored once
+    assert pictures and all(p.target_part.content_type == "image/png" and p.target_part.blob.startswith(b"\x89PNG")
+                            for p in pictures)
 
 
 def test_site_docx_has_the_sites_figures(client, login_as, site_with_rounds):  # noqa: F811

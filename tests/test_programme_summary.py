@@ -95,3 +95,45 @@ def test_no_site_with_both_rounds_says_so(client, login_as, db):
     _reader, pages = _text(client.get("/api/v1/programme/report.pdf"))
 
     assert "0/1 cơ sở đã hoàn thành" in pages[0] and "Chưa có cơ sở nào có đủ hai đợt" in pages[0]
+
+
+def _even_programme(db, n: int):
+    """`n` schools whose every item goes from 2 to 3: every S changes by the same +25 points."""
+    consultant = make_user("consultant")
+    for k in range(n):
+        site = make_site(code=f"EV{k:02d}", name=f"Trường Tiểu học Tân Sơn {k}")
+        for phase, when, score in (("baseline", date(2023, 3, 1), 2), ("final", date(2024, 3, 1), 3)):
+            answer_all(make_audit(site, consultant, phase=phase, status="submitted", audit_date=when), score)
+    db.session.commit()
+
+
+def test_when_every_s_moved_alike_no_s_is_named_strongest_or_weakest(client, login_as, db):
+    _even_programme(db, 3)
+    login_as("reviewer")
+    by_s = client.get("/api/v1/programme/comparison").get_json()["by_s"]
+    assert {m["mean_change"] for m in by_s.values()} == {25.0}
+
+    _reader, pages = _text(client.get("/api/v1/programme/report.pdf"))
+    first = pages[0]
+    assert ("Năm nội dung S thay đổi như nhau: mức thay đổi trung bình nằm trong khoảng từ +25,0 đến +25,0 "
+            "điểm.") in first
+    assert "Ở đợt cuối kỳ, năm nội dung S ở mức gần như nhau (từ 75,0 % đến 75,0 %)." in first
+    assert "thay đổi nhiều nhất" not in first and "mạnh nhất" not in first and "yếu nhất" not in first
+
+    _reader, pages = _text(client.get("/api/v1/programme/report.pdf?lang=en"))
+    assert "The five S moved alike: their mean changes lie between +25.0 and +25.0 points." in pages[0]
+    assert "At the final audit the five S stand at about the same level (75.0% to 75.0%)." in pages[0]
+    assert "changed most" not in pages[0] and "strongest" not in pages[0] and "weakest" not in pages[0]
+
+
+def test_when_the_s_changes_differ_the_summary_names_the_most_and_least_changed(client, login_as, db):
+    _programme(db, 7)
+    login_as("reviewer")
+    by_s = client.get("/api/v1/programme/comparison").get_json()["by_s"]
+    changes = sorted((m["mean_change"], s) for s, m in by_s.items())
+    assert changes[-1][0] - changes[0][0] >= 1
+
+    _reader, pages = _text(client.get("/api/v1/programme/report.pdf"))
+    assert (f"{S_VI[changes[-1][1]]} thay đổi nhiều nhất ({signed(changes[-1][0], 'vi')} điểm) và "
+            f"{S_VI[changes[0][1]]} ít nhất ({signed(changes[0][0], 'vi')} điểm).") in pages[0]
+    assert "thay đổi như nhau" not in pages[0]

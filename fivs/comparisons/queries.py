@@ -12,13 +12,14 @@ from datetime import date, datetime
 
 from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
 
-from fivs.audits.models import Answer, Audit
+from fivs.audits.models import Acknowledgement, Answer, Audit
 from fivs.audits.queries import without_hidden
 from fivs.auth.models import User
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.extensions import db
 from fivs.photos.models import Photo
 from fivs.sites.models import Site
+from fivs.timeutil import as_utc
 
 KINDS = ("all", "school", "clinic")
 
@@ -159,3 +160,77 @@ def photo_counts(audit_ids: Sequence[int]) -> dict[tuple[int, int, str], int]:
             .where(Photo.audit_id.in_(list(audit_ids)), Photo.item_id.is_not(None))
             .group_by(Photo.audit_id, Photo.item_id, Photo.room))
     return {(a, i, z): n for a, i, z, n in db.session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class AcknowledgementRow:
+    """The site head's acknowledgement of an audit's present submission."""
+
+    audit_id: int
+    by: str  # full name, else username
+    at: datetime
+    comment: str
+
+
+def acknowledgements(audit_ids: Collection[int]) -> dict[int, AcknowledgementRow]:
+    """{audit id: the acknowledgement of its present submission} (as fivs.audits.services.
+    current_acknowledgement decides it: one of an earlier submission, before a reopen, does not count)."""
+    if not audit_ids:
+        return {}
+    stmt = (select(Acknowledgement.audit_id, Acknowledgement.submitted_at, Audit.submitted_at,
+                   User.full_name, User.username, Acknowledgement.created_at, Acknowledgement.comment)
+            .join(Audit, Audit.id == Acknowledgement.audit_id)
+            .join(User, User.id == Acknowledgement.user_id)
+            .where(Acknowledgement.audit_id.in_(sorted(audit_ids)), Audit.status == "submitted")
+            .order_by(Acknowledgement.id))
+    found = {}
+    for audit_id, acked, submitted, full_name, username, created, comment in db.session.execute(stmt):
+        if submitted is not None and as_utc(acked) == as_utc(submitted):  # compared in Python: SQLite is naive
+            found[audit_id] = AcknowledgementRow(audit_id, full_name or username, as_utc(created), comment or "")
+    return found
+
+
+# ---------------------------------------------------------------- audits the figures leave out
+@dataclass(frozen=True)
+class ExcludedAudit:
+    """An audit no figure counts, and why (`reason`: one of EXCLUSION_REASONS; `detail`: free text)."""
+
+    site_code: str
+    site_name: str
+    phase: str
+    kind: str
+    audit_date: date
+    auditor: str
+    reason: str
+    detail: str
+
+
+EXCLUSION_REASONS = ("draft", "reopened")
+
+
+def _exclusion_reason():
+    """Why an audit is left out, in SQL (NULL: it is not). The one place that says it: when audits can be
+    voided (Audit.voided_at / void_reason), add `(Audit.voided_at.is_not(None), "voided")` first here,
+    "voided" to EXCLUSION_REASONS, and the void reason as `_exclusion_detail()`."""
+    return case((Audit.status == "draft", "draft"), (Audit.status == "reopened", "reopened"), else_=None)
+
+
+def _exclusion_detail():
+    return cast(None, String)
+
+
+def excluded_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
+                    active_only: bool = True, hidden: Collection[int] = ()) -> list[ExcludedAudit]:
+    """Every audit of the chosen sites that no score, comparison or agreement figure counts (not submitted:
+    in progress or reopened), by site and date, for the reports' data-quality appendix."""
+    reason = _exclusion_reason()
+    stmt = (select(Site.code, Site.name, Audit.phase, Audit.kind, Audit.audit_date, User.full_name,
+                   User.username, reason, _exclusion_detail())
+            .join(Site, Site.id == Audit.site_id)
+            .join(User, User.id == Audit.auditor_id)
+            .where(reason.is_not(None))
+            .order_by(Site.kind.desc(), Site.code, Audit.audit_date, Audit.id))
+    stmt = without_hidden(filter_sites(stmt, site_ids, kind, active_only=active_only), hidden)
+    return [ExcludedAudit(site_code=r[0], site_name=r[1], phase=r[2], kind=r[3], audit_date=r[4],
+                          auditor=r[5] or r[6], reason=r[7], detail=r[8] or "")
+            for r in db.session.execute(stmt)]

@@ -101,6 +101,20 @@ class WeakItem:
 
 
 @dataclass(frozen=True)
+class ItemChange:
+    """An item matched in both rounds (by code) whose pooled percentage rose, with the final's notes."""
+
+    item: ItemRow  # the final audit's item
+    baseline_pct: float
+    final_pct: float
+    notes: tuple[tuple[str, str], ...]  # (room name, note) of the final audit
+
+    @property
+    def change(self) -> float:
+        return self.final_pct - self.baseline_pct
+
+
+@dataclass(frozen=True)
 class ZoneName:
     code: str
     name_vi: str
@@ -121,6 +135,7 @@ class SiteComparison:
     self_assessments: tuple[Round, ...] = ()
     weakest: tuple[WeakItem, ...] = ()
     weakest_round: str | None = None  # "final" or "baseline": the audit `weakest` comes from
+    improved: tuple[ItemChange, ...] = ()  # the items that rose most (matched items only), largest first
 
     @property
     def missing(self) -> list[str]:
@@ -195,6 +210,7 @@ def load_site_comparison(site, hidden: Collection[int] = ()) -> SiteComparison:
         self_assessments=tuple(Round(a, scoring.audit_scores(answers.get(a.id, []))) for a in selfs),
         weakest=_weakest_items(weak_round.audit.id, rows, items) if weak_round else (),
         weakest_round=weak_round.audit.phase if weak_round else None,
+        improved=_improved_items(result, rows, items),
     )
 
 
@@ -214,6 +230,36 @@ def _zone_change(result: SiteComparison, answers: dict[int, list]) -> dict[str, 
     return {zone: None if b.by_zone.get(zone) is None or f.by_zone.get(zone) is None
             else f.by_zone[zone] - b.by_zone[zone]
             for zone in dict.fromkeys([*result.baseline.scores.by_zone, *result.final.scores.by_zone])}
+
+
+def _item_percentages(audit_id: int, rows: list[tuple], items: dict[int, ItemRow]
+                      ) -> dict[str, tuple[ItemRow, float | None, tuple[tuple[str, str], ...]]]:
+    """{item code: (item, its percentage pooled over its rooms, its notes)} of one audit's answer rows."""
+    per_item: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        if row[0] == audit_id:
+            per_item[row[1]].append(row)
+    found = {}
+    for item_id, item_rows in per_item.items():
+        item = items[item_id]
+        pct = scoring.audit_scores(scored_answers_by_audit(item_rows, items)[audit_id]).by_s[item.s]
+        found[item.code] = (item, pct, tuple((label, note) for _a, _i, label, _s, _na, note in item_rows if note))
+    return found
+
+
+def _improved_items(result: SiteComparison, rows: list[tuple], items: dict[int, ItemRow],
+                    limit: int = WEAKEST_LIMIT) -> tuple[ItemChange, ...]:
+    """The matched items whose percentage rose from baseline to final, largest rise first."""
+    if result.change is None:
+        return ()
+    excluded = set(result.change.excluded_items)
+    before = _item_percentages(result.baseline.audit.id, rows, items)
+    after = _item_percentages(result.final.audit.id, rows, items)
+    rose = [ItemChange(item, before[code][1], pct, notes) for code, (item, pct, notes) in after.items()
+            if code in before and code not in excluded and pct is not None and before[code][1] is not None
+            and pct > before[code][1]]
+    rose.sort(key=lambda c: (-c.change, c.item.sort_key))
+    return tuple(rose[:limit])
 
 
 def _weakest_items(audit_id: int, rows: list[tuple], items: dict[int, ItemRow],

@@ -1,31 +1,50 @@
 """The programme and site reports as editable Word documents (python-docx), for the office to paste into
 its closing report ("báo cáo tổng kết"): the same summary sentences and figures as the PDFs, in real Word
-tables under Word's own heading styles, with the per-S chart as a PNG (drawn with Pillow in the reports'
-Vietnamese font). Every figure comes from fivs.comparisons, formatted as the PDFs print it.
+tables under Word's own heading styles, the PDF's charts as PNG (fivs.reports.raster), and, in the programme
+report, the page of each site with both rounds and the appendix on methods and data quality, written from the
+same blocks as the PDF (fivs.reports.sections). Every figure comes from fivs.comparisons, formatted as the PDFs
+print it.
 """
 from __future__ import annotations
 
 import io
 from collections.abc import Collection
 
-import fontpkg
 from docx import Document
-from docx.shared import Cm
+from docx.shared import Cm, Pt
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from PIL import Image, ImageDraw, ImageFont
 
 from fivs import labels, scoring
+from fivs.agreement.services import load_programme_agreement
+from fivs.comparisons.queries import excluded_audits
 from fivs.comparisons.services import Programme, SiteComparison, load_programme, load_site_comparison
-from fivs.reports import charts, pdf
-from fivs.reports.fonts import PACKAGE_FAMILY
-from fivs.reports.site_report import kind_label, report_title
+from fivs.extensions import db
+from fivs.reports import pdf
+from fivs.reports.programme_charts import dumbbell, s_bars, s_change
+from fivs.reports.raster import drawing_png
+from fivs.reports.sections import (
+    Block,
+    Grid,
+    Heading,
+    Photos,
+    PhotoPair,
+    Text,
+    appendix_blocks,
+    rounds_rows,
+    site_blocks,
+)
+from fivs.reports.site_report import kind_label, photo_pairs, report_title, round_acknowledgements
 from fivs.reports.summary import missing_round_names, summary_sentences
+from fivs.sites.models import Site
 from fivs.timeutil import to_local, utcnow
 
 TABLE_STYLE = "Table Grid"
-CHART_WIDTH = Cm(15)
-CHART_SIZE = (1200, 600)  # pixels: 15 cm wide at ~200 dpi
+CHART_WIDTH = Cm(16)
+HALF_CHART_WIDTH = Cm(8)
+RADAR_WIDTH = Cm(6)
+LEGEND_WIDTH = Cm(4)
+PHOTO_WIDTH = Cm(7.5)  # the print derivative (800 px) at ~270 dpi
 
 
 def build_programme_docx(lang: str, hidden: Collection[int] = ()) -> bytes:
@@ -36,6 +55,7 @@ def build_programme_docx(lang: str, hidden: Collection[int] = ()) -> bytes:
         doc.add_heading(_("Results in brief"), level=1)
         for sentence in summary_sentences(programme, lang):
             doc.add_paragraph(sentence)
+        _charts(doc, programme)
         stats = programme.result("all").stats
         if stats.overall.n:
             doc.add_heading(_("Programme statistics"), level=1)
@@ -46,9 +66,6 @@ def build_programme_docx(lang: str, hidden: Collection[int] = ()) -> bytes:
                      pdf.signed(m.mean_change, lang),
                      "—" if m.ci95 is None else f"{pdf.signed(m.ci95[0], lang)} … {pdf.signed(m.ci95[1], lang)}",
                      f"{m.improved} / {m.unchanged} / {m.declined}"] for label, m in rows])
-            doc.add_picture(io.BytesIO(s_chart({s: stats.by_s[s].baseline_mean for s in scoring.S_KEYS},
-                                               {s: stats.by_s[s].final_mean for s in scoring.S_KEYS})),
-                            width=CHART_WIDTH)
         doc.add_heading(_("Sites"), level=1)
         _table(doc, [_("Site"), _("District"), _("Baseline"), _("Final"), _("Change (points)")],
                [[f"{c.site.code} — {c.site.name}", c.site.district or "—",
@@ -56,7 +73,19 @@ def build_programme_docx(lang: str, hidden: Collection[int] = ()) -> bytes:
                  pdf.pct(c.final.scores.overall if c.final else None, lang),
                  pdf.signed(c.change.overall if c.change else None, lang)] for c in programme.sites])
         _missing(doc, programme)
-        _method(doc)
+        acks = round_acknowledgements(programme.sites)
+        for c in programme.sites:
+            if c.missing:  # in the table of sites missing a round, as in the PDF
+                continue
+            site = db.session.get(Site, c.site.id)
+            comparison = load_site_comparison(site, hidden)
+            doc.add_page_break()
+            doc.add_heading(f"{c.site.code} — {c.site.name}", level=1)
+            _site_scores(doc, comparison, acks, lang, level=2)
+            _blocks(doc, site_blocks(comparison, photo_pairs(site, lang, hidden), lang))
+        doc.add_page_break()
+        _blocks(doc, appendix_blocks(programme, excluded_audits(hidden=hidden), load_programme_agreement(hidden=hidden),
+                                     lang))
         return _bytes(doc)
 
 
@@ -65,21 +94,30 @@ def build_site_docx(site, lang: str, hidden: Collection[int] = ()) -> bytes:
     with force_locale(lang):
         c = load_site_comparison(site, hidden)
         doc = _document(report_title(c.site))
-        doc.add_paragraph(_("District: %(district)s · %(kind)s · code %(code)s", district=c.site.district or "—",
-                            kind=kind_label(c.site.kind), code=c.site.code))
-        doc.add_heading(_("Scores"), level=1)
-        _table(doc, [_("Score"), _("Baseline"), _("Final"), _("Change (points)"), _("Band")],
-               [_site_row(c, label, s, lang) for label, s in
-                [(_("Overall"), None), *((labels.s_label(s), s) for s in scoring.S_KEYS)]])
-        if c.baseline or c.final:
-            doc.add_picture(io.BytesIO(s_chart(c.baseline.scores.by_s if c.baseline else {},
-                                               c.final.scores.by_s if c.final else {})), width=CHART_WIDTH)
+        _site_scores(doc, c, round_acknowledgements([c]), lang, level=1)
         if c.weakest:
             doc.add_heading(_("What to fix next"), level=1)
             _table(doc, [_("Item"), "%"], [[f"{w.item.code}: {w.item.text(lang)}", pdf.pct(w.pct, lang)]
                                           for w in c.weakest])
         _method(doc)
         return _bytes(doc)
+
+
+def _site_scores(doc, c: SiteComparison, acks: dict, lang: str, *, level: int) -> None:
+    """A site's district, scores (a heading of `level`), rounds with the site's acknowledgement, and the
+    PDF's radar with its legend."""
+    doc.add_paragraph(_("District: %(district)s · %(kind)s · code %(code)s", district=c.site.district or "—",
+                        kind=kind_label(c.site.kind), code=c.site.code))
+    doc.add_heading(_("Scores"), level=level)
+    _table(doc, [_("Score"), _("Baseline"), _("Final"), _("Change (points)"), _("Band")],
+           [_site_row(c, label, s, lang) for label, s in
+            [(_("Overall"), None), *((labels.s_label(s), s) for s in scoring.S_KEYS)]])
+    rows = rounds_rows(c, acks)
+    _table(doc, rows[0], rows[1:])
+    series = pdf.round_series(c.baseline, c.final)
+    if series:
+        doc.add_picture(io.BytesIO(drawing_png(pdf.radar(series, 180))), width=RADAR_WIDTH)
+        doc.add_picture(io.BytesIO(drawing_png(pdf.legend(series, 120))), width=LEGEND_WIDTH)
 
 
 def _site_row(c: SiteComparison, label: str, s: str | None, lang: str) -> list[str]:
@@ -134,34 +172,48 @@ def _bytes(doc) -> bytes:
     return out.getvalue()
 
 
-# ---------------------------------------------------------------- chart
-def s_chart(baseline: dict[str, float | None], final: dict[str, float | None]) -> bytes:
-    """Per-S baseline and final bars (0-100 %) as a PNG, labelled in the current language."""
-    width, height = CHART_SIZE
-    image = Image.new("RGB", CHART_SIZE, "white")
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(str(fontpkg.path(PACKAGE_FAMILY, 400)), 24)
-    left, right, top, bottom = 80, 30, 60, 90
-    plot_h = height - top - bottom
-    for pct in (0, 25, 50, 75, 100):
-        y = top + plot_h * (1 - pct / 100)
-        draw.line([(left, y), (width - right, y)], fill=charts.GRID, width=1)
-        draw.text((left - 10, y), f"{pct}", fill=charts.MUTED, font=font, anchor="rm")
-    slot = (width - left - right) / len(scoring.S_KEYS)
-    colours = [charts.BASELINE_COLOUR, charts.FINAL_COLOUR]
-    for i, s in enumerate(scoring.S_KEYS):
-        x = left + i * slot
-        for j, value in enumerate((baseline.get(s), final.get(s))):
-            if value is None:
-                continue
-            x0 = x + slot * (0.15 + 0.35 * j)
-            draw.rectangle([(x0, top + plot_h * (1 - value / 100)), (x0 + slot * 0.33, top + plot_h)],
-                           fill=colours[j])
-        draw.text((x + slot / 2, height - bottom + 12), labels.s_label(s), fill=charts.INK, font=font, anchor="ma")
-    for j, name in enumerate((_("Baseline"), _("Final"))):
-        x = left + j * 220
-        draw.rectangle([(x, 18), (x + 24, 42)], fill=colours[j])
-        draw.text((x + 32, 30), name, fill=charts.INK, font=font, anchor="lm")
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=True)
-    return out.getvalue()
+# ---------------------------------------------------------------- charts, blocks, photos
+def _charts(doc, programme: Programme) -> None:
+    """The PDF's three charts (fivs.reports.programme_charts) as PNG, under the same titles."""
+    line = dumbbell(programme)
+    if line is None:
+        return
+    doc.add_paragraph(_("Overall score of every site, baseline (orange) to final (blue), by change"))
+    doc.add_picture(io.BytesIO(drawing_png(line)), width=CHART_WIDTH)
+    for title, drawing in ((_("Mean score by S, baseline and final"), s_bars(programme)),
+                           (_("Mean change by S (points), with the 95% CI"), s_change(programme))):
+        doc.add_paragraph(title)
+        doc.add_picture(io.BytesIO(drawing_png(drawing)), width=HALF_CHART_WIDTH)
+
+
+def _blocks(doc, blocks: list[Block]) -> None:
+    """fivs.reports.sections' blocks as Word headings (below the site's Heading 1), paragraphs, tables and
+    photo pairs (the PDF lays out the same blocks)."""
+    for block in blocks:
+        if isinstance(block, Heading):
+            doc.add_heading(block.text, level=block.level)
+        elif isinstance(block, Text):
+            paragraph = doc.add_paragraph(block.text)
+            if block.small:
+                for run in paragraph.runs:
+                    run.font.size = Pt(8)
+        elif isinstance(block, Grid):
+            _table(doc, block.rows[0], block.rows[1:])
+        elif isinstance(block, Photos):
+            for pair in block.pairs:
+                _photo_pair(doc, pair)
+
+
+def _photo_pair(doc, pair: PhotoPair) -> None:
+    """The item's caption, then its baseline and final print derivatives side by side."""
+    doc.add_paragraph(pair.caption)
+    table = doc.add_table(rows=2, cols=2)
+    for cell, text in zip(table.rows[0].cells, (_("Before (baseline)"), _("After (final)"))):
+        cell.text = text
+    for cell, (path, (w, h)) in zip(table.rows[1].cells, ((pair.before, pair.before_size),
+                                                          (pair.after, pair.after_size))):
+        run = cell.paragraphs[0].add_run()
+        if h > w:  # portrait: as tall as a landscape photo is wide at most
+            run.add_picture(str(path), height=PHOTO_WIDTH)
+        else:
+            run.add_picture(str(path), width=PHOTO_WIDTH)

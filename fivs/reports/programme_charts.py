@@ -19,6 +19,8 @@ FINAL = colors.HexColor(charts.FINAL_COLOUR)
 NEGATIVE = colors.HexColor(charts.NEGATIVE_COLOUR)
 ROW = 14
 LABEL_W = 150
+MAX_HEIGHT = 560  # points: the chart fits on page one's remainder whatever the number of sites (rows get thinner)
+MIN_LABELLED_ROW = 6  # rows thinner than this go without their site code (120 sites: the codes would overlap)
 
 
 def dumbbell(programme: Programme, width: float = pdf.CONTENT_WIDTH) -> Drawing | None:
@@ -27,7 +29,9 @@ def dumbbell(programme: Programme, width: float = pdf.CONTENT_WIDTH) -> Drawing 
     if not rows:
         return None
     font = register_fonts()
-    height = ROW * len(rows) + 30
+    row = min(ROW, (MAX_HEIGHT - 30) / len(rows))
+    height = row * len(rows) + 30
+    radius = min(3.0, row / 2.5)
     d = Drawing(width, height)
     x0, x1 = LABEL_W, width - 10
 
@@ -38,14 +42,15 @@ def dumbbell(programme: Programme, width: float = pdf.CONTENT_WIDTH) -> Drawing 
         d.add(Line(x(pct), 18, x(pct), height - 4, strokeColor=pdf.GRID, strokeWidth=0.4))
         d.add(String(x(pct), 6, f"{pct}", fontName=font, fontSize=7, fillColor=pdf.MUTED, textAnchor="middle"))
     for i, c in enumerate(rows):
-        y = height - 10 - i * ROW
+        y = height - 10 - i * row
         b, f = c.baseline.scores.overall, c.final.scores.overall
         # the code: the pilot's names all begin "Trường Tiểu học thí điểm huyện", so a cut name says nothing
-        d.add(String(x0 - 6, y - 3, nfc(c.site.code), fontName=font, fontSize=7, fillColor=pdf.INK,
-                     textAnchor="end"))
+        if row >= MIN_LABELLED_ROW:
+            d.add(String(x0 - 6, y - 3, nfc(c.site.code), fontName=font, fontSize=7, fillColor=pdf.INK,
+                         textAnchor="end"))
         d.add(Line(x(b), y, x(f), y, strokeColor=FINAL if f >= b else NEGATIVE, strokeWidth=1.5))
-        d.add(Circle(x(b), y, 3, fillColor=BASELINE, strokeColor=BASELINE))
-        d.add(Circle(x(f), y, 3, fillColor=FINAL, strokeColor=FINAL))
+        d.add(Circle(x(b), y, radius, fillColor=BASELINE, strokeColor=BASELINE))
+        d.add(Circle(x(f), y, radius, fillColor=FINAL, strokeColor=FINAL))
     return d
 
 

@@ -1,6 +1,8 @@
 """The programme report (reviewers and admins): page one "Results in brief" (sentences written from the
-figures), coverage, the sites missing a round in one table, statistics for all / schools / clinics,
-rankings, a small radar per site, the method note, then one summary page per site with both rounds."""
+figures) with the charts, coverage, the sites missing a round in one table, statistics for all / schools /
+clinics, rankings, a small radar per site, corrective actions, then one page per site with both rounds (its
+scores and acknowledgement, the most improved and weakest items with notes and photo pairs) and the appendix
+on methods and data quality. The site pages and the appendix come from fivs.reports.sections, as in the DOCX."""
 from __future__ import annotations
 
 from collections.abc import Collection
@@ -11,15 +13,15 @@ from reportlab.platypus import PageBreak, Spacer
 
 from fivs import labels, scoring
 from fivs.actions.queries import Counts, counts_by_site
-from fivs.agreement.services import ProgrammeAgreement, load_programme_agreement
+from fivs.agreement.services import load_programme_agreement
 from fivs.audits.models import PHASES
-from fivs.audits.presenters import phase_label
-from fivs.comparisons.queries import KINDS
+from fivs.comparisons.queries import KINDS, excluded_audits
 from fivs.comparisons.services import Programme, load_programme, load_site_comparison
 from fivs.extensions import db
 from fivs.reports import pdf
 from fivs.reports.programme_charts import chart_section
-from fivs.reports.site_report import kind_label, photo_pairs, photo_section, site_summary
+from fivs.reports.sections import Block, Grid, Heading, Photos, Text, appendix_blocks, site_blocks
+from fivs.reports.site_report import kind_label, photo_pairs, photo_section, round_acknowledgements, site_summary
 from fivs.reports.summary import missing_round_names, summary_sentences
 from fivs.sites.models import Site
 from fivs.timeutil import to_local, utcnow
@@ -40,15 +42,17 @@ def build_programme_report(lang: str, hidden: Collection[int] = ()) -> bytes:
                  PageBreak(),
                  *coverage(programme, st), *missing_rounds(programme, st), *statistics(programme, lang, st),
                  *rankings(programme, lang, st), *small_multiples(programme, st),
-                 *action_counts(programme, st),
-                 pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"]),
-                 *agreement_appendix(load_programme_agreement(hidden=hidden), lang, st)]
+                 *action_counts(programme, st)]
+        acks = round_acknowledgements(programme.sites)
         for c in programme.sites:
             if c.missing:  # listed in the table of sites missing a round: no page of "—"
                 continue
             site = db.session.get(Site, c.site.id)
-            story += [PageBreak(), *site_summary(load_site_comparison(site, hidden), lang, st),
-                      *photo_section(photo_pairs(site, lang, hidden), st)]
+            comparison = load_site_comparison(site, hidden)
+            story += [PageBreak(), *site_summary(comparison, acks, lang, st, weak_items=False),
+                      *blocks_story(site_blocks(comparison, photo_pairs(site, lang, hidden), lang), st)]
+        story += [PageBreak(), *blocks_story(appendix_blocks(programme, excluded_audits(hidden=hidden),
+                                                             load_programme_agreement(hidden=hidden), lang), st)]
         return pdf.render(story, title=_("5S programme report"), generated=to_local(utcnow()),
                           lang=lang)
 
@@ -126,31 +130,30 @@ def rankings(programme: Programme, lang: str, st: dict) -> list:
     return story
 
 
-def agreement_appendix(agreement: ProgrammeAgreement, lang: str, st: dict) -> list:
-    """Appendix: do the raters agree? The bias sentence, each round pooled over the sites, and each
-    consultant's drift (the programme report is for reviewers and admins)."""
-    rows = [[_("Round"), _("Pairs"), _("Items"), _("Kappa (95 % CI)"), _("Same score"),
-             _("Within one level"), _("Difference")]]
-    for phase in agreement.shown_phases:
-        a = agreement.pooled[phase]
-        rows.append([phase_label(phase), str(len(agreement.by_round[phase])),
-                     str(a.n_items), pdf.kappa(a), pdf.fraction(a.exact_agreement, lang),
-                     pdf.fraction(a.within_one, lang), pdf.points(a.mean_difference)])
-    story = [pdf.para(_("Appendix: do the raters agree?"), st["h2"]),
-             pdf.para(agreement.bias.sentence(), st["body"]),
-             pdf.table(rows, [60, 40, 45, pdf.CONTENT_WIDTH - 370, 75, 80, 70], st["cell"], align_right_from=1)]
-    if agreement.drift:
-        drift = [[_("Consultant"), _("Second-rater pairs"), _("Difference"), _("Kappa (95 % CI)"),
-                  _("Self-assessment pairs"), _("Difference")]]
-        drift += [[d.rater, str(d.calibration_pairs), pdf.points(d.calibration.mean_difference),
-                   pdf.kappa(d.calibration) if d.calibration_pairs else "—", str(d.self_pairs),
-                   pdf.points(d.versus_self.mean_difference)] for d in agreement.drift]
-        story += [pdf.para(_("Rater drift"), st["h3"]),
-                  pdf.table(drift, [pdf.CONTENT_WIDTH - 355, 65, 60, 110, 65, 55], st["cell"],
-                            align_right_from=1),
-                  pdf.para(_("Each consultant minus the other rater, in points: negative scores harder, "
-                             "positive softer"), st["small"])]
-    return story + [pdf.para(paragraph, st["small"]) for paragraph in labels.agreement_note()]
+PAIR_PHOTO_HEIGHT = 165  # points: a site's page holds its tables and a few pairs
+
+
+def blocks_story(blocks: list[Block], st: dict) -> list:
+    """fivs.reports.sections' blocks as flowables (the DOCX writes the same blocks)."""
+    story = []
+    for i, block in enumerate(blocks):
+        if isinstance(block, Heading):
+            if i + 1 < len(blocks) and isinstance(blocks[i + 1], Photos):
+                continue  # drawn with the first pair, so it never ends a page alone
+            story.append(_heading(block, st))
+        elif isinstance(block, Text):
+            story.append(pdf.para(block.text, st["small" if block.small else "body"]))
+        elif isinstance(block, Grid):
+            story += [pdf.table(block.rows, [w * pdf.CONTENT_WIDTH for w in block.widths], st["cell"],
+                                align_right_from=block.right_from), Spacer(1, 4)]
+        elif isinstance(block, Photos):
+            title = _heading(blocks[i - 1], st) if i and isinstance(blocks[i - 1], Heading) else None
+            story += photo_section(block.pairs, st, max_height=PAIR_PHOTO_HEIGHT, heading=title)
+    return story
+
+
+def _heading(block: Heading, st: dict):
+    return pdf.para(block.text, st["h2" if block.level == 1 else "h3"])
 
 
 def action_counts(programme: Programme, st: dict) -> list:

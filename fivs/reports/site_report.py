@@ -5,8 +5,6 @@ note. Every figure comes from fivs.comparisons (and so from fivs.scoring).
 from __future__ import annotations
 
 from collections.abc import Collection
-
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask_babel import force_locale
@@ -20,26 +18,16 @@ from fivs.actions.services import is_overdue, priority_label, status_label
 from fivs.agreement.services import Pair, load_site_agreement
 from fivs.audits.presenters import phase_label
 from fivs.comparisons.photos import before_after_pairs
+from fivs.comparisons.queries import AcknowledgementRow, acknowledgements
 from fivs.comparisons.services import SiteComparison, load_site_comparison
 from fivs.photos.queries import photos_of_actions
 from fivs.photos.services import photo_file, print_file
 from fivs.reports import pdf
+from fivs.reports.sections import ROUNDS_WIDTHS, PhotoPair, rounds_rows
 from fivs.services_errors import NotFoundError
 from fivs.timeutil import to_local, utcnow
 
 TOP_WEAK = 3
-
-
-@dataclass(frozen=True)
-class PhotoPair:
-    """One item's baseline and final photo, as print-derivative file paths (sizes: the display image's,
-    whose aspect ratio the print derivative keeps)."""
-
-    caption: str
-    before: Path
-    before_size: tuple[int, int]
-    after: Path
-    after_size: tuple[int, int]
 
 
 def photo_pairs(site, lang: str, hidden: Collection[int] = ()) -> list[PhotoPair]:
@@ -54,7 +42,7 @@ def photo_pairs(site, lang: str, hidden: Collection[int] = ()) -> list[PhotoPair
             except NotFoundError:
                 continue
             room = f" ({before.room})" if before.room else ""
-            pairs.append(PhotoPair(caption + room, before_path, (before.width, before.height),
+            pairs.append(PhotoPair(match.item.code, caption + room, before_path, (before.width, before.height),
                                    after_path, (after.width, after.height)))
     return pairs
 
@@ -73,7 +61,7 @@ def build_site_report(site, lang: str, hidden: Collection[int] = ()) -> bytes:
     with force_locale(lang):
         comparison = load_site_comparison(site, hidden)
         st = pdf.styles()
-        story = [*site_summary(comparison, lang, st), PageBreak(),
+        story = [*site_summary(comparison, round_acknowledgements([comparison]), lang, st), PageBreak(),
                  *site_details(comparison, lang, st),
                  *photo_section(photo_pairs(site, lang, hidden), st),
                  *open_actions(site_actions(site.id, statuses=OPEN_STATUSES), lang, st),
@@ -84,29 +72,32 @@ def build_site_report(site, lang: str, hidden: Collection[int] = ()) -> bytes:
                           generated=to_local(utcnow()), lang=lang)
 
 
+def round_acknowledgements(comparisons) -> dict[int, AcknowledgementRow]:
+    """The site's acknowledgement of each comparison's baseline and final audit, by audit id (one query)."""
+    return acknowledgements({r.audit.id for c in comparisons for r in (c.baseline, c.final) if r})
+
+
 # ---------------------------------------------------------------- page one
-def site_summary(c: SiteComparison, lang: str, st: dict) -> list:
-    """Site, rounds, overall and per-S baseline -> final with change and band, the radar, and
-    what improved most / what to fix next."""
+def site_summary(c: SiteComparison, acks: dict[int, AcknowledgementRow], lang: str, st: dict, *,
+                 weak_items: bool = True) -> list:
+    """Site, rounds (with the site's acknowledgement), overall and per-S baseline -> final with change
+    and band, the radar, and what improved most / what to fix next (without the weakest items when
+    `weak_items` is False: the programme's site page lists them in a table of its own)."""
     site = c.site
     story = [pdf.para(site.name, st["title"]),
              pdf.para(_("District: %(district)s · %(kind)s · code %(code)s",
                         district=site.district or "—", kind=kind_label(site.kind), code=site.code),
                       st["body"]),
-             Spacer(1, 6), rounds_table(c, st), Spacer(1, 8)]
+             Spacer(1, 6), rounds_table(c, acks, st), Spacer(1, 8)]
     series = pdf.round_series(c.baseline, c.final)
     radar = [pdf.radar(series, 180), pdf.legend(series, 180)] if series else []
     side = pdf.layout([[scores_table(c, lang, st), radar]], [pdf.CONTENT_WIDTH - 190, 190])
-    story += [side, *highlights(c, lang, st)]
+    story += [side, *highlights(c, lang, st, weak_items=weak_items)]
     return story
 
 
-def rounds_table(c: SiteComparison, st: dict):
-    rows = [[_("Round"), _("Date"), _("Auditor")]]
-    for label, r in ((_("Baseline"), c.baseline), (_("Final"), c.final)):
-        rows.append([label, pdf.day(r.audit.audit_date), r.audit.auditor] if r else
-                    [label, _("No submitted audit yet"), "—"])
-    return pdf.table(rows, [110, 110, pdf.CONTENT_WIDTH - 220], st["cell"])
+def rounds_table(c: SiteComparison, acks: dict[int, AcknowledgementRow], st: dict):
+    return pdf.table(rounds_rows(c, acks), [w * pdf.CONTENT_WIDTH for w in ROUNDS_WIDTHS], st["cell"])
 
 
 def scores_table(c: SiteComparison, lang: str, st: dict):
@@ -123,7 +114,7 @@ def scores_table(c: SiteComparison, lang: str, st: dict):
     return pdf.table(rows, [78, 52, 52, 58, 60], st["cell"], align_right_from=1)
 
 
-def highlights(c: SiteComparison, lang: str, st: dict) -> list:
+def highlights(c: SiteComparison, lang: str, st: dict, *, weak_items: bool = True) -> list:
     """'What improved most' (largest S and zone change) and 'what to fix next' (lowest S of the
     latest round and the weakest items)."""
     story = [pdf.para(_("What improved most"), st["h2"])]
@@ -152,7 +143,7 @@ def highlights(c: SiteComparison, lang: str, st: dict) -> list:
         value, s = min(scored)
         story.append(_bullet(_("Lowest S: %(name)s, %(pct)s", name=labels.s_label(s),
                                pct=pdf.pct(value, lang)), st))
-    for weak in c.weakest[:TOP_WEAK]:
+    for weak in c.weakest[:TOP_WEAK] if weak_items else ():
         story.append(_bullet(f"{weak.item.code} ({pdf.pct(weak.pct, lang)}): {_text(weak.item, lang)}", st))
     if not scored and not c.weakest:
         story.append(pdf.para(_("No submitted audit yet."), st["body"]))
@@ -265,19 +256,21 @@ def _thumbnail(photos: list, box: float = 75):
     return _photo(path, (photos[0].thumb_width, photos[0].thumb_height), box, box)
 
 
-def photo_section(pairs: list[PhotoPair], st: dict, *, width: float = pdf.CONTENT_WIDTH) -> list:
-    """Before/after photos of the same item side by side (drawn from the files)."""
+def photo_section(pairs: list[PhotoPair], st: dict, *, width: float = pdf.CONTENT_WIDTH, max_height: float = 200,
+                  heading=None) -> list:
+    """Before/after photos of the same item side by side (drawn from the files), under `heading` (a
+    flowable; "Before and after" when None), which is kept with the first pair."""
     if not pairs:
         return []
     story = []
     half = (width - 12) / 2
     for pair in pairs:
-        cells = [_photo(path, size, half) for path, size in ((pair.before, pair.before_size),
+        cells = [_photo(path, size, half, max_height) for path, size in ((pair.before, pair.before_size),
                                                               (pair.after, pair.after_size))]
         grid = pdf.layout([[pdf.para(_("Before (baseline)"), st["small"]),
                             pdf.para(_("After (final)"), st["small"])], cells], [half + 6, half + 6])
-        heading = [] if story else [pdf.para(_("Before and after"), st["h2"])]  # kept with the first
-        story.append(KeepTogether([*heading, pdf.para(pair.caption, st["h3"]), grid, Spacer(1, 6)]))
+        title = [] if story else [heading or pdf.para(_("Before and after"), st["h2"])]  # kept with the first
+        story.append(KeepTogether([*title, pdf.para(pair.caption, st["h3"]), grid, Spacer(1, 6)]))
     return story
 
 

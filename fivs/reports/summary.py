@@ -15,6 +15,9 @@ from fivs.reports import pdf
 from fivs.stats import WILCOXON_MIN_N
 
 SIGNIFICANCE = 0.05
+# Per-S figures closer than this (percentage points, largest minus smallest) are "alike": naming one S the
+# strongest and another the weakest would read a rounding difference as a finding.
+ALIKE_POINTS = 1.0
 
 
 def p_text(p: float) -> str:
@@ -55,14 +58,33 @@ def summary_sentences(programme: Programme, lang: str) -> list[str]:
                        "percentage points (by S: %(per_s)s).", baseline=pdf.pct(overall.baseline_mean, lang),
                        final=pdf.pct(overall.final_mean, lang), change=pdf.signed(overall.mean_change, lang),
                        per_s=per_s))
+    changes = [(stats.by_s[s].mean_change, s) for s in scoring.S_KEYS if stats.by_s[s].mean_change is not None]
+    if changes:
+        sentences.append(change_spread_sentence(changes, lang))
     finals = [(stats.by_s[s].final_mean, s) for s in scoring.S_KEYS if stats.by_s[s].final_mean is not None]
     if finals:
         (low, weak), (high, strong) = min(finals), max(finals)
-        sentences.append(_("At the final audit the strongest S is %(strong)s (%(high)s) and the weakest is "
-                           "%(weak)s (%(low)s).", strong=labels.s_label(strong), high=pdf.pct(high, lang),
-                           weak=labels.s_label(weak), low=pdf.pct(low, lang)))
+        if high - low < ALIKE_POINTS:
+            sentences.append(_("At the final audit the five S stand at about the same level (%(low)s to "
+                               "%(high)s).", low=pdf.pct(low, lang), high=pdf.pct(high, lang)))
+        else:
+            sentences.append(_("At the final audit the strongest S is %(strong)s (%(high)s) and the weakest is "
+                               "%(weak)s (%(low)s).", strong=labels.s_label(strong), high=pdf.pct(high, lang),
+                               weak=labels.s_label(weak), low=pdf.pct(low, lang)))
     sentences.append(test_sentence(overall))
     return sentences
+
+
+def change_spread_sentence(changes: list[tuple[float, str]], lang: str) -> str:
+    """Which S moved most and least, or, when their mean changes lie within ALIKE_POINTS, that they moved
+    alike (no S is named: the difference is negligible)."""
+    (low, least), (high, most) = min(changes), max(changes)
+    if high - low < ALIKE_POINTS:
+        return _("The five S moved alike: their mean changes lie between %(low)s and %(high)s points.",
+                 low=pdf.signed(low, lang), high=pdf.signed(high, lang))
+    return _("%(most)s changed most (%(high)s points) and %(least)s least (%(low)s points).",
+             most=labels.s_label(most), high=pdf.signed(high, lang), least=labels.s_label(least),
+             low=pdf.signed(low, lang))
 
 
 def test_sentence(m) -> str:
