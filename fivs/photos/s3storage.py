@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 import boto3
@@ -66,11 +67,7 @@ class S3Storage:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.description = f"s3://{bucket}/{self.prefix}"
-        self.client = client or boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url or None,
-            config=Config(s3={"addressing_style": "path" if endpoint_url else "auto"},
-                          retries={"max_attempts": 3, "mode": "standard"},
-                          connect_timeout=5, read_timeout=30))
+        self.client = client or _client(endpoint_url or None)
 
     # ------------------------------------------------------------------ keys
     def key_for(self, site_code: str, audit_uuid: str, photo_uuid: str, variant: str) -> str:
@@ -152,6 +149,16 @@ class S3Storage:
     def iter_keys(self) -> Iterator[str]:
         for key, _modified in self.iter_objects():
             yield key
+
+
+@lru_cache(maxsize=8)
+def _client(endpoint_url: str | None):
+    """One client per endpoint and process (made on first use; botocore clients are thread-safe and
+    loading the service model for each app would cost a fraction of a second)."""
+    return boto3.session.Session().client(
+        "s3", endpoint_url=endpoint_url,
+        config=Config(s3={"addressing_style": "path" if endpoint_url else "auto"},
+                      retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30))
 
 
 class _errors:

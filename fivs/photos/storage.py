@@ -154,6 +154,7 @@ class FileStorage:
 
     def put(self, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
         """Write `data` under `key` now (stage, then atomic rename)."""
+        self.path(key)  # refuse a bad key before writing anything
         self.commit(self.stage(data), key)
 
     def stage(self, data: bytes) -> StagedFile:
