@@ -5,7 +5,9 @@ The archive is a tar.gz holding
                         and the SHA-256 of every other file in the archive
     database.sqlite3    SQLite: a copy made with the online backup API (consistent while the app runs)
     database.pgdump     PostgreSQL: `pg_dump --format=custom` (one consistent snapshot)
-    media/<key>         every media file, read through the storage class
+    media/<key>         every media file or object, read through the app's storage backend (the folder
+                        or the S3 bucket of FIVS_MEDIA_URL: the archive is the same either way, so a
+                        folder's backup restores into a bucket and the reverse)
 
 The database is copied first and the media after, so every photo row in the snapshot has its file
 (photo files are moved into place right after their rows commit). A restore goes into an empty installation only
@@ -27,11 +29,11 @@ import zlib
 from contextlib import closing
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import inspect, literal_column, select, table
 
 from fivs.extensions import db
-from fivs.photos.storage import FileStorage, InvalidKeyError
+from fivs.photos.files import get_storage
+from fivs.photos.storage import InvalidKeyError, Storage, check_key, content_type_for
 from fivs.timeutil import utcnow
 
 FORMAT = 1
@@ -43,10 +45,6 @@ CHUNK = 1 << 20
 
 class BackupError(Exception):
     """A backup or restore that cannot go ahead; the message says why (nothing was changed)."""
-
-
-def _storage() -> FileStorage:
-    return FileStorage(current_app.config["MEDIA_ROOT"])
 
 
 def _dialect() -> str:
@@ -69,17 +67,20 @@ def create_backup(path: str | os.PathLike) -> dict:
         revision = _schema_revision()
         snapshot = Path(tmp) / DATABASE_MEMBERS[dialect]
         (_sqlite_snapshot if dialect == "sqlite" else _pg_dump)(snapshot)
-        storage = _storage()
+        storage = get_storage()
         try:
             with tarfile.open(partial, "w:gz") as tar:
                 with snapshot.open("rb") as fh:
                     checksums[snapshot.name] = hashlib.file_digest(fh, "sha256").hexdigest()
                 tar.add(snapshot, arcname=snapshot.name)
                 for key in storage.iter_keys():
-                    with storage.open(key) as fh:
-                        _add(tar, MEDIA_PREFIX + key, fh.read(), checksums)
+                    try:
+                        data = storage.read(key)
+                    except FileNotFoundError:  # deleted (a photo removed) since it was listed
+                        continue
+                    _add(tar, MEDIA_PREFIX + key, data, checksums)
                 manifest = {"format": FORMAT, "app": "fivs", "created_at": utcnow().isoformat(),
-                            "schema_revision": revision, "database": dialect,
+                            "schema_revision": revision, "database": dialect, "media_backend": storage.kind,
                             "media_files": len(checksums) - 1, "files": checksums}
                 _add(tar, MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2).encode(), {})
             os.replace(partial, target)
@@ -152,7 +153,7 @@ def restore_backup(path: str | os.PathLike, *, force: bool = False) -> dict:
     already holds data.
     """
     dialect = _dialect()
-    storage = _storage()
+    storage = get_storage()
     with tempfile.TemporaryDirectory() as tmp:
         manifest, files = _unpack_and_verify(Path(path), Path(tmp))
         if manifest["database"] != dialect:
@@ -161,7 +162,7 @@ def restore_backup(path: str | os.PathLike, *, force: bool = False) -> dict:
         media = {name[len(MEDIA_PREFIX):]: file for name, file in files.items() if name.startswith(MEDIA_PREFIX)}
         for key in media:
             try:
-                storage.path(key)
+                check_key(key)
             except InvalidKeyError as exc:
                 raise BackupError(f"The archive holds a media file with a bad name: {exc}") from None
         if not force:
@@ -175,7 +176,7 @@ def restore_backup(path: str | os.PathLike, *, force: bool = False) -> dict:
             _run("pg_restore", "--no-owner", "--no-privileges", "--clean", "--if-exists",
                  "--single-transaction", "--exit-on-error", str(snapshot))
         for key, file in media.items():
-            storage.commit(storage.stage(file.read_bytes()), key)
+            storage.put(key, file.read_bytes(), content_type_for(key))
     return manifest
 
 
@@ -238,7 +239,7 @@ def _parse_manifest(data: bytes | None) -> dict:
     return manifest
 
 
-def _ensure_empty(storage: FileStorage) -> None:
+def _ensure_empty(storage: Storage) -> None:
     tables = _tables_with_rows()
     has_media = next(iter(storage.iter_keys()), None) is not None
     if tables or has_media:

@@ -1,4 +1,4 @@
-"""Flask CLI: seed, users, checklists, backup and restore."""
+"""Flask CLI: seed, users, checklists, backup and restore, media sweep."""
 from __future__ import annotations
 
 import functools
@@ -18,12 +18,15 @@ from fivs.checklists.loader import ChecklistError, checklist_files, load_templat
 from fivs.checklists.services import export_version, find_version
 from fivs.extensions import db
 from fivs.i18n import environment_language
+from fivs.photos.files import get_storage
+from fivs.photos.services import sweep_orphans
 from fivs.services_errors import ServiceError
 from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
 from fivs.sites.services import seed_pilot_sites
 
 users_cli = AppGroup("users", help="Create users, assign consultants, issue API tokens.")
 checklists_cli = AppGroup("checklists", help="Validate, load and export checklist templates (YAML or XLSX).")
+media_cli = AppGroup("media", help="Maintain the photo storage (folder or S3 bucket).")
 
 
 def register(app: Flask) -> None:
@@ -32,6 +35,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(checklists_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(media_cli)
 
 
 def _fail(message: str) -> None:
@@ -260,3 +264,24 @@ def restore_command(file, force: bool) -> None:
                  "is newer than schema %(schema)s, run `flask --app wsgi db upgrade`.", file=file,
                  made=manifest["created_at"], database=manifest["database"], media=manifest["media_files"],
                  schema=manifest["schema_revision"] or _("unknown")))
+
+
+@media_cli.command("sweep")
+@click.option("--older-than", "older_than", type=click.IntRange(min=0), default=60, show_default=True,
+              help="Minutes: younger files are left alone (their upload may still be committing).")
+@click.option("--dry-run", is_flag=True, help="Only report the orphans; remove nothing.")
+@with_appcontext
+@localized
+def media_sweep(older_than: int, dry_run: bool) -> None:
+    """Report and remove photo files that no photo row names (left by a crash between write and commit)."""
+    report = sweep_orphans(older_than_seconds=older_than * 60, remove=not dry_run)
+    for key in report.orphans:
+        click.echo(_("orphan: %(key)s", key=key))
+    for key in report.foreign:
+        click.echo(_("not a photo file, left alone: %(key)s", key=key))
+    if dry_run:
+        click.echo(_("%(n)d orphan(s) found in %(where)s (dry run: nothing removed)", n=len(report.orphans),
+                     where=get_storage().description))
+    else:
+        click.echo(_("%(n)d orphan(s) removed from %(where)s, %(staged)d staging file(s) purged",
+                     n=len(report.orphans), where=get_storage().description, staged=report.staged_purged))

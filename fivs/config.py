@@ -15,6 +15,8 @@ ENV_VARS = {
     "FIVS_DATABASE_URL": "SQLAlchemy URL; default: SQLite file instance/fivs.sqlite3",
     "FIVS_SECRET_KEY": "session signing key; default: instance/secret_key (make run creates it)",
     "FIVS_MEDIA_ROOT": "folder for audit photos; default: audits/",
+    "FIVS_MEDIA_URL": "s3://BUCKET/PREFIX to keep photos in S3-compatible object storage; default: the folder",
+    "FIVS_S3_ENDPOINT_URL": "the S3 service's URL (MinIO, Ceph RGW...); unset for AWS",
     "FIVS_MAX_UPLOAD_MB": "largest request body in MB; default: 30",
     "FIVS_PHOTO_MAX_PX": "long edge of a photo in px: the tablet downsizes to it, the display image too; default: 1600",
     "FIVS_PHOTO_QUALITY": "JPEG quality in % of the tablet's re-encode of a photo before sending; default: 75",
@@ -48,6 +50,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         ),
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         MEDIA_ROOT=env.get("FIVS_MEDIA_ROOT", str(PROJECT_ROOT / "audits")),
+        MEDIA_URL=env.get("FIVS_MEDIA_URL", ""),
+        S3_ENDPOINT_URL=env.get("FIVS_S3_ENDPOINT_URL", ""),
         CHECKLISTS_DIR=str(PROJECT_ROOT / "checklists"),
         MAX_CONTENT_LENGTH=max_mb * 1024 * 1024,
         # An audit form stays open for hours: the CSRF token lives as long as the session.

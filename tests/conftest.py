@@ -1,16 +1,29 @@
-"""Shared fixtures: `app`, `client`, `db`, login helpers.
+"""Shared fixtures: `app`, `client`, `db`, login helpers, `media`.
 
 Every database test runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL too
 (the `backend` parameter). The schema is built once per backend per session; after each test
 every table is emptied except the checklist versions loaded from checklists/.
+
+Tests marked `media_backends` (the photo, report and backup suites) run once more with the photos
+in S3: a moto standalone server (`moto_server`, a real S3 protocol server on a free loopback port,
+one per session and xdist worker) holds one bucket, each test its own prefix. To keep CI time, the
+S3 run is on SQLite only, unless the mark says `postgresql=True` (a representative few).
+The `media` fixture looks at what is stored whatever the backend (files, staging files included).
 """
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
+import boto3
 import pytest
 from flask import current_app
 from flask.testing import FlaskClient
@@ -32,8 +45,131 @@ def backends() -> list[str]:
 
 
 def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("media_backends")
+    if marker is not None and "media_backend" in metafunc.fixturenames:
+        if "backend" in metafunc.fixturenames:
+            combos = [(b, "local") for b in backends()] + [("sqlite", "s3")]
+            if "postgresql" in backends() and marker.kwargs.get("postgresql"):
+                combos.append(("postgresql", "s3"))
+            metafunc.parametrize(("backend", "media_backend"), combos, scope="session")
+        else:
+            metafunc.parametrize("media_backend", ["local", "s3"], scope="session")
+        return
     if "backend" in metafunc.fixturenames:
         metafunc.parametrize("backend", backends(), scope="session")
+
+
+@pytest.fixture(scope="session")
+def media_backend(request) -> str:
+    """"local" (the folder) or "s3" (moto's server); only tests marked `media_backends` get "s3"."""
+    return getattr(request, "param", "local")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+S3_BUCKET = "fivs-test"
+_S3_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory):
+    """moto's standalone S3 server on a free loopback port with one bucket; stopped after the session.
+    The AWS_* variables are set to moto's dummy credentials for this process and its children."""
+    binary = Path(sys.executable).with_name("moto_server")
+    assert binary.exists(), "moto_server is missing: `make install-dev` installs moto[server] (requirements-dev.txt)"
+    saved = {name: os.environ.get(name) for name in _S3_ENV}
+    os.environ.update(_S3_ENV)
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("moto") / "moto.log"
+    log = open(log_path, "w+")  # noqa: SIM115  (closed below)
+    proc = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    endpoint = f"http://127.0.0.1:{port}"
+    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, f"moto_server exited: {log_path.read_text()}"
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "moto_server did not listen within 30 s"
+                time.sleep(0.1)
+        client.create_bucket(Bucket=S3_BUCKET)
+        yield SimpleNamespace(endpoint=endpoint, bucket=S3_BUCKET, client=client, port=port)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class LocalMedia:
+    """What a media folder holds."""
+
+    kind = "local"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config: dict = {"MEDIA_ROOT": str(root), "MEDIA_URL": ""}
+
+    def files(self) -> list[str]:
+        """Every file under the folder, staging files (.tmp) included."""
+        return sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+
+    def read(self, key: str) -> bytes:
+        return (self.root / key).read_bytes()
+
+    def content_type(self, key: str) -> str:
+        return "image/jpeg" if key.endswith(".jpg") else "application/octet-stream"
+
+
+class S3Media:
+    """What a prefix of the test bucket holds (read with a client of its own, not the app's backend)."""
+
+    kind = "s3"
+
+    def __init__(self, s3, prefix: str, media_root: Path) -> None:
+        self.s3, self.prefix = s3, prefix
+        self.config: dict = {"MEDIA_ROOT": str(media_root), "MEDIA_URL": f"s3://{s3.bucket}/{prefix}",
+                             "S3_ENDPOINT_URL": s3.endpoint}
+
+    def files(self) -> list[str]:
+        pages = self.s3.client.get_paginator("list_objects_v2").paginate(Bucket=self.s3.bucket,
+                                                                          Prefix=self.prefix + "/")
+        return sorted(e["Key"][len(self.prefix) + 1:] for page in pages for e in page.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        return self.s3.client.get_object(Bucket=self.s3.bucket, Key=f"{self.prefix}/{key}")["Body"].read()
+
+    def content_type(self, key: str) -> str:
+        return self.s3.client.head_object(Bucket=self.s3.bucket, Key=f"{self.prefix}/{key}")["ContentType"]
+
+
+def make_media(kind: str, request, folder: Path):
+    """A new, empty media store of `kind` ("local": `folder`; "s3": a fresh prefix of the moto bucket)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if kind == "s3":
+        return S3Media(request.getfixturevalue("moto_s3"), f"t-{uuid.uuid4().hex[:12]}", folder)
+    return LocalMedia(folder)
+
+
+@pytest.fixture
+def media(media_backend, media_root, request):
+    """The test app's media store (folder `media_root`, or an S3 prefix of its own)."""
+    return make_media(media_backend, request, media_root)
 
 
 @pytest.fixture(scope="session")
@@ -110,8 +246,8 @@ def media_root(tmp_path):
 
 
 @pytest.fixture
-def app(_schema, media_root, app_config):
-    app = create_app(_config(_schema, media_root, **app_config))
+def app(_schema, media_root, media, app_config):
+    app = create_app(_config(_schema, media_root, **{**media.config, **app_config}))
     with app.app_context():
         yield app
         _db.session.remove()

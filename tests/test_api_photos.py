@@ -11,6 +11,8 @@ from fivs.photos.models import Photo
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_audit, make_site, make_user
 
+pytestmark = pytest.mark.media_backends  # the folder and S3 (moto)
+
 
 @pytest.fixture
 def setup(db, photos_dir):
@@ -96,10 +98,11 @@ def test_another_sites_photo_is_404(api, db, setup):
     assert photo_count(db) == 1
 
 
-def test_delete(api, db, setup):
+def test_delete(api, db, setup, media):
     api.login(setup["consultant"])
     photo_id = str(uuid.uuid4())
     assert upload(api, setup["audit"], setup["jpeg"], photo_id).status_code == 201
+    assert len(media.files()) == 2
     assert api.delete(f"/photos/{photo_id}").status_code == 204
     assert api.get(f"/photos/{photo_id}").status_code == 404
-    assert photo_count(db) == 0
+    assert photo_count(db) == 0 and media.files() == []  # its objects went after the commit

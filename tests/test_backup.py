@@ -1,5 +1,7 @@
 """Backup and restore: a populated installation round-trips row for row and byte for byte,
-on SQLite and PostgreSQL; a damaged archive or a non-empty installation is refused and nothing changes."""
+on SQLite and PostgreSQL, with its media in a folder or in an S3 bucket (moto's server: the archive then
+holds every object of the prefix with its checksum); a damaged archive or a non-empty installation is
+refused and nothing changes."""
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +23,11 @@ from fivs.audits.services import reopen_audit, save_answers, submit_audit
 from fivs.auth.services import issue_token
 from fivs.extensions import db
 from fivs.photos.models import Photo
-from fivs.photos.storage import FileStorage
+from fivs.photos.files import get_storage
+from tests.conftest import make_media
 from tests.factories import answer_all, make_audit, make_site, make_user
+
+pytestmark = pytest.mark.media_backends(postgresql=True)  # the folder and S3 (moto)
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +56,13 @@ def new_database(backend, tmp_path_factory):
 
 
 class Installation:
-    """An app on its own database and media folder, migrated to the current schema (`flask db upgrade`)."""
+    """An app on its own database and media store (a folder or an S3 prefix), migrated to the current
+    schema (`flask db upgrade`)."""
 
-    def __init__(self, url: str, media: Path):
-        media.mkdir()
-        self.media = media
+    def __init__(self, url: str, store):
+        self.store = store
         self.app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url,
-                               "MEDIA_ROOT": str(media), "RATELIMIT_ENABLED": True})
+                               "RATELIMIT_ENABLED": True, **store.config})
         with self.app.app_context():
             upgrade()
             db.engine.dispose()
@@ -73,7 +78,7 @@ class Installation:
         return out
 
     def files(self) -> dict[str, bytes]:
-        return {p.relative_to(self.media).as_posix(): p.read_bytes() for p in self.media.rglob("*") if p.is_file()}
+        return {key: self.store.read(key) for key in self.store.files()}
 
     def close(self) -> None:
         with self.app.app_context():
@@ -81,11 +86,11 @@ class Installation:
 
 
 @pytest.fixture
-def installation(new_database, tmp_path):
+def installation(new_database, tmp_path, media_backend, request):
     made: list[Installation] = []
 
     def _make(name: str) -> Installation:
-        made.append(Installation(new_database(), tmp_path / name))
+        made.append(Installation(new_database(), make_media(media_backend, request, tmp_path / name)))
         return made[-1]
 
     yield _make
@@ -111,12 +116,12 @@ def _populate(inst: Installation) -> None:
         item = next(i for i in audit.template.items if not i.zone.repeats)
         save_answers(audit, consultant, [{"item": item.code, "score": 4, "note": "Đã sắp xếp <gọn gàng>"}],
                      row_version=audit.row_version)
-        storage = FileStorage(inst.app.config["MEDIA_ROOT"])
+        storage = get_storage()
         photo_uuid = uuid.uuid4()
         keys = {v: storage.key_for(site.code, str(audit.uuid), str(photo_uuid), v) for v in ("display", "thumb")}
         for variant, key in keys.items():
-            storage.commit(storage.stage(os.urandom(40_000 if variant == "display" else 4_000)), key)
-        storage.commit(storage.stage(b"\x00\xff" * 100), "BG-TYT01/extra.bin")
+            storage.put(key, os.urandom(40_000 if variant == "display" else 4_000), "image/jpeg")
+        storage.put("BG-TYT01/extra.bin", b"\x00\xff" * 100, "application/octet-stream")
         db.session.add(Photo(uuid=photo_uuid, audit_id=audit.id, site_id=site.id, item_id=item.id,
                              room="", sha256="ab" * 32, captured_at=datetime(2023, 5, 10, 9, 15),
                              width=2000, height=1500, thumb_width=320, thumb_height=240, source_format="JPEG",
@@ -130,10 +135,10 @@ def _populate(inst: Installation) -> None:
 
 
 @pytest.fixture(scope="module")
-def source(new_database, tmp_path_factory):
+def source(new_database, tmp_path_factory, media_backend, request):
     """A populated installation and a backup archive made from it with the CLI (tests only read them)."""
     tmp_path = tmp_path_factory.mktemp("source")
-    inst = Installation(new_database(), tmp_path / "media")
+    inst = Installation(new_database(), make_media(media_backend, request, tmp_path / "media"))
     _populate(inst)
     archive = tmp_path / "fivs-backup.tar.gz"
     result = inst.cli("backup", str(archive))
@@ -156,6 +161,8 @@ def test_round_trip_restores_every_row_and_every_file(source, installation):
     assert result.exit_code == 0, result.stderr
     assert target.rows() == expected_rows
     assert target.files() == expected_files
+    assert {k: target.store.content_type(k) for k in expected_files} == {  # objects keep their content type
+        k: "image/jpeg" if k.endswith(".jpg") else "application/octet-stream" for k in expected_files}
     with target.app.app_context():  # sequences came along: new rows get fresh ids
         site = make_site(code="BG-NEW")
         db.session.commit()
@@ -170,6 +177,7 @@ def test_manifest_lists_every_file_with_its_checksum(source):
     assert manifest["files"] == {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
     assert manifest["schema_revision"] == src.rows()["alembic_version"][0][0]
     assert manifest["format"] == 1 and manifest["app"] == "fivs"
+    assert manifest["media_backend"] == src.store.kind
     assert datetime.fromisoformat(manifest["created_at"]).tzinfo is not None
     assert {n for n in members if n.startswith("media/")} == {"media/" + k for k in src.files()}
 
@@ -269,8 +277,7 @@ def test_restore_into_a_non_empty_installation_is_refused_unless_forced(source, 
             make_site(code="BG-OTHER", name="Đã có dữ liệu")
             db.session.commit()
         else:
-            storage = FileStorage(target.media)
-            storage.commit(storage.stage(b"old photo"), "BG-OTHER/old.jpg")
+            get_storage().put("BG-OTHER/old.jpg", b"old photo")
     rows, files = target.rows(), target.files()
     result = target.cli("restore", str(archive))
     assert result.exit_code == 1

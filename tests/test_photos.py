@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -26,6 +25,8 @@ from tests.api_support import token_for
 from tests.factories import make_audit, make_site, make_user
 from tests.test_photo_pipeline import (ORIENTATION, ORIENTATION_FILES, assert_no_metadata, encoded, jpeg_bytes,
                                        mad, open_jpeg, png_header_only, signature, textured)
+
+pytestmark = pytest.mark.media_backends  # the folder and S3 (moto)
 
 MAX_MB = 4
 ITEM, ROOM = "CLS-S1-01", "Lớp 3A"  # an item of the repeating zone "classroom"
@@ -62,18 +63,13 @@ def photo_rows() -> list[Photo]:
     return _db.session.scalars(select(Photo).order_by(Photo.id)).all()
 
 
-def files_under(root: Path) -> list[str]:
-    """Every file under the media root, staging files (.tmp) included."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-
-
 def events(action: str) -> int:
     return _db.session.scalar(select(func.count()).select_from(Event).where(Event.action == action))
 
 
 # ---------------------------------------------------------------- real photos through the page
 @pytest.mark.parametrize("name", ORIENTATION_FILES)
-def test_real_photo_uploaded_through_the_page_is_upright_and_metadata_free(client, setup, media_root, name):
+def test_real_photo_uploaded_through_the_page_is_upright_and_metadata_free(client, setup, media, name):
     audit = setup["audit"]
     resp = post_photo(client, audit, jpeg(name))
     assert resp.status_code == 302
@@ -83,7 +79,8 @@ def test_real_photo_uploaded_through_the_page_is_upright_and_metadata_free(clien
 
     (photo,) = photo_rows()
     assert (photo.item.code, photo.room, photo.source_format) == (ITEM, ROOM, "JPEG")
-    assert files_under(media_root) == sorted([photo.display_key, photo.thumb_key])
+    assert media.files() == sorted([photo.display_key, photo.thumb_key])
+    assert {media.content_type(k) for k in media.files()} == {"image/jpeg"}
     kind = name.split("_")[0]
     size = (32, 24) if kind == "Landscape" else (24, 32)
     reference = signature(Image.open(ORIENTATION / f"{kind}_1.jpg"), size)
@@ -91,7 +88,7 @@ def test_real_photo_uploaded_through_the_page_is_upright_and_metadata_free(clien
                             ("thumb", (photo.thumb_width, photo.thumb_height))):
         served = client.get(f"/photos/{photo.uuid}/{variant}")
         assert served.status_code == 200 and served.mimetype == "image/jpeg"
-        assert served.data == (media_root / getattr(photo, f"{variant}_key")).read_bytes()
+        assert served.data == media.read(getattr(photo, f"{variant}_key"))
         im = open_jpeg(served.data)
         assert im.size == (w, h)
         assert (w > h) if kind == "Landscape" else (h > w)
@@ -102,7 +99,7 @@ def test_real_photo_uploaded_through_the_page_is_upright_and_metadata_free(clien
 
 @pytest.mark.parametrize("bound", [None, 1200])
 def test_an_upload_bigger_than_the_photo_bound_is_accepted_and_its_display_image_keeps_to_it(
-        app, client, setup, media_root, bound):
+        app, client, setup, media, bound):
     """FIVS_PHOTO_MAX_PX (default 1600) bounds the display image, as it bounds what the tablet sends;
     a bigger picture (no JavaScript, or an old page) is still accepted and downsized here."""
     if bound is not None:
@@ -112,7 +109,7 @@ def test_an_upload_bigger_than_the_photo_bound_is_accepted_and_its_display_image
     assert resp.status_code == 302
     (photo,) = photo_rows()
     assert (photo.width, photo.height) == (edge, round(2000 * edge / 3000))
-    assert open_jpeg((media_root / photo.display_key).read_bytes()).size == (photo.width, photo.height)
+    assert open_jpeg(media.read(photo.display_key)).size == (photo.width, photo.height)
     assert max(photo.thumb_width, photo.thumb_height) == 320
 
 
@@ -182,7 +179,7 @@ BAD_UPLOADS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_UPLOADS))
-def test_bad_upload_is_refused_clearly_and_leaves_nothing(client, db, setup, media_root, case):
+def test_bad_upload_is_refused_clearly_and_leaves_nothing(client, db, setup, media, case):
     make, overrides, which, status, message = BAD_UPLOADS[case]
     audit = setup["audit"]
     if which == "other":
@@ -197,11 +194,11 @@ def test_bad_upload_is_refused_clearly_and_leaves_nothing(client, db, setup, med
     assert resp.mimetype == "text/html"
     assert message in resp.get_data(as_text=True)
     assert photo_rows() == []
-    assert files_under(media_root) == []  # no derivative and no staging file
+    assert media.files() == []  # no derivative and no staging file
     assert events("photo.add") == 0
 
 
-def test_oversize_request_to_the_api_is_a_json_413(client, db, setup, media_root):
+def test_oversize_request_to_the_api_is_a_json_413(client, db, setup, media):
     token = token_for(setup["consultant"])
     body = {"id": str(uuid.uuid4()), "file": (io.BytesIO(b"\0" * (MAX_MB * 1024 * 1024 + 1)), "a.jpg")}
     resp = client.post(f"/api/v1/audits/{setup['audit'].uuid}/photos", data=body,
@@ -209,7 +206,7 @@ def test_oversize_request_to_the_api_is_a_json_413(client, db, setup, media_root
     assert resp.status_code == 413 and resp.mimetype == "application/json"
     assert resp.get_json()["error"] == {"code": "too_large", "message": f"Tệp tải lên quá lớn (tối đa {MAX_MB} MB).",
                                         "details": None}
-    assert photo_rows() == [] and files_under(media_root) == []
+    assert photo_rows() == [] and media.files() == []
 
 
 def test_photo_for_a_room_not_added_yet_adds_it_as_an_answer_would(db, setup):
@@ -221,40 +218,45 @@ def test_photo_for_a_room_not_added_yet_adds_it_as_an_answer_would(db, setup):
     assert "Lớp 4B" in {zi.name for zi in audit.rooms}
 
 
-def test_rolled_back_upload_leaves_no_file_and_no_row(db, setup, media_root):
+@pytest.mark.media_backends(postgresql=True)
+def test_rolled_back_upload_leaves_no_file_and_no_row(db, setup, media):
     audit, user = setup["audit"], setup["consultant"]
     photo, created = services.attach_photo(audit, user, jpeg(), photo_uuid=uuid.uuid4(), item_code=ITEM,
                                            room=ROOM)
-    assert created and len(files_under(media_root)) == 2  # staged, not yet visible
-    assert all(name.startswith(".tmp/") for name in files_under(media_root))
+    assert created and len(media.files()) == 2
+    if media.kind == "local":  # staged, not yet visible
+        assert all(name.startswith(".tmp/") for name in media.files())
+    else:  # already PUT under their keys, so a committed row always has its objects
+        assert media.files() == sorted([photo.display_key, photo.thumb_key])
     db.session.rollback()
-    assert photo_rows() == [] and files_under(media_root) == []
+    assert photo_rows() == [] and media.files() == []
 
 
-def test_upload_inside_a_rolled_back_savepoint_leaves_no_file(db, setup, media_root):
+@pytest.mark.media_backends(postgresql=True)
+def test_upload_inside_a_rolled_back_savepoint_leaves_no_file(db, setup, media):
     audit, user = setup["audit"], setup["consultant"]
     with pytest.raises(RuntimeError):
         with db.session.begin_nested():
             services.attach_photo(audit, user, jpeg(), photo_uuid=uuid.uuid4(), item_code=ITEM, room=ROOM)
             raise RuntimeError("something else failed")
     db.session.commit()
-    assert photo_rows() == [] and files_under(media_root) == []
+    assert photo_rows() == [] and media.files() == []
 
 
 # ---------------------------------------------------------------- stored once
-def test_duplicate_upload_is_stored_once_per_answer(client, setup, media_root):
+def test_duplicate_upload_is_stored_once_per_answer(client, setup, media):
     audit, data = setup["audit"], jpeg()
     assert post_photo(client, audit, data).status_code == 302
     again = post_photo(client, audit, data, follow_redirects=True)
     assert "Ảnh này đã được đính kèm ở đây." in again.get_data(as_text=True)
-    assert len(photo_rows()) == 1 and len(files_under(media_root)) == 2
+    assert len(photo_rows()) == 1 and len(media.files()) == 2
     # The same picture on another answer is another photo.
     assert post_photo(client, audit, data, item=PLAIN_ITEM).status_code == 302
-    assert len(photo_rows()) == 2 and len(files_under(media_root)) == 4
+    assert len(photo_rows()) == 2 and len(media.files()) == 4
     assert events("photo.add") == 2
 
 
-def test_replay_of_the_same_photo_id_is_stored_once(db, setup, media_root):
+def test_replay_of_the_same_photo_id_is_stored_once(db, setup, media):
     audit, user, photo_id = setup["audit"], setup["consultant"], uuid.uuid4()
     first, created = services.attach_photo(audit, user, jpeg(), photo_uuid=photo_id, item_code=ITEM,
                                            room=ROOM)
@@ -264,7 +266,7 @@ def test_replay_of_the_same_photo_id_is_stored_once(db, setup, media_root):
                                            room=ROOM)
     db.session.commit()
     assert not created and again.id == first.id
-    assert len(photo_rows()) == 1 and files_under(media_root) == sorted([first.display_key, first.thumb_key])
+    assert len(photo_rows()) == 1 and media.files() == sorted([first.display_key, first.thumb_key])
 
     other = make_audit(setup["site"], user, rooms=(ROOM,))
     with pytest.raises(ConflictError) as caught:
@@ -272,7 +274,7 @@ def test_replay_of_the_same_photo_id_is_stored_once(db, setup, media_root):
                               room=ROOM)
     assert caught.value.status == 409 and caught.value.code == "id_conflict"
     db.session.rollback()
-    assert len(photo_rows()) == 1 and len(files_under(media_root)) == 2
+    assert len(photo_rows()) == 1 and len(media.files()) == 2
 
 
 def test_replay_after_the_audit_was_submitted_still_answers_with_the_photo(db, setup):
@@ -286,27 +288,28 @@ def test_replay_after_the_audit_was_submitted_still_answers_with_the_photo(db, s
 
 
 # ---------------------------------------------------------------- delete
-def test_delete_while_draft_removes_row_and_files(client, setup, media_root):
+@pytest.mark.media_backends(postgresql=True)
+def test_delete_while_draft_removes_row_and_files(client, setup, media):
     audit = setup["audit"]
     post_photo(client, audit, jpeg())
     (photo,) = photo_rows()
     resp = client.form_post(f"/photos/{photo.uuid}/delete", follow_redirects=True)
     assert resp.status_code == 200 and "Đã xoá ảnh." in resp.get_data(as_text=True)
-    assert photo_rows() == [] and files_under(media_root) == []
+    assert photo_rows() == [] and media.files() == []
     assert events("photo.delete") == 1
 
 
-def test_delete_on_a_submitted_audit_is_refused_and_keeps_everything(client, db, setup, media_root):
+def test_delete_on_a_submitted_audit_is_refused_and_keeps_everything(client, db, setup, media):
     audit = setup["audit"]
     post_photo(client, audit, jpeg())
     (photo,) = photo_rows()
-    kept = files_under(media_root)
+    kept = media.files()
     audit.status = "submitted"
     db.session.commit()
     resp = client.form_post(f"/photos/{photo.uuid}/delete")
     assert resp.status_code == 409
     assert "Cuộc đánh giá đã nộp và bị khoá." in resp.get_data(as_text=True)
-    assert len(photo_rows()) == 1 and files_under(media_root) == kept == sorted([photo.display_key, photo.thumb_key])
+    assert len(photo_rows()) == 1 and media.files() == kept == sorted([photo.display_key, photo.thumb_key])
     assert events("photo.delete") == 0
     page = client.get(f"/audits/{audit.uuid}/zones/classroom?room={ROOM}").get_data(as_text=True)
     assert f"/photos/{photo.uuid}/thumb" in page
@@ -314,6 +317,7 @@ def test_delete_on_a_submitted_audit_is_refused_and_keeps_everything(client, db,
 
 
 # ---------------------------------------------------------------- serving
+@pytest.mark.media_backends(postgresql=True)
 def test_images_have_etag_304_and_private_cache(client, setup):
     post_photo(client, setup["audit"], jpeg())
     (photo,) = photo_rows()

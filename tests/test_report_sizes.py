@@ -3,15 +3,19 @@ derivative (800 px, JPEG 75), so the 12-site programme report with 4 before/afte
 <= 8 MB and a site report with 4 pairs <= 1.5 MB (they were ~46 MB and ~3.4 MB with the display images)."""
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import date
 
 import pytest
+from PIL import Image
 
 from fivs.photos.files import get_storage
 from fivs.photos.models import Photo
-from fivs.photos.services import attach_photo
+from fivs.photos.services import attach_photo, print_file, print_key
 from tests.factories import answer_all, make_audit, make_site, make_user
+
+pytestmark = pytest.mark.media_backends  # the folder and S3 (moto)
 
 SITES = 12
 PAIRS = 4
@@ -22,7 +26,7 @@ SOURCES = ("Landscape_1.jpg", "Landscape_3.jpg", "Portrait_6.jpg", "Landscape_0.
 
 
 @pytest.fixture
-def programme_with_photos(db, photos_dir):
+def programme_with_photos(db, photos_dir, media):
     """12 sites with both rounds; each has 4 items photographed in both. The first site's 8 photos go
     through the real pipeline; every other photo row gets its own copy of one of those files (so each is
     embedded on its own, as real photos would be)."""
@@ -46,8 +50,10 @@ def programme_with_photos(db, photos_dir):
                 photo_uuid = uuid.uuid4()
                 keys = {v: f"{site.code}/{audit.uuid}/{photo_uuid}-{v}.jpg" for v in ("display", "thumb")}
                 for variant, key in keys.items():
-                    with storage.open(getattr(model, f"{variant}_key")) as handle:
-                        storage.commit(storage.stage(handle.read()), key)
+                    storage.put(key, storage.read(getattr(model, f"{variant}_key")))
+                # Its print derivative too, made unique by a small patch of colour: a report embeds an image
+                # with the same pixels once (ReportLab names images by their pixels), and real photos differ.
+                storage.put(print_key(keys["display"]), _marked(print_file(model), (n * 20, k * 60, len(phase) * 20)))
                 db.session.add(Photo(uuid=photo_uuid, audit_id=audit.id, site_id=site.id, item_id=answer.item_id,
                                      room=answer.room, sha256=f"{n:032d}{k:016d}{len(phase):016d}",
                                      width=model.width, height=model.height, thumb_width=model.thumb_width,
@@ -57,6 +63,14 @@ def programme_with_photos(db, photos_dir):
             audit.submitted_at = audit.updated_at
         db.session.commit()  # the pipeline's files are written on commit: the copies read them
     return originals
+
+
+def _marked(jpeg: bytes, colour: tuple[int, int, int]) -> bytes:
+    im = Image.open(io.BytesIO(jpeg))
+    im.paste(colour, (0, 0, 16, 16))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=75)
+    return out.getvalue()
 
 
 def test_programme_and_site_reports_stay_small_enough_to_email(client, login_as, programme_with_photos):

@@ -14,8 +14,9 @@ from pypdf import PdfReader
 
 from fivs import labels, scoring
 from fivs.audits.models import Answer
+from fivs.photos import pipeline
 from fivs.photos.pipeline import PRINT_EDGE
-from fivs.photos.services import attach_photo, photo_file, print_file
+from fivs.photos.services import attach_photo, photo_file, print_file, print_key
 from fivs.timeutil import local_today
 from tests.factories import answer_all, make_audit, make_site, make_user
 
@@ -176,7 +177,9 @@ def test_programme_report_for_reviewers_and_admins(client, login_as, db, site_wi
     assert f"Trang {len(reader.pages)} / {len(reader.pages)}" in text
 
 
-def test_before_after_photos_are_drawn_side_by_side_from_the_print_files(client, login_as, db, photos_dir):
+@pytest.mark.media_backends(postgresql=True)
+def test_before_after_photos_are_drawn_side_by_side_from_the_print_files(client, login_as, db, photos_dir,
+                                                                             media, monkeypatch):
     site = make_site(code="S704", name=SITE_NAME, district=DISTRICT)
     consultant = make_user("consultant", site=site)
     photos = []
@@ -203,15 +206,23 @@ def test_before_after_photos_are_drawn_side_by_side_from_the_print_files(client,
     assert [list(x["/Filter"]) for x in xobjects] == [["/DCTDecode"]] * 2  # JPEG as is, no ASCII85
     # the print derivatives (made from the display images, long edge 800 px) as they are, at their size
     prints = [print_file(p) for p in photos]
-    sizes = [PILImage.open(path).size for path in prints]
+    sizes = [PILImage.open(io.BytesIO(jpeg)).size for jpeg in prints]
     assert sorted((x.get_data(), x["/Width"], x["/Height"]) for x in xobjects) == sorted(
-        (path.read_bytes(), w, h) for path, (w, h) in zip(prints, sizes))
+        (jpeg, w, h) for jpeg, (w, h) in zip(prints, sizes))
     for (w, h), p in zip(sizes, photos):
         assert max(w, h) == min(PRINT_EDGE, max(p.width, p.height))
         assert abs(w / h - p.width / p.height) < 0.01  # the display image's shape
-    made = [path.stat().st_mtime_ns for path in prints]
-    assert client.get("/api/v1/sites/S704/report.pdf").status_code == 200
-    assert [path.stat().st_mtime_ns for path in prints] == made  # made once, then cached
+    # stored beside the display image, as a JPEG object, through the app's backend
+    for jpeg, p in zip(prints, photos):
+        assert media.read(print_key(p.display_key)) == jpeg
+        assert media.content_type(print_key(p.display_key)) == "image/jpeg"
+
+    def made_again(_data, **_kw):
+        raise AssertionError("the print derivative was made again")
+
+    monkeypatch.setattr(pipeline, "make_print", made_again)
+    again = client.get("/api/v1/sites/S704/report.pdf")  # made once, then read from the store
+    assert again.status_code == 200 and sum(len(page.images) for page in pdf_text(again.data)[0].pages) == 2
 
 
 def test_site_report_lists_open_corrective_actions(client, login_as, db, site_with_rounds):
@@ -237,7 +248,8 @@ def test_pages_link_the_reports(client, login_as, site_with_rounds):
     assert 'href="/api/v1/programme/report.pdf?lang=vi"' in client.get("/programme").text
 
 
-def test_site_report_lists_verified_actions_with_their_date_and_after_photo(client, login_as, db,
+@pytest.mark.media_backends
+def test_site_report_lists_verified_actions_with_their_date_and_after_photo(client, login_as, db, media,
                                                                              site_with_rounds, photos_dir):
     from datetime import datetime, timezone
 
@@ -271,7 +283,7 @@ def test_site_report_lists_verified_actions_with_their_date_and_after_photo(clie
               for x in page["/Resources"].get("/XObject", {}).values()
               if x.get_object()["/Subtype"] == "/Image"]
     assert [(x["/Width"], x["/Height"]) for x in thumbs] == [(photo.thumb_width, photo.thumb_height)]
-    assert thumbs[0].get_data() == photo_file(photo, "thumb")[0].read_bytes()  # the thumbnail as stored
+    assert thumbs[0].get_data() == photo_file(photo, "thumb").data == media.read(photo.thumb_key)  # as stored
 
 
 def test_programme_report_counts_actions_per_site(client, login_as, db, site_with_rounds):

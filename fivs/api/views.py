@@ -6,6 +6,8 @@ Errors are the app's JSON error shape (fivs/errors.py).
 """
 from __future__ import annotations
 
+import io
+
 from flask import Blueprint, abort, current_app, request, send_file, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -228,8 +230,8 @@ def delete_photo(photo_id: str):
 @api_bp.get("/photos/<photo_id>/display", defaults={"variant": "display"})
 @api_bp.get("/photos/<photo_id>/thumb", defaults={"variant": "thumb"})
 def photo_image(photo_id: str, variant: str):
-    source, etag = photos.photo_file(get_photo_or_404(photo_id), variant)
-    response = send_file(source, mimetype="image/jpeg", etag=etag, conditional=True)
+    image = photos.photo_file(get_photo_or_404(photo_id), variant)  # read through the backend, after the check
+    response = send_file(io.BytesIO(image.data), mimetype=image.content_type, etag=image.etag, conditional=True)
     # Access is checked on every request: browsers revalidate (ETag, 304); shared caches keep nothing.
     response.cache_control.public = False
     response.cache_control.private = response.cache_control.no_cache = True

@@ -1,7 +1,8 @@
 """The media storage of the app, and photo files that follow the database transaction.
 
-Whoever commits (an HTML view, the API, a command), the files follow: `stage_on_commit` writes a
-derivative to a staging file that appears under its key once the transaction COMMITS and is
+`get_storage()` is the app's backend (FileStorage, or S3Storage when FIVS_MEDIA_URL is s3://...).
+Whoever commits (an HTML view, the API, a command), the files follow: `stage_on_commit` prepares a
+derivative (a staging file, or an object PUT at once) that stays once the transaction COMMITS and is
 discarded when it rolls back (or the session closes); `delete_on_commit` removes a key after the
 commit. So a failed upload leaves neither a file nor a row, and a refused delete keeps both.
 """
@@ -15,7 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from fivs.extensions import db
-from fivs.photos.storage import FileStorage, StagedFile
+from fivs.photos.s3storage import S3Storage, parse_s3_url
+from fivs.photos.storage import FileStorage, PendingWrite, Storage, content_type_for
 
 log = logging.getLogger(__name__)
 
@@ -23,18 +25,27 @@ _STORAGE = "fivs.photo_storage"
 _PENDING = "fivs.photos.pending"
 
 
-def get_storage() -> FileStorage:
+def open_storage(config) -> Storage:
+    """The backend a configuration names: MEDIA_URL s3://BUCKET/PREFIX (with S3_ENDPOINT_URL for a
+    service other than AWS), else the folder MEDIA_ROOT."""
+    url = config.get("MEDIA_URL") or ""
+    if not url:
+        return FileStorage(config["MEDIA_ROOT"])
+    bucket, prefix = parse_s3_url(url)
+    return S3Storage(bucket, prefix, endpoint_url=config.get("S3_ENDPOINT_URL") or None)
+
+
+def get_storage() -> Storage:
     """The app's media storage (one per app)."""
     storage = current_app.extensions.get(_STORAGE)
     if storage is None:
-        storage = current_app.extensions[_STORAGE] = FileStorage(current_app.config["MEDIA_ROOT"])
+        storage = current_app.extensions[_STORAGE] = open_storage(current_app.config)
     return storage
 
 
 def stage_on_commit(data: bytes, key: str) -> None:
-    """`data` appears under `key` when the session's transaction commits (never before)."""
-    storage = get_storage()
-    _pend(_Move(storage, storage.stage(data), key))
+    """`data` stays under `key` when the session's transaction commits (and is gone if it does not)."""
+    _pend(_Move(get_storage().prepare(key, data, content_type_for(key))))
 
 
 def delete_on_commit(key: str) -> None:
@@ -44,24 +55,25 @@ def delete_on_commit(key: str) -> None:
 
 @dataclass(frozen=True)
 class _Move:
-    """A staged file that becomes visible under `key` when the transaction commits."""
+    """A prepared write that stays when the transaction commits and is discarded when it does not."""
 
-    storage: FileStorage
-    staged: StagedFile
-    key: str
+    write: PendingWrite
 
     def commit(self) -> None:
-        self.storage.commit(self.staged, self.key)
+        self.write.commit()
 
     def rollback(self) -> None:
-        self.storage.discard(self.staged)
+        try:
+            self.write.discard()
+        except OSError:  # the object store is away: the sweep removes what is left
+            log.exception("photo file could not be discarded after a rollback: %r", self.write)
 
 
 @dataclass(frozen=True)
 class _Delete:
     """A file removed when the transaction commits (kept when it rolls back)."""
 
-    storage: FileStorage
+    storage: Storage
     key: str
 
     def commit(self) -> None:

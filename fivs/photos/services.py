@@ -11,6 +11,7 @@ Services validate, change the session and flush; the request commits once.
 from __future__ import annotations
 
 import logging
+import time
 import uuid as uuid_mod
 from dataclasses import dataclass
 
@@ -29,7 +30,7 @@ from fivs.extensions import db
 from fivs.photos import pipeline
 from fivs.photos.files import delete_on_commit, get_storage, stage_on_commit
 from fivs.photos.models import DeletedPhoto, Photo
-from fivs.photos.storage import VARIANTS, InvalidKeyError
+from fivs.photos.storage import VARIANTS, InvalidKeyError, MediaObject
 from fivs.services_errors import ConflictError, NotFoundError, PermissionDenied, ServiceError, ValidationError
 from fivs.text import clean_text
 
@@ -204,14 +205,13 @@ def delete_photo(photo: Photo, user) -> None:
 
 
 # ---------------------------------------------------------------- serving
-def photo_file(photo: Photo, variant: str):
-    """(file path, ETag) of the "display" or "thumb" image."""
+def photo_file(photo: Photo, variant: str) -> MediaObject:
+    """The "display" or "thumb" image: its bytes, ETag and content type, read through the backend."""
     if variant not in VARIANTS:
         raise NotFoundError(_("Not found, or not yours to see."))
     key = photo.display_key if variant == "display" else photo.thumb_key
-    storage = get_storage()
     try:
-        return storage.path(key), storage.etag(key)
+        return get_storage().fetch(key)
     except (FileNotFoundError, InvalidKeyError):
         log.error("photo %s: %s file missing (%s)", photo.uuid, variant, key)
         raise NotFoundError(_("The image file of this photo is missing.")) from None
@@ -223,22 +223,86 @@ def print_key(display_key: str) -> str:
     return f"{stem}-print.jpg"
 
 
-def print_file(photo: Photo):
-    """The file path of the photo's print derivative (fivs.photos.pipeline.make_print), made from the
-    display image the first time a report asks for it and kept (an atomic rename: two reports at once
-    both end with one whole file)."""
+def print_file(photo: Photo) -> bytes:
+    """The JPEG bytes of the photo's print derivative (fivs.photos.pipeline.make_print), made from the
+    display image the first time a report asks for it and kept beside it (each backend's write is
+    atomic: two reports at once both end with one whole file)."""
     storage = get_storage()
     key = print_key(photo.display_key)
     try:
-        if storage.exists(key):
-            return storage.path(key)
-        with storage.open(photo.display_key) as handle:
-            data = pipeline.make_print(handle.read())
+        return storage.read(key)
+    except FileNotFoundError:
+        pass
+    except InvalidKeyError:
+        raise NotFoundError(_("The image file of this photo is missing.")) from None
+    try:
+        data = pipeline.make_print(storage.read(photo.display_key))
     except (FileNotFoundError, InvalidKeyError):
         log.error("photo %s: display file missing (%s)", photo.uuid, photo.display_key)
         raise NotFoundError(_("The image file of this photo is missing.")) from None
-    storage.commit(storage.stage(data), key)
-    return storage.path(key)
+    storage.put(key, data, "image/jpeg")
+    return data
+
+
+# ---------------------------------------------------------------- sweep
+SWEEP_BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What `sweep_orphans` found: photo files no row names (removed unless a dry run), staging files
+    purged, and names that are not photo derivatives at all (reported, never touched)."""
+
+    orphans: list[str]
+    staged_purged: int
+    foreign: list[str]
+
+
+def sweep_orphans(*, older_than_seconds: float = 3600, remove: bool = True) -> SweepReport:
+    """Photo files or objects that no photo row names: left by a process that died between writing an
+    upload's objects and its commit (S3 writes before the commit), or by a delete whose after-commit
+    removal failed. Files younger than `older_than_seconds` are left alone (their upload may still be
+    committing). The keys are checked against the rows in batches, so memory stays flat."""
+    storage = get_storage()
+    cutoff = time.time() - older_than_seconds
+    orphans: list[str] = []
+    foreign: list[str] = []
+    batch: list[tuple[str, uuid_mod.UUID]] = []
+
+    def check(entries: list[tuple[str, uuid_mod.UUID]]) -> None:
+        rows = db.session.execute(select(Photo.display_key, Photo.thumb_key)
+                                  .where(Photo.uuid.in_({u for _k, u in entries}))).all()
+        named = {k for display, thumb in rows for k in (display, thumb, print_key(display))}
+        orphans.extend(key for key, _u in entries if key not in named)
+
+    for key, modified in storage.iter_objects():
+        photo_uuid = _photo_uuid_of(key)
+        if photo_uuid is None:
+            foreign.append(key)
+        elif modified < cutoff:
+            batch.append((key, photo_uuid))
+            if len(batch) >= SWEEP_BATCH:
+                check(batch)
+                batch = []
+    if batch:
+        check(batch)
+    if remove:
+        for key in orphans:
+            storage.delete(key)
+    purged = storage.purge_staged(older_than_seconds) if remove else 0
+    return SweepReport(orphans, purged, foreign)
+
+
+def _photo_uuid_of(key: str) -> uuid_mod.UUID | None:
+    """The photo id in a derivative's key (".../<uuid>-display.jpg"), or None for any other name."""
+    name = key.rsplit("/", 1)[-1]
+    stem, _sep, variant = name.removesuffix(".jpg").rpartition("-")
+    if not name.endswith(".jpg") or variant not in (*VARIANTS, "print"):
+        return None
+    try:
+        return uuid_mod.UUID(stem)
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------- checks

@@ -1,19 +1,18 @@
-"""Where photo derivatives live. Every read and write of the media folder goes through here.
+"""Where photo derivatives live. Every read and write of media goes through a backend here.
 
 Keys are relative, slash-separated names such as ``"BG-TH01/<audit uuid>/<photo uuid>-display.jpg"``.
-Writes are two-step so a request can write both derivatives, save the database row,
-and only then make the files visible:
+Two backends implement the ``Storage`` protocol, chosen by FIVS_MEDIA_URL (``open_storage``):
 
-    staged = storage.stage(result.display)
-    try:
-        ...database work...
-        storage.commit(staged, key)
-    except Exception:
-        storage.discard(staged)
-        raise
+- ``FileStorage``: files under a root folder (the default, FIVS_MEDIA_ROOT). A write made
+  inside a transaction is staged in ``root/.tmp`` and renamed into place when it commits.
+- ``S3Storage`` (fivs.photos.s3storage): objects in an S3-compatible bucket under a prefix.
+  A write made inside a transaction is PUT under its key at once (so every committed row has
+  its object) and DELETEd if the transaction rolls back; a crash in between leaves an object
+  no row names, which ``flask --app wsgi media sweep`` reports and removes.
 
-``FileStorage`` keeps files under a root folder. Another backend (S3-compatible) only
-has to implement the ``Storage`` protocol; views never build paths themselves.
+``prepare(key, data, content_type)`` returns a ``PendingWrite`` whose ``commit()`` and
+``discard()`` fivs.photos.files calls when the transaction ends. Views never build paths;
+reports get bytes, not paths.
 """
 from __future__ import annotations
 
@@ -28,7 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-__all__ = ["FileStorage", "InvalidKeyError", "StagedFile", "Storage", "VARIANTS"]
+__all__ = ["FileStorage", "InvalidKeyError", "MediaObject", "PendingWrite", "StagedFile", "Storage", "VARIANTS",
+           "check_key"]
 
 VARIANTS = frozenset({"display", "thumb"})
 
@@ -51,46 +51,111 @@ class StagedFile:
     sha256: str
 
 
+@dataclass(frozen=True)
+class MediaObject:
+    """A stored object read for serving: its bytes, strong ETag (unquoted) and content type."""
+
+    data: bytes
+    etag: str
+    content_type: str
+
+
+class PendingWrite(Protocol):
+    """A write made inside a transaction: `commit()` when it commits, `discard()` when it does not."""
+
+    def commit(self) -> None: ...
+    def discard(self) -> None: ...
+
+
 class Storage(Protocol):
+    """What the app needs of a media backend. Missing keys raise FileNotFoundError; keys that could
+    escape the root or prefix raise InvalidKeyError."""
+
+    description: str  # for messages: the folder or s3://bucket/prefix
+
     def key_for(self, site_code: str, audit_uuid: str, photo_uuid: str, variant: str) -> str: ...
-    def stage(self, data: bytes) -> StagedFile: ...
-    def commit(self, staged: StagedFile, key: str) -> None: ...
-    def discard(self, staged: StagedFile) -> None: ...
-    def open(self, key: str) -> BinaryIO: ...
-    def path(self, key: str) -> Path: ...
+    def prepare(self, key: str, data: bytes, content_type: str = "image/jpeg") -> PendingWrite: ...
+    def put(self, key: str, data: bytes, content_type: str = "image/jpeg") -> None: ...
+    def read(self, key: str) -> bytes: ...
+    def fetch(self, key: str) -> MediaObject: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def size(self, key: str) -> int: ...
     def iter_keys(self) -> Iterator[str]: ...
+    def iter_objects(self) -> Iterator[tuple[str, float]]: ...  # (key, last modified as a Unix time)
     def etag(self, key: str) -> str: ...
+    def purge_staged(self, older_than_seconds: float = 3600) -> int: ...
+
+
+def content_type_for(key: str) -> str:
+    """The content type an object is stored with, from its name (derivatives are JPEGs)."""
+    return "image/jpeg" if key.endswith(".jpg") else "application/octet-stream"
+
+
+def check_key(key: str) -> list[str]:
+    """The key's segments, each checked (InvalidKeyError when one could escape or is not ours)."""
+    if not isinstance(key, str) or not key:
+        raise InvalidKeyError("A storage key must be a non-empty string.")
+    parts = key.split("/")
+    for part in parts:
+        _check_segment(part)
+    return parts
+
+
+def make_key(site_code: str, audit_uuid: str, photo_uuid: str, variant: str) -> str:
+    """The key of a photo derivative: site / audit folder / photo-variant.jpg (the same in every backend)."""
+    if variant not in VARIANTS:
+        raise InvalidKeyError(f"Unknown photo variant {variant!r}.")
+    for part in (site_code, audit_uuid, photo_uuid):
+        _check_segment(part)
+    return f"{site_code}/{audit_uuid}/{photo_uuid}-{variant}.jpg"
+
+
+@dataclass(frozen=True)
+class _StagedMove:
+    """A FileStorage write inside a transaction: a staged file renamed to its key on commit."""
+
+    storage: "FileStorage"
+    staged: StagedFile
+    key: str
+
+    def commit(self) -> None:
+        self.storage.commit(self.staged, self.key)
+
+    def discard(self) -> None:
+        self.storage.discard(self.staged)
 
 
 class FileStorage:
     """Files under ``root``; staging files in ``root/.tmp`` so commit is an atomic rename."""
 
+    kind = "local"
+
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).absolute()
         self._tmp = self.root / _TMP_DIR
+        self.description = str(self.root)
 
     # ------------------------------------------------------------------ keys
 
     def key_for(self, site_code: str, audit_uuid: str, photo_uuid: str, variant: str) -> str:
-        if variant not in VARIANTS:
-            raise InvalidKeyError(f"Unknown photo variant {variant!r}.")
-        for part in (site_code, audit_uuid, photo_uuid):
-            _check_segment(part)
-        return f"{site_code}/{audit_uuid}/{photo_uuid}-{variant}.jpg"
+        return make_key(site_code, audit_uuid, photo_uuid, variant)
 
     def path(self, key: str) -> Path:
-        """Filesystem path of a key (for ReportLab, which draws from file paths)."""
-        if not isinstance(key, str) or not key:
-            raise InvalidKeyError("A storage key must be a non-empty string.")
-        parts = key.split("/")
-        for part in parts:
-            _check_segment(part)
-        return self.root.joinpath(*parts)
+        """Filesystem path of a key (this backend only)."""
+        return self.root.joinpath(*check_key(key))
 
     # ------------------------------------------------------------------ writing
+
+    def prepare(self, key: str, data: bytes, content_type: str = "image/jpeg") -> _StagedMove:
+        """Stage `data`; it appears under `key` when the returned write is committed."""
+        self.path(key)  # refuse a bad key before writing anything
+        return _StagedMove(self, self.stage(data), key)
+
+    def put(self, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """Write `data` under `key` now (stage, then atomic rename)."""
+        self.path(key)  # refuse a bad key before writing anything
+        self.commit(self.stage(data), key)
 
     def stage(self, data: bytes) -> StagedFile:
         """Write ``data`` to a new temporary file inside the root and fsync it."""
@@ -151,6 +216,22 @@ class FileStorage:
     def open(self, key: str) -> BinaryIO:
         """Open for reading in binary mode. Raises FileNotFoundError if missing."""
         return self.path(key).open("rb")
+
+    def read(self, key: str) -> bytes:
+        with self.open(key) as handle:
+            return handle.read()
+
+    def fetch(self, key: str) -> MediaObject:
+        """The bytes, ETag and content type of a key, for serving."""
+        return MediaObject(self.read(key), self.etag(key), content_type_for(key))
+
+    def iter_objects(self) -> Iterator[tuple[str, float]]:
+        """(key, modification time) of every committed file."""
+        for key in self.iter_keys():
+            try:
+                yield key, self.path(key).stat().st_mtime
+            except FileNotFoundError:
+                continue
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()

@@ -5,6 +5,7 @@ site-scoped access check: another site's photo is a 404.
 """
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 
@@ -65,8 +66,9 @@ def delete(photo_uuid):
 @photos_bp.get("/photos/<photo_uuid>/<any(display, thumb):variant>")
 @login_required
 def image(photo_uuid, variant):
-    path, etag = photo_file(get_photo_or_404(photo_uuid), variant)
-    response = send_file(path, mimetype="image/jpeg", etag=etag, conditional=True, max_age=MAX_AGE)
+    image = photo_file(get_photo_or_404(photo_uuid), variant)  # read through the backend, after the check
+    response = send_file(io.BytesIO(image.data), mimetype=image.content_type, etag=image.etag, conditional=True,
+                         max_age=MAX_AGE)
     response.cache_control.public = False  # access is per user: no shared cache may keep it
     response.cache_control.private = True
     return response

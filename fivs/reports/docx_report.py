@@ -210,10 +210,10 @@ def _photo_pair(doc, pair: PhotoPair) -> None:
     table = doc.add_table(rows=2, cols=2)
     for cell, text in zip(table.rows[0].cells, (_("Before (baseline)"), _("After (final)"))):
         cell.text = text
-    for cell, (path, (w, h)) in zip(table.rows[1].cells, ((pair.before, pair.before_size),
+    for cell, (jpeg, (w, h)) in zip(table.rows[1].cells, ((pair.before, pair.before_size),
                                                           (pair.after, pair.after_size))):
         run = cell.paragraphs[0].add_run()
         if h > w:  # portrait: as tall as a landscape photo is wide at most
-            run.add_picture(str(path), height=PHOTO_WIDTH)
+            run.add_picture(io.BytesIO(jpeg), height=PHOTO_WIDTH)
         else:
-            run.add_picture(str(path), width=PHOTO_WIDTH)
+            run.add_picture(io.BytesIO(jpeg), width=PHOTO_WIDTH)

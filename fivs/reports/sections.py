@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from flask_babel import gettext as _
 
@@ -28,14 +27,14 @@ MAX_PAIRS = 6  # photo pairs on a site's page (the print derivative, ~8 cm wide)
 
 @dataclass(frozen=True)
 class PhotoPair:
-    """One item's baseline and final photo, as print-derivative file paths (sizes: the display image's,
-    whose aspect ratio the print derivative keeps)."""
+    """One item's baseline and final photo, as print-derivative JPEG bytes read through the media backend
+    (sizes: the display image's, whose aspect ratio the print derivative keeps)."""
 
     item_code: str
     caption: str
-    before: Path
+    before: bytes
     before_size: tuple[int, int]
-    after: Path
+    after: bytes
     after_size: tuple[int, int]
 
 

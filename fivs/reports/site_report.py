@@ -4,8 +4,8 @@ note. Every figure comes from fivs.comparisons (and so from fivs.scoring).
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Collection
-from pathlib import Path
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -38,12 +38,12 @@ def photo_pairs(site, lang: str, hidden: Collection[int] = ()) -> list[PhotoPair
         caption = f"{match.item.code} — {match.item.text(lang)}"
         for before, after in zip(match.baseline, match.final):
             try:
-                before_path, after_path = (print_file(p) for p in (before, after))
+                before_jpeg, after_jpeg = (print_file(p) for p in (before, after))
             except NotFoundError:
                 continue
             room = f" ({before.room})" if before.room else ""
-            pairs.append(PhotoPair(match.item.code, caption + room, before_path, (before.width, before.height),
-                                   after_path, (after.width, after.height)))
+            pairs.append(PhotoPair(match.item.code, caption + room, before_jpeg, (before.width, before.height),
+                                   after_jpeg, (after.width, after.height)))
     return pairs
 
 
@@ -250,10 +250,10 @@ def _thumbnail(photos: list, box: float = 75):
     if not photos:
         return "—"
     try:
-        path = photo_file(photos[0], "thumb")[0]
+        jpeg = photo_file(photos[0], "thumb").data
     except NotFoundError:
         return "—"
-    return _photo(path, (photos[0].thumb_width, photos[0].thumb_height), box, box)
+    return _photo(jpeg, (photos[0].thumb_width, photos[0].thumb_height), box, box)
 
 
 def photo_section(pairs: list[PhotoPair], st: dict, *, width: float = pdf.CONTENT_WIDTH, max_height: float = 200,
@@ -265,7 +265,7 @@ def photo_section(pairs: list[PhotoPair], st: dict, *, width: float = pdf.CONTEN
     story = []
     half = (width - 12) / 2
     for pair in pairs:
-        cells = [_photo(path, size, half, max_height) for path, size in ((pair.before, pair.before_size),
+        cells = [_photo(jpeg, size, half, max_height) for jpeg, size in ((pair.before, pair.before_size),
                                                               (pair.after, pair.after_size))]
         grid = pdf.layout([[pdf.para(_("Before (baseline)"), st["small"]),
                             pdf.para(_("After (final)"), st["small"])], cells], [half + 6, half + 6])
@@ -274,7 +274,8 @@ def photo_section(pairs: list[PhotoPair], st: dict, *, width: float = pdf.CONTEN
     return story
 
 
-def _photo(path: Path, size: tuple[int, int], width: float, max_height: float = 200) -> Image:
+def _photo(jpeg: bytes, size: tuple[int, int], width: float, max_height: float = 200) -> Image:
+    """A JPEG drawn from its bytes (embedded as it is, DCTDecode), scaled into the box."""
     w, h = size
     scale = min(width / w, max_height / h)
-    return Image(str(path), width=w * scale, height=h * scale)
+    return Image(io.BytesIO(jpeg), width=w * scale, height=h * scale)
