@@ -49,7 +49,7 @@ def build_programme_docx(lang: str) -> bytes:
                             width=CHART_WIDTH)
         doc.add_heading(_("Sites"), level=1)
         _table(doc, [_("Site"), _("District"), _("Baseline"), _("Final"), _("Change (points)")],
-               [[f"{c.site.code} — {c.site.name}", c.site.district or "—",
+               [[f"{c.site.code} — {c.site.name}", c.site.former_district or "—",
                  pdf.pct(c.baseline.scores.overall if c.baseline else None, lang),
                  pdf.pct(c.final.scores.overall if c.final else None, lang),
                  pdf.signed(c.change.overall if c.change else None, lang)] for c in programme.sites])
@@ -62,7 +62,7 @@ def build_site_docx(site, lang: str) -> bytes:
     with force_locale(lang):
         c = load_site_comparison(site)
         doc = _document(report_title(c.site))
-        doc.add_paragraph(_("District: %(district)s · %(kind)s · code %(code)s", district=c.site.district or "—",
+        doc.add_paragraph(_("District: %(district)s · %(kind)s · code %(code)s", district=c.site.former_district or "—",
                             kind=kind_label(c.site.kind), code=c.site.code))
         doc.add_heading(_("Scores"), level=1)
         _table(doc, [_("Score"), _("Baseline"), _("Final"), _("Change (points)"), _("Band")],
@@ -116,7 +116,7 @@ def _missing(doc, programme: Programme) -> None:
     if missing:
         doc.add_heading(_("Sites missing a round"), level=1)
         _table(doc, [_("Site"), _("District"), _("Missing")],
-               [[f"{c.site.code} — {c.site.name}", c.site.district or "—", missing_round_names(c)] for c in missing])
+               [[f"{c.site.code} — {c.site.name}", c.site.former_district or "—", missing_round_names(c)] for c in missing])
 
 
 def _method(doc) -> None:
