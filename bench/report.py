@@ -84,7 +84,8 @@ def build(n_sites: int, media: Path, sources, seed: int = 7) -> int:
     kinds = ["clinic" if i % 6 == 5 else "school" for i in range(n_sites)]
     db.session.execute(insert(Site), [
         {"code": f"B{i:04d}", "name": f"Trường Tiểu học Bắc Giang số {i}", "kind": kind,
-         "district": "Sơn Động", "province": "Bắc Giang", "active": True}
+         "former_district": "Sơn Động", "province": "Bắc Ninh",
+         "former_province": "Bắc Giang", "active": True}
         for i, kind in enumerate(kinds)])
     now = datetime.now(timezone.utc)
     sites = db.session.execute(select(Site.id, Site.code, Site.kind).order_by(Site.code)).all()

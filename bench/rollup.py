@@ -72,7 +72,8 @@ def build(n_sites: int, seed: int = 7) -> int:
     kinds = ["clinic" if i % 6 == 5 else "school" for i in range(n_sites)]  # 10 schools : 2 clinics
     db.session.execute(insert(Site), [
         {"code": f"B{i:04d}", "name": f"Trường Tiểu học Bắc Giang {i}", "kind": kind,
-         "district": "Sơn Động", "province": "Bắc Giang", "active": True}
+         "former_district": "Sơn Động", "province": "Bắc Ninh",
+         "former_province": "Bắc Giang", "active": True}
         for i, kind in enumerate(kinds)])
     site_ids = db.session.execute(select(Site.id, Site.kind).order_by(Site.code)).all()
     now = datetime.now(timezone.utc)

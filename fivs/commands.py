@@ -22,17 +22,20 @@ from fivs.photos.files import get_storage
 from fivs.photos.services import sweep_orphans
 from fivs.services_errors import ServiceError
 from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
+from fivs.sites.imports import SiteImportError, import_sites
 from fivs.sites.services import seed_pilot_sites
 
 users_cli = AppGroup("users", help="Create users, assign consultants, issue API tokens.")
 checklists_cli = AppGroup("checklists", help="Validate, load and export checklist templates (YAML or XLSX).")
 media_cli = AppGroup("media", help="Maintain the photo storage (folder or S3 bucket).")
+sites_cli = AppGroup("sites", help="Import sites from a CSV or XLSX file.")
 
 
 def register(app: Flask) -> None:
     app.cli.add_command(seed_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(checklists_cli)
+    app.cli.add_command(sites_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(media_cli)
@@ -116,6 +119,29 @@ def _demo_users() -> list[str]:
             assign_site(user, get_site_by_code(code))
         out.append(_("demo user %(name)s (%(role)s) created", name=user.username, role=user.role))
     return out
+
+
+@sites_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@localized
+def sites_import(file: str) -> None:
+    """Create and update sites from a .csv (UTF-8) or .xlsx file by code (columns: code, name, kind,
+    province, commune, former_province, former_district).
+
+    Prints file:row: problem for every bad row; nothing changes when any row is bad."""
+    try:
+        result = import_sites(file)
+    except SiteImportError as exc:
+        db.session.rollback()
+        for problem in exc.problems:
+            click.echo(_problem_line(problem), err=True)
+        _fail(_("nothing was imported; problems found: %(n)d.", n=len(exc.problems)))
+    except ServiceError as exc:
+        db.session.rollback()
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(_("sites: %(created)d created, %(updated)d updated, %(unchanged)d unchanged",
+                 created=result.created, updated=result.updated, unchanged=result.unchanged))
 
 
 @checklists_cli.command("validate")

@@ -19,6 +19,19 @@ JAPANESE_NAMES: dict[str, str] = {
 }
 
 
+def site_place(site) -> str:
+    """Where a site is, as people read it: the commune and province now and, where recorded, the
+    district and province before the 2025 reform ("xã An Lạc, Bắc Ninh (before 2025: Sơn Động, Bắc Giang)").
+    `site` is a Site or any row with the same four attributes."""
+    now = ", ".join(p for p in (site.commune, site.province) if p)
+    before = ", ".join(p for p in (site.former_district, site.former_province) if p)
+    if now and before:
+        return _("%(now)s (before 2025: %(before)s)", now=now, before=before)
+    if before:
+        return _("before 2025: %(before)s", before=before)
+    return now
+
+
 def s_names() -> dict[str, str]:
     """The five S, in S order, in the current language ("Sort" / "Sàng lọc", ...)."""
     return {"seiri": _("Sort"), "seiton": _("Set in order"), "seiso": _("Shine"),

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from fivs.auth.access import visible_sites_query
 from fivs.auth.urls import safe_next
 from fivs.extensions import db
+from fivs.sites.queries import PER_PAGE, SiteFilters, site_page
 
 main_bp = Blueprint("main", __name__)
 
@@ -15,8 +16,9 @@ main_bp = Blueprint("main", __name__)
 @main_bp.get("/")
 @login_required
 def home():
-    sites = db.session.scalars(visible_sites_query(current_user)).all()
-    return render_template("main/home.html", sites=sites)
+    filters = SiteFilters.of(request.args.get("q"))
+    page = site_page(visible_sites_query(current_user), filters, request.args.get("page", 1, type=int))
+    return render_template("main/home.html", page=page, q=filters.q, per_page=PER_PAGE)
 
 
 @main_bp.get("/healthz")

@@ -20,7 +20,8 @@ PASSWORD = "correct-horse-9"
 def make_site(kind: str = "school", **kw) -> Site:
     n = next(_seq)
     site = Site(code=kw.pop("code", f"S{n:03d}"), name=kw.pop("name", f"Trường Tiểu học số {n}"),
-                kind=kind, district=kw.pop("district", "Sơn Động"), province="Bắc Giang",
+                kind=kind, former_district=kw.pop("former_district", "Sơn Động"),
+                province=kw.pop("province", "Bắc Ninh"), former_province=kw.pop("former_province", "Bắc Giang"),
                 active=True, **kw)
     db.session.add(site)
     db.session.flush()

@@ -22,7 +22,7 @@ COMMENT = "Nhà trường không đồng ý với điểm khu vệ sinh: đã s�
 
 @pytest.fixture
 def world(db):
-    site = make_site(code="LN01", name=SITE, district="Lục Nam")
+    site = make_site(code="LN01", name=SITE, former_district="Lục Nam")
     other = make_site(code="LN02", name="Trường Tiểu học Lan Mẫu")
     consultant = make_user("consultant", assigned=[site], full_name="Trần Văn Bình")
     principal = make_user("principal", site=site, full_name="Lê Thị Hoa")

@@ -42,9 +42,9 @@ def closing(db, photos_dir):
     a self-assessment beside its baseline. QV02: both rounds, no photo, a draft periodic audit. QV03: a
     baseline only."""
     admin = make_user("admin", full_name="Nguyễn Thị Hằng")
-    first = make_site(code="QV01", name="Trường Tiểu học Quang Vinh", district="Sơn Động")
-    second = make_site(code="QV02", name="Trường Tiểu học Yên Định", district="Sơn Động")
-    third = make_site(code="QV03", name="Trường Tiểu học An Lạc", district="Sơn Động")
+    first = make_site(code="QV01", name="Trường Tiểu học Quang Vinh", former_district="Sơn Động")
+    second = make_site(code="QV02", name="Trường Tiểu học Yên Định", former_district="Sơn Động")
+    third = make_site(code="QV03", name="Trường Tiểu học An Lạc", former_district="Sơn Động")
     principal = make_user("principal", site=first, full_name="Trần Văn Bình")
     made = {}
     for site in (first, second):

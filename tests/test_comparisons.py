@@ -43,7 +43,7 @@ def assign(consultant, *sites):
 
 # ---------------------------------------------------------------- the site comparison
 def test_site_comparison_hand_computed(client, db, login_as, consultant):
-    site = make_site(code="S100", name="Trường Tiểu học Vĩnh Khương", district="Sơn Động")
+    site = make_site(code="S100", name="Trường Tiểu học Vĩnh Khương", former_district="Sơn Động")
     baseline = submitted_round(site, consultant, "baseline", 2)  # every S 50 %
     final = submitted_round(site, consultant, "final", s_score(seiri=4, rest=3))  # 100 / 75 ...
     principal = make_user("principal", site=site)
@@ -55,7 +55,8 @@ def test_site_comparison_hand_computed(client, db, login_as, consultant):
     body = client.get("/api/v1/sites/S100/comparison").get_json()
 
     assert body["site"] == {"code": "S100", "name": "Trường Tiểu học Vĩnh Khương", "kind": "school",
-                            "district": "Sơn Động"}
+                            "province": "Bắc Ninh", "commune": None, "former_province": "Bắc Giang",
+                            "former_district": "Sơn Động", "district": "Sơn Động"}
     assert body["baseline"]["audit_id"] == str(baseline.uuid)
     assert body["baseline"]["date"] == "2023-03-01"
     assert body["baseline"]["overall"] == pytest.approx(50.0)

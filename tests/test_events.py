@@ -106,7 +106,7 @@ def test_pages_of_fifty_keep_the_filters(client, db, login_as):
     ({"date_from": "2023-05-11", "date_to": "2023-05-10"}, ("Ngày kết thúc", "end date")),
     ({"date_from": "11/05/2023"}, ("Ngày không hợp lệ.",)),  # WTForms' own messages, in Vietnamese
     ({"action": "no.such"}, ("Lựa chọn không hợp lệ.",)),
-    ({"site": "NOPE"}, ("Lựa chọn không hợp lệ.",)),
+    ({"site": "NOPE"}, ("Không có cơ sở nào có mã này.",)),  # a code field (not a list of every site)
 ])
 def test_bad_filters_are_a_clear_422(client, login_as, args, message):
     login_as("admin")

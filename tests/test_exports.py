@@ -23,8 +23,8 @@ NOTE_VI = "Bàn ghế hỏng ở góc lớp; cần thay trước tháng Chín �
 @pytest.fixture
 def data(db):
     """Two schools with a submitted baseline each (one with notes), a consultant on the first."""
-    first = make_site(code="E01", name="Trường Tiểu học Đồng Phúc", district="Yên Dũng")
-    second = make_site(code="E02", name="Trường Tiểu học Xuân Hương", district="Lạng Giang")
+    first = make_site(code="E01", name="Trường Tiểu học Đồng Phúc", former_district="Yên Dũng")
+    second = make_site(code="E02", name="Trường Tiểu học Xuân Hương", former_district="Lạng Giang")
     consultant = make_user("consultant", assigned=[first], full_name="Nguyễn Thị Hà")
     audits = {}
     for site in (first, second):

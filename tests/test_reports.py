@@ -49,7 +49,7 @@ def font_file(font):
 
 @pytest.fixture
 def site_with_rounds(db):
-    site = make_site(code="S700", name=SITE_NAME, district=DISTRICT)
+    site = make_site(code="S700", name=SITE_NAME, former_district=DISTRICT)
     consultant = make_user("consultant", site=site, full_name="Nguyễn Thị Hằng")
     for phase, score in (("baseline", 2), ("final", lambda item: 4 if item.s == "seiri" else 3)):
         audit = make_audit(site, consultant, phase=phase, status="submitted",
@@ -159,7 +159,7 @@ def test_reports_need_authentication(client, site_with_rounds):
 
 @pytest.mark.parametrize("role", ["reviewer", "admin"])
 def test_programme_report_for_reviewers_and_admins(client, login_as, db, site_with_rounds, role):
-    make_site(code="S703", name="Trạm Y tế xã An Lạc", kind="clinic", district="Lục Nam")
+    make_site(code="S703", name="Trạm Y tế xã An Lạc", kind="clinic", former_district="Lục Nam")
     db.session.commit()
     login_as(role)
     stats = client.get("/api/v1/programme/comparison").get_json()
@@ -180,7 +180,7 @@ def test_programme_report_for_reviewers_and_admins(client, login_as, db, site_wi
 @pytest.mark.media_backends(postgresql=True)
 def test_before_after_photos_are_drawn_side_by_side_from_the_print_files(client, login_as, db, photos_dir,
                                                                              media, monkeypatch):
-    site = make_site(code="S704", name=SITE_NAME, district=DISTRICT)
+    site = make_site(code="S704", name=SITE_NAME, former_district=DISTRICT)
     consultant = make_user("consultant", site=site)
     photos = []
     for phase, picture in (("baseline", "Landscape_1.jpg"), ("final", "Portrait_3.jpg")):

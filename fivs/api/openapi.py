@@ -11,6 +11,7 @@ import copy
 from fivs.audits.models import KINDS, PHASES, STATUSES
 from fivs.scoring import S_KEYS
 from fivs.sites.models import SITE_KINDS
+from fivs.sites.queries import MAX_PER_PAGE, PER_PAGE
 
 
 def _ref(name: str) -> dict:
@@ -39,6 +40,24 @@ FRACTION = {"type": "number", "minimum": 0, "maximum": 1}
 FRACTION_SIGNED = {"type": "number", "minimum": -1, "maximum": 1}
 POINTS = {"type": "number", "minimum": -4, "maximum": 4}
 
+SITE_PLACE = {
+    "province": {**_nullable(TEXT), "description": "The province now (after the 2025 reform)."},
+    "commune": {**_nullable(TEXT), "description": "The commune now; null when not known."},
+    "former_province": {**_nullable(TEXT), "description": "The province before 2025, where recorded."},
+    "former_district": {**_nullable(TEXT), "description": "The district before 2025 (districts were abolished), "
+                                                          "where recorded, e.g. the 2023 pilot's."},
+    "district": {**_nullable(TEXT), "description": "Deprecated: the same as former_district (its key before 2025)."},
+}
+
+# Lists are paged on the server: ?page= and ?per_page=, and where the page stands in the response.
+PAGE = {
+    "page": {**POSITIVE, "description": "This page's number (1 is the first); past the last page the list is empty."},
+    "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
+    "total": {"type": "integer", "minimum": 0, "description": "Items matching the filters, on every page."},
+    "next": {**_nullable(TEXT), "description": "URL of the next page (the same filters); null on the last."},
+    "prev": {**_nullable(TEXT), "description": "URL of the previous page; null on the first."},
+}
+
 SCHEMAS = {
     "Error": _object({"error": _object({
         "code": {"type": "string", "description": "Machine-readable, e.g. validation_error, stale_row_version."},
@@ -47,11 +66,10 @@ SCHEMAS = {
     })}),
     "FieldProblem": _object({"field": _nullable(TEXT), "message": TEXT}),
     "Site": _object({
-        "code": TEXT, "name": TEXT, "kind": {"enum": list(SITE_KINDS)},
-        "district": _nullable(TEXT), "commune": _nullable(TEXT), "province": _nullable(TEXT),
+        "code": TEXT, "name": TEXT, "kind": {"enum": list(SITE_KINDS)}, **SITE_PLACE,
         "address": _nullable(TEXT), "head_name": _nullable(TEXT), "active": {"type": "boolean"},
     }),
-    "SiteList": _object({"sites": {"type": "array", "items": _ref("Site")}}),
+    "SiteList": _object({"sites": {"type": "array", "items": _ref("Site")}, **PAGE}),
     "ChecklistSummary": _object({
         "key": TEXT, "version": {"type": "integer"}, "site_kind": {"enum": list(SITE_KINDS)},
         "title_vi": TEXT, "title_en": TEXT,
@@ -88,7 +106,7 @@ SCHEMAS = {
         "row_version": {**POSITIVE, "description": "Send it back with changes; a stale one is a 409."},
         "created_at": DATETIME, "updated_at": DATETIME, "submitted_at": _nullable(DATETIME),
     }),
-    "AuditList": _object({"audits": {"type": "array", "items": _ref("AuditSummary")}}),
+    "AuditList": _object({"audits": {"type": "array", "items": _ref("AuditSummary")}, **PAGE}),
     "ZoneInstance": _object({"zone": TEXT, "label": _nullable({**TEXT, "description": "A room, e.g. Lớp 3A."})}),
     "Answer": _object({
         "item": TEXT, "zone_instance": _nullable(TEXT),
@@ -174,8 +192,7 @@ SCHEMAS = {
         "by_zone": {"type": "object", "additionalProperties": PERCENT},
     }),
     "SiteComparison": _object({
-        "site": _object({"code": TEXT, "name": TEXT, "kind": {"enum": list(SITE_KINDS)},
-                         "district": _nullable(TEXT)}),
+        "site": _object({"code": TEXT, "name": TEXT, "kind": {"enum": list(SITE_KINDS)}, **SITE_PLACE}),
         "baseline": _nullable(_ref("RoundScores")),
         "final": _nullable(_ref("RoundScores")),
         "self_assessments": {"type": "array", "items": {"allOf": [
@@ -306,6 +323,10 @@ def _query_param(name: str, schema: dict, description: str) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
 
 
+PAGING = [_query_param("page", {**POSITIVE, "default": 1}, "Which page (1 is the first)."),
+          _query_param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": PER_PAGE},
+                       "Items per page.")]
+
 # Examples name a pilot site, the shipped school checklist and one audit and photo id.
 EXAMPLE_SITE = "TH-SONDONG"
 EXAMPLE_AUDIT_ID = "5b0f6f0e-7d0a-4c6e-9a51-2f3b8c1d4e70"
@@ -327,8 +348,15 @@ PATHS = {
                               "content": {"application/json": {"schema": {"type": "object"}}}}},
     }},
     "/sites": {"get": {
-        "operationId": "listSites", "summary": "The sites you may see.", "tags": ["sites"],
-        "responses": _responses({"200": _ok("SiteList", "Visible sites.")}),
+        "operationId": "listSites", "summary": "The sites you may see, schools first, then by code; one page.",
+        "tags": ["sites"],
+        "parameters": [_query_param("q", TEXT, "Only sites whose code or name contains this (case-insensitive "
+                                               "for Latin letters)."),
+                       _query_param("kind", {"enum": list(SITE_KINDS)}, "Only this kind."),
+                       _query_param("province", TEXT, "Only this province (now; exact)."),
+                       _query_param("commune", TEXT, "Only this commune (now; exact)."),
+                       *PAGING],
+        "responses": _responses({"200": _ok("SiteList", "A page of the visible sites.")}, 422),
     }},
     "/sites/{code}": {"get": {
         "operationId": "getSite", "summary": "One site.", "tags": ["sites"],
@@ -351,9 +379,11 @@ PATHS = {
             "operationId": "listAudits", "summary": "Audits of the sites you may see, newest first.",
             "tags": ["audits"],
             "parameters": [_query_param("site", TEXT, "Only this site (code)."),
+                           _query_param("q", TEXT, "Only audits of sites whose code or name contains this."),
                            _query_param("phase", {"enum": list(PHASES)}, "Only this phase."),
-                           _query_param("status", {"enum": list(STATUSES)}, "Only this status.")],
-            "responses": _responses({"200": _ok("AuditList", "Audits (without answers).")}, 404, 422),
+                           _query_param("status", {"enum": list(STATUSES)}, "Only this status."),
+                           *PAGING],
+            "responses": _responses({"200": _ok("AuditList", "A page of audits (without answers).")}, 404, 422),
         },
         "post": {
             "operationId": "createAudit", "tags": ["audits"],
@@ -652,6 +682,8 @@ DOCUMENT = {
             "The same roles and site scopes apply as in the web app; another site's objects are 404.\n\n"
             "Audits and photos carry an id made on the device, so a retry never creates a duplicate. "
             "Changes to answers send the audit's `row_version`; a stale one is a 409 carrying the current audit.\n\n"
+            "Lists of sites and audits come a page at a time (`?page=`, `?per_page=` up to 100, default 50): "
+            "the response says `page`, `per_page`, `total` and the `next` and `prev` pages' URLs.\n\n"
             "Every error is `{\"error\": {\"code\", \"message\", \"details\"}}`; messages are in Vietnamese "
             "unless `?lang=en`."
         ),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from sqlalchemy import select
 
 from fivs import scoring
@@ -28,9 +28,20 @@ def _time(value: datetime | None) -> str | None:
     return as_utc(value).isoformat() if value else None
 
 
+def page_dict(page, endpoint: str) -> dict:
+    """Where a page of a list stands: its number, size, the total, and the next and previous pages' URLs
+    (the request's filters kept; null at either end)."""
+    def link(number: int) -> str:
+        return url_for(endpoint, **{**request.args.to_dict(), "page": number, "per_page": page.per_page})
+    return {"page": page.page, "per_page": page.per_page, "total": page.total,
+            "next": link(page.next_num) if page.has_next else None,
+            "prev": link(page.prev_num) if page.has_prev else None}
+
+
 def site_dict(site: Site) -> dict:
-    return {"code": site.code, "name": site.name, "kind": site.kind, "district": site.district,
-            "commune": site.commune, "province": site.province, "address": site.address,
+    return {"code": site.code, "name": site.name, "kind": site.kind, "province": site.province,
+            "commune": site.commune, "former_province": site.former_province,
+            "former_district": site.former_district, "district": site.former_district, "address": site.address,
             "head_name": site.head_name, "active": bool(site.active)}
 
 

@@ -16,6 +16,9 @@ from flask_babel import gettext as _
 
 from fivs.audits.models import PHASES, STATUSES
 from fivs.services_errors import ServiceError, ValidationError
+from fivs.sites.models import SITE_KINDS
+from fivs.sites.queries import MAX_PER_PAGE, PER_PAGE, SiteFilters
+from fivs.text import clean_text
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_INT = 2**31 - 1  # the databases' INTEGER
@@ -134,13 +137,44 @@ def _checklist_ref(fields: Fields, value) -> tuple[str, int] | None:
     return key, version
 
 
+def _query_integer(fields: Fields, name: str, default: int, high: int) -> int:
+    """A whole number from the query string (text there), 1 to `high`; `default` when absent."""
+    value = fields.text(name, required=False)
+    if value is None:
+        return default
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= high:
+        fields.problem(name, _("Must be a whole number from %(low)d to %(high)d.", low=1, high=high))
+        return default
+    return int(value)
+
+
+def _paging(fields: Fields) -> dict:
+    return {"page": _query_integer(fields, "page", 1, MAX_INT),
+            "per_page": _query_integer(fields, "per_page", PER_PAGE, MAX_PER_PAGE)}
+
+
+def _query_args(args) -> Fields:
+    return Fields({name: value for name, value in args.items() if value})
+
+
 def audit_filters(args) -> dict:
-    fields = Fields({name: value for name, value in args.items() if value})
+    fields = _query_args(args)
     filters = {"site": fields.text("site", required=False),
+               "q": clean_text(fields.text("q", required=False), multiline=False),
                "phase": fields.choice("phase", PHASES, required=False),
-               "status": fields.choice("status", STATUSES, required=False)}
+               "status": fields.choice("status", STATUSES, required=False), **_paging(fields)}
     fields.check()
     return filters
+
+
+def site_filters(args) -> tuple[SiteFilters, dict]:
+    """?q= (code or name contains), kind, province, commune, and the page: the filters and the paging."""
+    fields = _query_args(args)
+    texts = {name: fields.text(name, required=False) for name in ("q", "province", "commune")}
+    kind = fields.choice("kind", SITE_KINDS, required=False)
+    paging = _paging(fields)
+    fields.check()
+    return SiteFilters.of(kind=kind, **texts), paging
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from fivs.api.representations import (
     checklist_dict,
     checklist_summary,
     json_response,
+    page_dict,
     photo_dict,
     saved_answers_dict,
     site_dict,
@@ -43,6 +44,8 @@ from fivs.extensions import csrf, db
 from fivs.photos import services as photos
 from fivs.photos.pipeline import PhotoError
 from fivs.services_errors import PermissionDenied, ValidationError
+from fivs.sites.models import Site
+from fivs.sites.queries import SiteFilters, filtered_sites, site_page
 
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(api_bp)  # bearer requests need no CSRF; cookie requests are checked in authenticate()
@@ -66,8 +69,9 @@ def openapi():
 # ---------------------------------------------------------------- sites and checklists
 @api_bp.get("/sites")
 def list_sites():
-    sites = db.session.scalars(visible_sites_query(api_user())).all()
-    return json_response({"sites": [site_dict(s) for s in sites]})
+    filters, paging = schemas.site_filters(request.args)
+    page = site_page(visible_sites_query(api_user()), filters, paging["page"], paging["per_page"])
+    return json_response({"sites": [site_dict(s) for s in page.items], **page_dict(page, ".list_sites")})
 
 
 @api_bp.get("/sites/<code>")
@@ -128,7 +132,10 @@ def list_audits():
     for name in ("phase", "status"):
         if filters[name]:
             stmt = stmt.where(getattr(Audit, name) == filters[name])
-    return json_response({"audits": [audit_summary(a) for a in db.session.scalars(stmt)]})
+    if filters["q"]:
+        stmt = stmt.where(Audit.site_id.in_(filtered_sites(select(Site.id), SiteFilters(q=filters["q"]))))
+    page = db.paginate(stmt, page=filters["page"], per_page=filters["per_page"], error_out=False)
+    return json_response({"audits": [audit_summary(a) for a in page.items], **page_dict(page, ".list_audits")})
 
 
 @api_bp.get("/audits/<audit_id>")

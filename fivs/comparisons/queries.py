@@ -30,10 +30,21 @@ class SiteRow:
     code: str
     name: str
     kind: str
-    district: str | None
+    province: str | None
+    commune: str | None
+    former_province: str | None
+    former_district: str | None
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "name": self.name, "kind": self.kind, "district": self.district}
+        """The site as the comparison API shows it; "district" is the former district under its
+        pre-2025 key, kept for the clients that read it."""
+        return {"code": self.code, "name": self.name, "kind": self.kind, "province": self.province,
+                "commune": self.commune, "former_province": self.former_province,
+                "former_district": self.former_district, "district": self.former_district}
+
+
+SITE_ROW_COLUMNS = (Site.id, Site.code, Site.name, Site.kind, Site.province, Site.commune, Site.former_province,
+                    Site.former_district)
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ def filter_sites(stmt, site_ids: Collection[int] | None, kind: str, *, active_on
 def sites(site_ids: Collection[int] | None = None, kind: str = "all", *,
           active_only: bool = True) -> list[SiteRow]:
     """Sites (schools first, then by code), optionally limited to ids and a kind."""
-    stmt = select(Site.id, Site.code, Site.name, Site.kind, Site.district).order_by(
+    stmt = select(*SITE_ROW_COLUMNS).order_by(
         Site.kind.desc(), Site.code)
     stmt = filter_sites(stmt, site_ids, kind, active_only=active_only)
     return [SiteRow(*row) for row in db.session.execute(stmt)]

@@ -194,7 +194,8 @@ def _self_assessments(audits: list[AuditRow]) -> list[AuditRow]:
 def load_site_comparison(site, hidden: Collection[int] = ()) -> SiteComparison:
     """Baseline, final, change, self-assessments and weakest items of one site (3 queries), from
     the audits the viewer may see (`hidden`: fivs.audits.queries.hidden_audits)."""
-    site_row = SiteRow(site.id, site.code, site.name, site.kind, site.district)
+    site_row = SiteRow(site.id, site.code, site.name, site.kind, site.province, site.commune,
+                       site.former_province, site.former_district)
     audits = queries.audits({site.id}, active_only=False, hidden=hidden)
     selfs = _self_assessments(audits)
     chosen = [a for a in (pick_round(audits, p) for p in ROUNDS) if a] + selfs

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
-from fivs.formfields import FlaskForm
+from fivs.formfields import FlaskForm, clean
 
 
 class EventFilterForm(FlaskForm):
@@ -15,7 +15,7 @@ class EventFilterForm(FlaskForm):
 
     action = SelectField(_l("Action"), choices=[], default="")
     user = StringField(_l("User (who, or whom it concerns)"), validators=[Optional(), Length(max=80)])
-    site = SelectField(_l("Site"), choices=[], default="")
+    site = StringField(_l("Site code"), filters=[clean], validators=[Optional(), Length(max=32)])
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 

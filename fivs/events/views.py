@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,16 +19,19 @@ events_bp = Blueprint("events", __name__, url_prefix="/admin/events")
 @events_bp.get("/")
 @admin_required
 def index():
-    sites = db.session.scalars(select(Site).order_by(Site.code)).all()
     form = EventFilterForm(request.args)
     form.action.choices = [("", "—")] + [(a, action_label(a)) for a in known_actions()]
-    form.site.choices = [("", "—")] + [(s.code, f"{s.code} · {s.name}") for s in sites]
-    if request.args and not form.validate():
+    valid = form.validate() if request.args else True
+    site_id = None
+    if valid and form.site.data:  # a code, not a list of every site: there may be thousands
+        site_id = db.session.scalar(select(Site.id).where(Site.code == form.site.data.upper()))
+        if site_id is None:
+            form.site.errors = [_("No site has this code.")]
+            valid = False
+    if not valid:
         return render_template("events/index.html", form=form, page=None), 422
-    site_ids = {s.code: s.id for s in sites}
     filters = Filters(action=form.action.data or "", user=(form.user.data or "").strip(),
-                      site_id=site_ids.get(form.site.data), date_from=form.date_from.data,
-                      date_to=form.date_to.data)
+                      site_id=site_id, date_from=form.date_from.data, date_to=form.date_to.data)
     page = events_page(filters, request.args.get("page", 1, type=int), hidden_audits(current_user))
     return render_template("events/index.html", form=form, page=page, site_codes=site_codes(page.items),
                            action_label=action_label, changes=changes, to_local=to_local)

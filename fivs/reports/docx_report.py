@@ -68,7 +68,7 @@ def build_programme_docx(lang: str, hidden: Collection[int] = ()) -> bytes:
                      f"{m.improved} / {m.unchanged} / {m.declined}"] for label, m in rows])
         doc.add_heading(_("Sites"), level=1)
         _table(doc, [_("Site"), _("District"), _("Baseline"), _("Final"), _("Change (points)")],
-               [[f"{c.site.code} — {c.site.name}", c.site.district or "—",
+               [[f"{c.site.code} — {c.site.name}", c.site.former_district or "—",
                  pdf.pct(c.baseline.scores.overall if c.baseline else None, lang),
                  pdf.pct(c.final.scores.overall if c.final else None, lang),
                  pdf.signed(c.change.overall if c.change else None, lang)] for c in programme.sites])
@@ -95,7 +95,9 @@ def build_site_docx(site, lang: str, hidden: Collection[int] = ()) -> bytes:
         c = load_site_comparison(site, hidden)
         doc = _document(report_title(c.site))
         _site_scores(doc, c, round_acknowledgements([c]), lang, level=1)
-        if c.weakest:
+        if c.baseline and c.final:  # as on the programme report's site pages: items, notes and photo pairs
+            _blocks(doc, site_blocks(c, photo_pairs(site, lang, hidden), lang))
+        elif c.weakest:
             doc.add_heading(_("What to fix next"), level=1)
             _table(doc, [_("Item"), "%"], [[f"{w.item.code}: {w.item.text(lang)}", pdf.pct(w.pct, lang)]
                                           for w in c.weakest])
@@ -106,7 +108,7 @@ def build_site_docx(site, lang: str, hidden: Collection[int] = ()) -> bytes:
 def _site_scores(doc, c: SiteComparison, acks: dict, lang: str, *, level: int) -> None:
     """A site's district, scores (a heading of `level`), rounds with the site's acknowledgement, and the
     PDF's radar with its legend."""
-    doc.add_paragraph(_("District: %(district)s · %(kind)s · code %(code)s", district=c.site.district or "—",
+    doc.add_paragraph(_("District: %(district)s · %(kind)s · code %(code)s", district=c.site.former_district or "—",
                         kind=kind_label(c.site.kind), code=c.site.code))
     doc.add_heading(_("Scores"), level=level)
     _table(doc, [_("Score"), _("Baseline"), _("Final"), _("Change (points)"), _("Band")],
@@ -157,7 +159,7 @@ def _missing(doc, programme: Programme) -> None:
     if missing:
         doc.add_heading(_("Sites missing a round"), level=1)
         _table(doc, [_("Site"), _("District"), _("Missing")],
-               [[f"{c.site.code} — {c.site.name}", c.site.district or "—", missing_round_names(c)] for c in missing])
+               [[f"{c.site.code} — {c.site.name}", c.site.former_district or "—", missing_round_names(c)] for c in missing])
 
 
 def _method(doc) -> None:

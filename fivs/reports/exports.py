@@ -44,10 +44,13 @@ DATE_FORMATS = {"vi": "DD/MM/YYYY", "en": "YYYY-MM-DD"}
 DATETIME_FORMATS = {"vi": "DD/MM/YYYY HH:MM", "en": "YYYY-MM-DD HH:MM"}
 MAX_WIDTH = 60
 
-ANSWER_COLUMNS = ("site_code", "site_name", "district", "site_kind", "audit_kind", "phase",
+# "district" is the former district (before 2025, as recorded); province and commune are the current ones.
+ANSWER_COLUMNS = ("site_code", "site_name", "district", "province", "commune", "site_kind", "audit_kind",
+                  "phase",
                   "status", "audit_id", "audit_date", "auditor", "zone", "zone_instance", "item",
                   "s", "score", "note", "photos")
-SCORE_COLUMNS = ("site_code", "site_name", "district", "site_kind", "audit_kind", "phase",
+SCORE_COLUMNS = ("site_code", "site_name", "district", "province", "commune", "site_kind", "audit_kind",
+                 "phase",
                  "status", "audit_id", "audit_date", "auditor", "answers_scored", "answers_na",
                  "incomplete_s", "overall", *scoring.S_KEYS)
 FORMATS = ("csv", "xlsx")
@@ -65,7 +68,8 @@ def _audits_with_sites(site_ids: Collection[int] | None, hidden: Collection[int]
 
 
 def _audit_cells(site: queries.SiteRow, audit: queries.AuditRow) -> list:
-    return [site.code, site.name, site.district or "", site.kind, audit.kind, audit.phase,
+    return [site.code, site.name, site.former_district or "", site.province or "", site.commune or "", site.kind,
+            audit.kind, audit.phase,
             audit.status, audit.uuid, audit.audit_date, audit.auditor]
 
 
@@ -108,7 +112,8 @@ def score_rows(site_ids: Collection[int] | None, hidden: Collection[int] = ()
     return (*SCORE_COLUMNS, *(f"zone_{z}" for z in zone_codes)), rows
 
 
-ACTION_COLUMNS = ("site_code", "site_name", "district", "action_id", "audit_id", "item", "zone_instance",
+ACTION_COLUMNS = ("site_code", "site_name", "district", "province", "commune", "action_id", "audit_id", "item",
+                  "zone_instance",
                   "title", "responsible", "due_date", "priority", "status", "overdue", "created_by",
                   "created_at_local", "done_at_local", "done_note", "verified_at_local")
 
@@ -116,7 +121,8 @@ ACTION_COLUMNS = ("site_code", "site_name", "district", "action_id", "audit_id",
 def action_rows(site_ids: Collection[int] | None) -> tuple[Sequence[str], list[list]]:
     """One row per corrective action of the sites (None: every site); times in Vietnam time."""
     return ACTION_COLUMNS, [
-        [site.code, site.name, site.district or "", str(a.uuid), str(audit_uuid) if audit_uuid else "",
+        [site.code, site.name, site.former_district or "", site.province or "", site.commune or "", str(a.uuid),
+         str(audit_uuid) if audit_uuid else "",
          item_code or "", a.room, a.title, a.responsible, a.due_date, a.priority, a.status,
          is_overdue(a), a.created_by.username if a.created_by else "", _local(a.created_at),
          _local(a.done_at), a.done_note, _local(a.verified_at)]
@@ -204,7 +210,7 @@ def _overview_sheet(sites, audits, items, lang: str) -> _Sheet:
     for audit in audits:
         site = sites[audit.site_id]
         sc = scoring.audit_scores(answers.get(audit.id, []))
-        sheet.rows.append([site.code, site.name, site.district or "", site_kind_label(site.kind),
+        sheet.rows.append([site.code, site.name, site.former_district or "", site_kind_label(site.kind),
                            kind_label(audit.kind), phase_label(audit.phase), audit.audit_date, audit.auditor,
                            status_label(audit.status), rounded_pct(sc.overall),
                            *(rounded_pct(sc.by_s[s]) for s in scoring.S_KEYS),

@@ -61,7 +61,7 @@ def coverage(programme: Programme, st: dict) -> list:
     labels = {"missing": _("Missing"), "draft": _("In progress"), "submitted": _("Submitted")}
     phases = {"baseline": _("Baseline"), "periodic": _("Periodic"), "final": _("Final")}
     rows = [[_("Site"), _("District"), _("Kind"), *(phases[p] for p in PHASES)]]
-    rows += [[f"{c.site.code} — {c.site.name}", c.site.district or "—", kind_label(c.site.kind),
+    rows += [[f"{c.site.code} — {c.site.name}", c.site.former_district or "—", kind_label(c.site.kind),
               *(labels[programme.coverage[c.site.code][p]] for p in PHASES)] for c in programme.sites]
     return [pdf.para(_("Coverage"), st["h2"]),
             pdf.table(rows, [pdf.CONTENT_WIDTH - 330, 90, 60, 60, 60, 60], st["cell"])]
@@ -73,7 +73,7 @@ def missing_rounds(programme: Programme, st: dict) -> list:
     if not missing:
         return []
     rows = [[_("Site"), _("District"), _("Missing")]]
-    rows += [[f"{c.site.code} — {c.site.name}", c.site.district or "—", missing_round_names(c)] for c in missing]
+    rows += [[f"{c.site.code} — {c.site.name}", c.site.former_district or "—", missing_round_names(c)] for c in missing]
     return [pdf.para(_("Sites missing a round"), st["h2"]),
             pdf.table(rows, [pdf.CONTENT_WIDTH - 250, 110, 140], st["cell"]),
             pdf.para(_("These sites are left out of the statistics and have no page of their own."), st["small"])]

@@ -60,7 +60,7 @@ def motto(audit: Audit, centred, centred_bold):
 
 def facts(audit: Audit, lang: str, st: dict):
     auditor = audit.auditor.full_name or audit.auditor.username
-    rows = [[_("Site"), f"{audit.site.name} ({audit.site.code})", _("District"), audit.site.district or "—"],
+    rows = [[_("Site"), f"{audit.site.name} ({audit.site.code})", _("District"), audit.site.former_district or "—"],
             [_("Round"), phase_label(audit.phase), _("Kind"), kind_label(audit.kind)],
             [_("Date"), pdf.day(audit.audit_date), _("Auditor"), auditor],
             [_("Checklist"), f"{audit.template.title(lang)} v{audit.template.version}", _("Submitted"),

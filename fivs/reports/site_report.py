@@ -86,7 +86,7 @@ def site_summary(c: SiteComparison, acks: dict[int, AcknowledgementRow], lang: s
     site = c.site
     story = [pdf.para(site.name, st["title"]),
              pdf.para(_("District: %(district)s · %(kind)s · code %(code)s",
-                        district=site.district or "—", kind=kind_label(site.kind), code=site.code),
+                        district=site.former_district or "—", kind=kind_label(site.kind), code=site.code),
                       st["body"]),
              Spacer(1, 6), rounds_table(c, acks, st), Spacer(1, 8)]
     series = pdf.round_series(c.baseline, c.final)

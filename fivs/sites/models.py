@@ -19,10 +19,13 @@ class Site(db.Model):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
-    # District and commune as recorded at the time (2023); both may change or be empty later.
-    district: Mapped[str | None] = mapped_column(String(120))
-    commune: Mapped[str | None] = mapped_column(String(120))
-    province: Mapped[str | None] = mapped_column(String(120))
+    # The administrative place now (after the 2025 reform: province and commune, no districts) and,
+    # where known, as it was before it (the 2023 pilot was recorded by district of Bắc Giang).
+    # Programme views group by any of them; an unknown commune stays empty.
+    province: Mapped[str | None] = mapped_column(String(120), index=True)
+    commune: Mapped[str | None] = mapped_column(String(120), index=True)
+    former_province: Mapped[str | None] = mapped_column(String(120))
+    former_district: Mapped[str | None] = mapped_column(String(120))
     address: Mapped[str | None] = mapped_column(String(300))
     head_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

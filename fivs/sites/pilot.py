@@ -1,11 +1,14 @@
 """The 2023 Bắc Giang pilot: 10 primary schools (one per district-level unit) and 2 clinics.
 
 Real school and clinic names are not known to us: these are clear placeholders that admins
-edit in the app. District names are as recorded in 2023.
+edit in the app. District names are as recorded in 2023. In 2025 Bắc Giang merged into Bắc Ninh
+and districts were abolished: the sites are now in Bắc Ninh, their district is kept as the former
+one, and their new commune is not known to us (admins fill it in or import it).
 """
 from __future__ import annotations
 
-PROVINCE = "Bắc Giang"
+PROVINCE = "Bắc Ninh"  # since the 2025 reform
+FORMER_PROVINCE = "Bắc Giang"  # as recorded in 2023
 
 # (code, district as recorded in 2023, the unit's kind prefix)
 SCHOOL_DISTRICTS = (
@@ -31,11 +34,11 @@ def pilot_sites() -> list[dict]:
     sites = []
     for code, district in SCHOOL_DISTRICTS:
         place = district if district.startswith("Thành phố") else f"huyện {district}"
-        sites.append({"code": code, "kind": "school", "district": district, "province": PROVINCE,
-                      "name": f"Trường Tiểu học thí điểm {place} (tên tạm)"})
+        sites.append({"code": code, "kind": "school", "former_district": district, "province": PROVINCE,
+                      "former_province": FORMER_PROVINCE, "name": f"Trường Tiểu học thí điểm {place} (tên tạm)"})
     for code, name in CLINICS:
-        sites.append({"code": code, "kind": "clinic", "district": None, "province": PROVINCE,
-                      "name": f"{name} (tên tạm)"})
+        sites.append({"code": code, "kind": "clinic", "former_district": None, "province": PROVINCE,
+                      "former_province": FORMER_PROVINCE, "name": f"{name} (tên tạm)"})
     return sites
 
 

@@ -21,7 +21,8 @@ def seed_pilot_sites() -> dict[str, int]:
     return {"created": created, "kept": len(existing)}
 
 
-SITE_FIELDS = ("name", "kind", "district", "commune", "province", "address", "head_name", "active")
+SITE_FIELDS = ("name", "kind", "province", "commune", "former_province", "former_district", "address",
+               "head_name", "active")
 
 
 def update_site(site: Site, data: dict, user) -> dict:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -9,8 +9,9 @@ from fivs.audits.queries import hidden_audits, site_audits
 from fivs.audits.services import audit_scores
 from fivs.auth.access import admin_required, site_scope_required
 from fivs.extensions import db
-from fivs.sites.forms import SiteForm
+from fivs.sites.forms import SiteFilterForm, SiteForm
 from fivs.sites.models import Site
+from fivs.sites.queries import SiteFilters, provinces, site_page
 from fivs.sites.services import SITE_FIELDS, create_site, update_site
 
 sites_bp = Blueprint("sites", __name__)
@@ -26,8 +27,13 @@ def detail(site: Site):
 @sites_bp.get("/admin/sites/")
 @admin_required
 def admin_index():
-    sites = db.session.scalars(select(Site).order_by(Site.kind.desc(), Site.code)).all()
-    return render_template("sites/admin_list.html", sites=sites)
+    form = SiteFilterForm(request.args)
+    form.province.choices = [("", "—")] + [(p, p) for p in provinces()]
+    if request.args and not form.validate():
+        return render_template("sites/admin_list.html", form=form, page=None), 422
+    filters = SiteFilters.of(form.q.data, form.kind.data, form.province.data, form.commune.data)
+    page = site_page(select(Site), filters, request.args.get("page", 1, type=int))
+    return render_template("sites/admin_list.html", form=form, page=page)
 
 
 @sites_bp.route("/admin/sites/new", methods=["GET", "POST"])
