@@ -209,7 +209,8 @@ def _round(overall: float) -> Round:
 
 @pytest.mark.parametrize("n_sites", [12, 120])
 def test_the_dumbbell_fits_a_page_whatever_the_number_of_sites(app, n_sites):
-    sites = [SiteComparison(site=SiteRow(k, f"B{k:03d}", "Trường", "school", None), baseline=_round(40 + k % 30),
+    sites = [SiteComparison(site=SiteRow(k, f"B{k:03d}", "Trường", "school", None, None, None, None),
+                            baseline=_round(40 + k % 30),
                             final=_round(60 + k % 30),
                             change=Change(by_s={s: 20.0 for s in S_KEYS}, overall=20.0, baseline_matched={},
                                           final_matched={}, excluded_items=()))
