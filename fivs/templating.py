@@ -12,7 +12,7 @@ def register(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy, "role_label": labels.role_label,
-                "kappa_missing_label": labels.kappa_missing_label}
+                "kappa_missing_label": labels.kappa_missing_label, "round_state_label": labels.round_state_label}
 
     @app.template_filter("pct")
     def _pct(value):
