@@ -112,12 +112,13 @@ class RoundCell:
 
 
 def columns(all_windows: Sequence[RoundWindow], audits: Iterable = ()) -> list[Column]:
-    """The board's rounds: one per window; without any window, baseline and final (and periodic
-    when some audit is periodic), never late."""
-    if all_windows:
-        return [Column(w.phase, w) for w in all_windows]
+    """The board's rounds: one per window, then a bare phase (never late) for a round with no
+    window: baseline and final always when the calendar is empty, periodic when some audit is."""
+    windowed = {w.phase for w in all_windows}
     phases = {a.phase for a in audits}
-    return [Column(p) for p in PHASES if p != "periodic" or p in phases]
+    bare = [Column(p) for p in PHASES if p not in windowed
+            and (p in phases or (not all_windows and p != "periodic"))]
+    return [Column(w.phase, w) for w in all_windows] + bare
 
 
 def window_for(audit_date: date, phase: str, all_windows: Sequence[RoundWindow]) -> RoundWindow | None:
