@@ -70,13 +70,3 @@ def test_a_reviewers_home_is_the_board(client, login_as, world):
     headline = html[html.index('id="board-headline"'):html.index("</p>", html.index('id="board-headline"'))]
     assert "1/2 cơ sở đã hoàn thành cả hai đợt" in headline and "điểm trung bình tăng" in headline, headline
     assert html.count('class="badge badge-late"') == 1  # OTHER's final: closed, never audited
-
-
-def test_the_web_comparison_shows_photo_pairs_and_notes_of_improved_and_weakest_items(client, login_as, world):
-    login_as("reviewer")
-    html = client.get("/sites/OWN/comparison").get_data(as_text=True)
-    improved = html[html.index('id="improved-items"'):html.index('id="weak-photos-h"')]
-    assert world["item"].text_vi in improved and improved.count("/thumb") == 2
-    assert "Ghi chú final" in improved and "+100,0" in improved  # the photographed item rose most: first
-    weakest = html[html.index('id="weakest-items"'):]
-    assert "Cuối kỳ: 75,0 %" in weakest

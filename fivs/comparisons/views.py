@@ -10,7 +10,6 @@ from fivs import labels, scoring
 from fivs.agreement.services import load_programme_agreement, load_site_agreement
 from fivs.auth import policy
 from fivs.auth.access import requires, site_scope_required
-from fivs.comparisons.photos import highlights
 from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import SiteComparison, load_programme, load_site_comparison
 from fivs.i18n import current_lang
@@ -24,7 +23,7 @@ comparisons_bp = Blueprint("comparisons", __name__)
 def site(site):
     comparison = load_site_comparison(site)
     pairs = load_site_agreement(site, with_calibration=policy.can_see_rater_drift(current_user))
-    return render_template("comparisons/site.html", site=site, c=comparison, highlights=highlights(comparison),
+    return render_template("comparisons/site.html", site=site, c=comparison,
                            radar=site_radar(comparison), method_note=labels.method_note(),
                            pairs=pairs, agreement_note=labels.agreement_note())
 
