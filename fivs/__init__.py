@@ -55,6 +55,8 @@ def register_blueprints(app: Flask) -> None:
     from fivs.actions.views import actions_bp
     from fivs.api.views import api_bp
     from fivs.audits.views import audits_bp
+    from fivs.calendar.api import calendar_api_bp
+    from fivs.calendar.views import calendar_bp
     from fivs.auth.views import admin_users_bp, auth_bp
     from fivs.checklists.views import checklists_bp
     from fivs.comparisons.api import comparisons_api_bp
@@ -68,7 +70,7 @@ def register_blueprints(app: Flask) -> None:
 
     for bp in (main_bp, auth_bp, admin_users_bp, sites_bp, checklists_bp, audits_bp, events_bp,
                api_bp, comparisons_bp, comparisons_api_bp, offline_bp,
-               actions_bp, actions_api_bp, reports_api_bp, photos_bp, agreement_api_bp):
+               actions_bp, actions_api_bp, reports_api_bp, photos_bp, agreement_api_bp, calendar_bp, calendar_api_bp):
         app.register_blueprint(bp)
 
 

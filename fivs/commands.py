@@ -21,6 +21,7 @@ from fivs.i18n import environment_language
 from fivs.photos.files import get_storage
 from fivs.photos.services import sweep_orphans
 from fivs.services_errors import ServiceError
+from fivs.calendar.services import seed_pilot_calendar
 from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
 from fivs.sites.imports import SiteImportError, import_sites
 from fivs.sites.services import seed_pilot_sites
@@ -60,12 +61,13 @@ def localized(command):
 @click.option("--demo", is_flag=True, help="Also create the demo accounts (if absent).")
 @localized
 def seed_command(demo: bool) -> None:
-    """Load the checklists and the 12 pilot sites (idempotent)."""
+    """Load the checklists, the 12 pilot sites and the pilot's calendar (idempotent)."""
     try:
         for line in _load_checklists(current_app.config["CHECKLISTS_DIR"]):
             click.echo(line)
         counts = seed_pilot_sites()
         click.echo(_("sites: %(created)d created, %(kept)d already present", **counts))
+        click.echo(_("programme calendar: %(n)d round windows added", n=seed_pilot_calendar()))
         if demo:
             for line in _demo_users():
                 click.echo(line)

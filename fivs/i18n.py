@@ -4,7 +4,9 @@ from __future__ import annotations
 import os
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, get_locale
+
+from fivs.timeutil import as_utc
 
 LANG_COOKIE = "fivs_lang"
 
@@ -52,3 +54,19 @@ def environment_language() -> str:
             lang = value.split(":")[0].split(".")[0].split("_")[0].lower()
             return lang if lang in current_app.config["LANGUAGES"] else "en"
     return "en"
+
+
+# How people read a day and a moment: Vietnamese writes dd/mm/yyyy (01/04/2023), English keeps
+# Babel's own ("Apr 1, 2023"). The pages' |d and |dt filters use these, and nothing else formats dates.
+DAY_PATTERNS = {"vi": "dd/MM/yyyy"}
+MOMENT_PATTERNS = {"vi": "dd/MM/yyyy HH:mm"}
+
+
+def format_day(value) -> str:
+    """A date in the reader's language; "—" when there is none."""
+    return format_date(value, DAY_PATTERNS.get(current_lang(), "medium")) if value else "—"
+
+
+def format_moment(value) -> str:
+    """A time (UTC in the database) at the sites' clock, in the reader's language; "—" when there is none."""
+    return format_datetime(as_utc(value), MOMENT_PATTERNS.get(current_lang(), "MMM d, y, HH:mm")) if value else "—"

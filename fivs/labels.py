@@ -54,6 +54,16 @@ def role_label(role: str) -> str:
     return role_names().get(role, role)
 
 
+def round_state_names() -> dict[str, str]:
+    """The states of a site's round on the programme board (fivs.calendar.services), in the current language."""
+    return {"not_started": _("Not started"), "in_progress": _("In progress"), "submitted": _("Submitted"),
+            "late": _("Late")}
+
+
+def round_state_label(state: str) -> str:
+    return round_state_names().get(state, state)
+
+
 def band_names() -> dict[str, str]:
     """The four bands of fivs.scoring.band, in the current language."""
     return {"poor": _("Poor"), "fair": _("Fair"), "good": _("Good"), "excellent": _("Excellent")}

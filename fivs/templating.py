@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_babel import format_date, format_datetime
 
 from fivs import labels, scoring
 from fivs.auth import policy
-from fivs.i18n import current_lang
-from fivs.timeutil import as_utc
+from fivs.i18n import current_lang, format_day, format_moment
 
 
 def register(app: Flask) -> None:
     @app.context_processor
     def _globals():
         return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy, "role_label": labels.role_label,
-                "kappa_missing_label": labels.kappa_missing_label, "site_place": labels.site_place}
+                "kappa_missing_label": labels.kappa_missing_label, "site_place": labels.site_place,
+                "round_state_label": labels.round_state_label}
 
     @app.template_filter("pct")
     def _pct(value):
@@ -32,10 +31,5 @@ def register(app: Flask) -> None:
     def _s_label(key):
         return labels.s_label(key)
 
-    @app.template_filter("d")
-    def _date(value):
-        return format_date(value, "short") if value else "—"
-
-    @app.template_filter("dt")
-    def _datetime(value):
-        return format_datetime(as_utc(value), "short") if value else "—"
+    app.add_template_filter(format_day, "d")
+    app.add_template_filter(format_moment, "dt")

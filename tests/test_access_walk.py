@@ -31,11 +31,15 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from fivs import create_app
 from fivs.actions.models import CorrectiveAction
 from fivs.audits.models import Audit
+from fivs.calendar.models import RoundWindow
+from fivs.calendar.services import seed_pilot_calendar
+from fivs.extensions import db
 from fivs.auth.models import ApiToken, User
 from fivs.checklists.content import template_content
 from fivs.checklists.models import ChecklistUpload
@@ -78,6 +82,11 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "main.healthz": {"GET": everyone(200)},
     "main.set_language": {"GET": everyone(302)},
     "main.home": {"GET": logged_in(200)},
+    "calendar.index": {"GET": admin_only(200)},
+    "calendar.new": {"GET": admin_only(200), "POST": admin_only(422)},    # empty body
+    "calendar.edit": {"GET": admin_only(200), "POST": admin_only(422)},   # empty body
+    "calendar_api.calendar": {"GET": logged_in(200, anonymous=401)},
+    "calendar_api.board": {"GET": row(401, 200, 200, 403, 403, 403)},
     "auth.login": {"GET": everyone(200), "POST": everyone(400)},   # empty form: refused
     "auth.logout": {"POST": everyone(LOGIN)},                       # out, back to the login page
     "auth.password": {"GET": logged_in(200), "POST": logged_in(422)},
@@ -352,6 +361,7 @@ def world(db, media_root, monkeypatch) -> World:
     target = make_user("staff", site=a.site)
     token, _secret = _issue(target)
     upload = _revised_checklist(users["admin"], db)
+    seed_pilot_calendar()
     db.session.commit()
     return World(a, b, users, target, token, upload)
 
@@ -388,7 +398,7 @@ def url_for_route(route: Route, world: World, sw: SiteWorld) -> str:
         "zone_code": _zone(sw).code, "key": template.key, "version": template.version,
         "lang": "en", "what": "answers", "fmt": "csv",
         "user_id": world.target.id, "token_id": world.token.id, "site_id": sw.site.id,
-        "upload_id": world.upload.id,
+        "upload_id": world.upload.id, "window_id": db.session.scalar(select(func.min(RoundWindow.id))),
     }
     missing = route.arguments - values.keys()
     if missing:

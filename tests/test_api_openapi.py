@@ -9,6 +9,7 @@ import uuid
 from jsonschema import Draft202012Validator
 
 from fivs.api.openapi import openapi_document
+from fivs.calendar.services import seed_pilot_calendar
 from tests.api_support import PREFIX, api, doc_path  # noqa: F401  (fixture)
 from tests.factories import answer_all, make_audit, make_site, make_user
 
@@ -70,6 +71,7 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     for phase in ("baseline", "final"):
         done = make_audit(site, consultant, phase=phase, status="submitted")
         answer_all(done, lambda item: item.position % 5)
+    seed_pilot_calendar()
     db.session.commit()
 
     api.login(consultant)
@@ -123,6 +125,8 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     api.get("/exports/nothing.csv")
     api.get("/programme/comparison")
     api.get("/programme/agreement")  # 403 for a consultant
+    api.get("/programme/calendar")
+    api.get("/programme/board")  # 403 for a consultant
     api.get("/sites/BG-TH01/agreement?phase=baseline")
     api.get("/sites/BG-TH01/agreement?phase=x")
     action = api.post("/sites/BG-TH01/actions", json={"title": "Dọn bệ cửa sổ", "due_date": "2023-06-01"})
@@ -145,6 +149,7 @@ def test_every_operation_answers_as_documented(api, db, photos_dir):
     api.get("/programme/comparison?kind=school")
     api.get("/programme/comparison?kind=moon")
     api.get("/programme/agreement")
+    api.get("/programme/board")
     api.get("/sites/BG-TH01/agreement")
     api.get("/programme/report.pdf?lang=en")
     api.post("/audits", json={**body, "id": str(uuid.uuid4())})

@@ -225,6 +225,38 @@ SCHEMAS = {
         "overall": _ref("MetricStats"),
         "by_s": {**_object({s: _ref("MetricStats") for s in S_KEYS}), "additionalProperties": False},
     }),
+    "RoundWindow": _object({
+        "id": POSITIVE, "phase": {"enum": ["baseline", "periodic", "final"]},
+        "year": {"type": "integer", "minimum": 2020, "maximum": 2100, "description": "The programme year."},
+        "opens": DATE, "closes": {**DATE, "description": "The last day of the round (included)."},
+        "closed": {"type": "boolean", "description": "The window closed before today (the sites' day)."},
+    }),
+    "ProgrammeCalendar": _object({"today": DATE, "windows": {"type": "array", "items": _ref("RoundWindow")}}),
+    "BoardRound": _object({
+        "phase": {"enum": ["baseline", "periodic", "final"]},
+        "year": _nullable({"type": "integer"}), "opens": _nullable(DATE), "closes": _nullable(DATE),
+        "state": {"enum": ["not_started", "in_progress", "submitted"],
+                  "description": "Of the site's consultant audits that count for this window."},
+        "late": {"type": "boolean", "description": "The window has closed without a submitted consultant audit."},
+        "audit_id": _nullable(UUID), "audit_date": _nullable(DATE),
+    }),
+    "ProgrammeBoard": _object({
+        "sites": {"type": "integer", "minimum": 0},
+        "completed_both_rounds": {"type": "integer", "minimum": 0,
+                                  "description": "Sites with a submitted baseline and final (the programme's n)."},
+        "mean_change": {**CHANGE, "description": "Mean overall change, as on the programme page."},
+        "late_rounds": {"type": "integer", "minimum": 0},
+        "rounds": {"type": "array", "items": _object({"phase": {"enum": ["baseline", "periodic", "final"]},
+                                                      "year": _nullable({"type": "integer"})})},
+        "rows": {"type": "array", "items": _object({
+            "site": _object({"code": TEXT, "name": TEXT, "kind": {"enum": list(SITE_KINDS)},
+                             "district": _nullable(TEXT)}),
+            "rounds": {"type": "array", "items": _ref("BoardRound")},
+            "late": {"type": "boolean"}, "change": CHANGE,
+            "actions": _object({"open": {"type": "integer", "minimum": 0},
+                                "overdue": {"type": "integer", "minimum": 0}}),
+        })},
+    }),
     "Agreement": _object({
         "n_items": {"type": "integer", "minimum": 0, "description": "Items both raters scored (each room its own item)."},
         "kappa_quadratic": _nullable({**FRACTION_SIGNED,
@@ -517,6 +549,18 @@ PATHS.update({
                                     "Which sites.")],
         "responses": _responses({"200": _ok("ProgrammeComparison", "The statistics.")}, 403, 422),
     }},
+    # fivs/calendar/api.py
+    "/programme/calendar": {"get": {
+        "operationId": "getProgrammeCalendar", "tags": ["calendar"],
+        "summary": "The programme calendar: each round's window per programme year (everyone logged in).",
+        "responses": _responses({"200": _ok("ProgrammeCalendar", "The windows, by year and round.")}),
+    }},
+    "/programme/board": {"get": {
+        "operationId": "getProgrammeBoard", "tags": ["calendar"],
+        "summary": "Every site's rounds against the calendar (state, date, late), its open and overdue "
+                   "corrective actions, and the programme's headline figures (reviewers and admins).",
+        "responses": _responses({"200": _ok("ProgrammeBoard", "The board.")}, 403),
+    }},
     # fivs/agreement/api.py (figures from fivs.stats, unrounded)
     "/sites/{code}/agreement": {"get": {
         "operationId": "getSiteAgreement", "tags": ["agreement"],
@@ -690,7 +734,7 @@ DOCUMENT = {
     },
     "servers": [{"url": "/api/v1"}],
     "security": [{"bearerAuth": []}, {"cookieAuth": []}],
-    "tags": [{"name": n} for n in ("sites", "checklists", "audits", "photos", "comparisons", "agreement", "exports", "actions", "reports", "meta")],
+    "tags": [{"name": n} for n in ("sites", "checklists", "audits", "photos", "comparisons", "agreement", "exports", "actions", "reports", "calendar", "meta")],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

@@ -114,6 +114,54 @@ def describe(value) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class HistoryLine:
+    """One line of an audit's history in words: no payload, no id."""
+    at: object
+    who: str
+    what: str
+    subject: str  # the answer ("C1-01 [Lớp 3A]" and its text), the photo's item, the room
+    old: str
+    new: str
+    reason: str
+
+
+def history_lines(audit, events, lang: str) -> list[HistoryLine]:
+    """The audit's events (oldest first) as lines people read: who changed which answer from what
+    to what, photos added and removed (with their item), rooms, start, submit, reopen and
+    acknowledgement with their reasons or comments."""
+    items = {i.code: i for i in audit.template.items}
+    zones = {z.code: z for z in audit.template.zones}
+
+    def item_words(code, room=None) -> str:
+        item = items.get(code)
+        text = f"{code} [{room}]" if room else (code or "")
+        return f"{text} · {item.text(lang)}" if item else text
+
+    lines = []
+    for e in events:
+        old, new, subject = describe(e.old_value), describe(e.new_value), ""
+        if e.action == "answer.change":
+            code, _sep, room = e.target.partition(" [")
+            subject = item_words(code, room.rstrip("]") or None)
+        elif e.action in ("photo.add", "photo.delete"):
+            value = (e.new_value if e.action == "photo.add" else e.old_value) or {}
+            subject = item_words(value.get("item"), value.get("zone_instance")) or _("The audit as a whole")
+            old = new = "—"
+        elif e.action in ("audit.zone_add", "audit.zone_remove"):
+            zone = zones.get(e.target)
+            subject = zone.name(lang) if zone else e.target
+        elif e.action == "audit.create":
+            value = e.new_value or {}
+            old, new = "—", " · ".join(filter(None, (phase_label(value.get("phase", "")),
+                                                      kind_label(value.get("kind", "")))))
+        elif e.action == "audit.acknowledge":
+            old = new = "—"
+        who = (e.user.full_name or e.user.username) if e.user else (e.username or "—")
+        lines.append(HistoryLine(e.at, who, action_label(e.action), subject, old, new, e.detail))
+    return lines
+
+
 def phase_label(phase: str) -> str:
     return next((str(c.label) for c in PHASE_CHOICES if c.value == phase), phase)
 

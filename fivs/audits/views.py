@@ -23,6 +23,7 @@ from fivs.audits.services import (acknowledge_audit, audit_scores, current_ackno
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, requires
 from fivs.extensions import db
+from fivs.i18n import current_lang
 from fivs.services_errors import ConflictError, NotFoundError, ValidationError
 from fivs.timeutil import local_today
 
@@ -265,8 +266,8 @@ def _summary(audit, form, status: int = 200, *, calibration_form=None, ack_form=
 @login_required
 def history(audit_uuid):
     audit = get_audit_or_404(audit_uuid)
-    return render_template("audits/history.html", audit=audit, events=audit_events(audit),
-                           describe=presenters.describe, action_label=presenters.action_label)
+    return render_template("audits/history.html", audit=audit,
+                           lines=presenters.history_lines(audit, audit_events(audit), current_lang()))
 
 
 # ---------------------------------------------------------------- helpers

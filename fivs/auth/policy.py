@@ -44,6 +44,11 @@ def is_site_head(user, site_id: int | None = None) -> bool:
     return user.role == PRINCIPAL and user.site_id is not None and site_id in (None, user.site_id)
 
 
+def works_at_a_site(user) -> bool:
+    """A principal, clinic head or staff member with a site: their home is that site's page."""
+    return user.role in SITE_BOUND_ROLES and user.site_id is not None
+
+
 def is_admin(user) -> bool:
     return user.role == ADMIN
 

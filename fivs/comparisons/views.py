@@ -95,6 +95,12 @@ def signed(value: float | None) -> str:
     return ("+" if value > 0 else "−") + number
 
 
+@comparisons_bp.app_template_filter("magnitude")
+def magnitude(value: float | None) -> str:
+    """The size of a change in percentage points, without its sign: '12,5' / '—' (the words say which way)."""
+    return "—" if value is None else signed(abs(value)).lstrip("+")
+
+
 @comparisons_bp.app_template_filter("fraction")
 def fraction(value: float | None) -> str:
     """A share (0..1) as a percentage: '87,5 %' / '—'."""

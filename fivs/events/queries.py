@@ -28,6 +28,7 @@ ACTION_LABELS = {
     "token.revoke": _l("API token revoked"),
     "site.create": _l("Site created"),
     "site.update": _l("Site changed"),
+    "calendar.window": _l("Round window of the calendar set"),
     "checklist.publish": _l("Checklist version published"),
     "audit.create": _l("Audit started"),
     "audit.calibration_request": _l("Second rater asked to score again"),

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_site_place'
-down_revision = '0007_acknowledgements'
+down_revision = '0009_round_windows'
 branch_labels = None
 depends_on = None
 

@@ -98,11 +98,13 @@ def _seed(app) -> World:
     from fivs.checklists.xlsx import write_workbook
     from fivs.commands import _demo_users, _load_checklists
     from fivs.photos.services import attach_photo
+    from fivs.calendar.services import seed_pilot_calendar, windows
     from fivs.sites.services import seed_pilot_sites
     from tests.factories import answer_all, make_audit, make_user, template_for
 
     _load_checklists(app.config["CHECKLISTS_DIR"])
     seed_pilot_sites()
+    seed_pilot_calendar()
     _demo_users()
     consultant, staff, admin = find_user("consultant"), find_user("staff"), find_user("admin")
     rounds = {}
@@ -155,7 +157,7 @@ def _seed(app) -> World:
         "code": ["TH-SONDONG", "PK-01"], "audit_uuid": [a.uuid for a in audits],
         "action_uuid": [open_action.uuid, done_action.uuid], "site_id": [site.id], "user_id": [consultant.id],
         "key": ["school-5s"], "version": [1], "upload_id": [upload.id],
-        "zone_code": [content.zones[0]["code"]]})
+        "zone_code": [content.zones[0]["code"]], "window_id": [windows()[0].id]})
     for audit in audits:  # each audit's first zone; a room of a repeated zone on the drafts
         zones = [z for z in audit.template.zones if not z.repeats][:1]
         if audit.status != "submitted":

@@ -1,0 +1,72 @@
+"""Each role's home and the web comparison's photos: a principal's home is their site (score, change,
+summary without statistics jargon, before/after photos, open actions) and nothing of another
+site; staff see the same page without the sign-off links; reviewers land on the programme board;
+the comparison page shows the most improved and weakest items with their photos and notes."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from fivs.actions.services import raise_action
+from fivs.audits.services import save_answers, submit_audit
+from fivs.calendar.services import seed_pilot_calendar
+from fivs.photos.services import attach_photo
+from tests.factories import answer_all, make_audit, make_site, make_user
+
+
+@pytest.fixture
+def world(db, media_root, photos_dir):
+    seed_pilot_calendar()
+    site, other = make_site(code="OWN", name="Trường Tiểu học Hữu Sản"), make_site(code="OTHER", name="Trường Tiểu học Xa Lạ")
+    consultant = make_user("consultant")
+    consultant.assigned_sites.extend([site, other])
+    jpeg = (photos_dir / "orientation" / "Landscape_2.jpg").read_bytes()
+    item = None
+    for phase, score, day in (("baseline", 1, date(2023, 4, 20)), ("final", 3, date(2023, 11, 20))):
+        audit = make_audit(site, consultant, phase=phase, audit_date=day)
+        answer_all(audit, score)
+        item = item or next(z for z in audit.template.zones if not z.repeats).items[0]
+        save_answers(audit, consultant, [{"item": item.code, "score": score + 1 if phase == "final" else 0,
+                                          "note": f"Ghi chú {phase}"}],
+                     row_version=None)
+        attach_photo(audit, consultant, jpeg, photo_uuid=uuid.uuid4(), item_code=item.code)
+        submit_audit(audit, consultant)
+    answer_all(make_audit(other, consultant, phase="baseline", status="submitted"), 2)
+    raise_action(consultant, site, title="Dán nhãn kệ sách", responsible="Cô Mai", due_date=date(2023, 12, 1),
+                 priority="high")
+    raise_action(consultant, other, title="Việc của trường khác", responsible="Thầy B", due_date=date(2023, 12, 1),
+                 priority="low")
+    db.session.commit()
+    return {"site": site, "other": other, "item": item}
+
+
+def test_a_principals_home_is_their_site_and_nothing_else(client, login_as, world):
+    login_as("principal", site=world["site"])
+    html = client.get("/").get_data(as_text=True)
+    assert "Trường Tiểu học Hữu Sản" in html and "big-score" in html
+    assert "tăng" in html and "điểm so với đầu kỳ" in html
+    assert "Dán nhãn kệ sách" in html and "Quá hạn" in html
+    assert "Trường Tiểu học Xa Lạ" not in html and "Việc của trường khác" not in html
+    assert world["item"].text_vi in html and html.count("/thumb") == 2  # the before/after pair
+    assert "Ghi chú final" in html
+    for jargon in ("W+", "KTC", "dz", "p ="):
+        assert jargon not in html
+    assert html.count("cần xác nhận") == 2  # each submitted consultant audit, to sign off
+
+
+def test_staff_see_their_site_without_the_sign_off(client, login_as, world):
+    login_as("staff", site=world["site"])
+    html = client.get("/").get_data(as_text=True)
+    assert "Trường Tiểu học Hữu Sản" in html and "Dán nhãn kệ sách" in html
+    assert "cần xác nhận" not in html and "Trường Tiểu học Xa Lạ" not in html
+
+
+def test_a_reviewers_home_is_the_board(client, login_as, world):
+    login_as("reviewer")
+    html = client.get("/").get_data(as_text=True)
+    assert "Bảng theo dõi chương trình" in html
+    headline = html[html.index('id="board-headline"'):html.index("</p>", html.index('id="board-headline"'))]
+    assert "1/2 cơ sở đã hoàn thành cả hai đợt" in headline and "điểm trung bình tăng" in headline, headline
+    assert html.count('class="badge badge-late"') == 1  # OTHER's final: closed, never audited
