@@ -6,8 +6,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import text
 
 from fivs.auth.access import visible_sites_query
+from fivs.auth.roles import CONSULTANT
 from fivs.auth.urls import safe_next
 from fivs.extensions import db
+from fivs.home.consultant import consultant_home, round_state_label
 
 main_bp = Blueprint("main", __name__)
 
@@ -15,6 +17,10 @@ main_bp = Blueprint("main", __name__)
 @main_bp.get("/")
 @login_required
 def home():
+    """Each role's own home: the consultant's work list; everyone else the list of their sites."""
+    if current_user.role == CONSULTANT:
+        return render_template("main/consultant_home.html", home=consultant_home(current_user),
+                               round_state_label=round_state_label)
     sites = db.session.scalars(visible_sites_query(current_user)).all()
     return render_template("main/home.html", sites=sites)
 

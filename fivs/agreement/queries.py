@@ -11,7 +11,7 @@ from sqlalchemy import select
 from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, SELF_ASSESSMENT, Answer, Audit
 from fivs.auth.models import User
 from fivs.checklists.models import Item, Zone
-from fivs.comparisons.queries import SiteRow, filter_sites
+from fivs.comparisons.queries import SiteRow, counted, filter_sites
 from fivs.extensions import db
 from fivs.sites.models import Site
 
@@ -34,7 +34,8 @@ class RatedAudit:
 
 def rated_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
                  active_only: bool = True) -> list[RatedAudit]:
-    """Every submitted audit of every kind of the chosen sites (schools first, then by code)."""
+    """Every submitted audit of every kind of the chosen sites that counts (not voided; schools first,
+    then by code)."""
     stmt = (select(Audit.id, Audit.uuid, Site.id, Site.code, Site.name, Site.kind, Site.district,
                    Audit.phase, Audit.kind, Audit.audit_date, Audit.submitted_at, Audit.auditor_id,
                    User.full_name, User.username, Audit.calibrates_id)
@@ -43,7 +44,7 @@ def rated_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
             .where(Audit.status == "submitted",
                    Audit.kind.in_((CONSULTANT_AUDIT, SELF_ASSESSMENT, CALIBRATION)))
             .order_by(Site.kind.desc(), Site.code, Audit.audit_date, Audit.id))
-    stmt = filter_sites(stmt, site_ids, kind, active_only=active_only)
+    stmt = filter_sites(counted(stmt), site_ids, kind, active_only=active_only)
     return [RatedAudit(id=r[0], uuid=str(r[1]), site=SiteRow(*r[2:7]), phase=r[7], kind=r[8],
                        audit_date=r[9], submitted_at=r[10], auditor_id=r[11], auditor=r[12] or r[13],
                        calibrates_id=r[14])

@@ -181,6 +181,7 @@ def acknowledgement(data: dict) -> str:
 
 
 def reopen(data: dict) -> str:
+    """The reason of a reopening or a voiding (required text)."""
     fields = Fields(data)
     reason = fields.text("reason")
     fields.check()

@@ -27,7 +27,8 @@ from fivs.api.representations import (
     site_dict,
 )
 from fivs.audits.models import Audit
-from fivs.audits.services import acknowledge_audit, reopen_audit, save_answers, start_audit, submit_audit
+from fivs.audits.services import (acknowledge_audit, reopen_audit, save_answers, start_audit, submit_audit,
+                                  void_audit)
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_photo_or_404, get_site_or_404, visible_sites_query
 from fivs.checklists.models import ChecklistTemplate
@@ -161,6 +162,18 @@ def reopen(audit_id: str):
     reason = schemas.reopen(schemas.json_body())
     with current_state_on_conflict(audit, "audit", audit_dict):
         reopen_audit(audit, api_user(), reason)
+    db.session.commit()
+    return json_response(audit_dict(audit))
+
+
+@api_bp.post("/audits/<audit_id>/void")
+def void(audit_id: str):
+    """A reviewer voids an audit with a reason: it stays readable and counts nowhere."""
+    audit = get_audit_or_404(audit_id)
+    if not policy.can_void(api_user()):
+        raise PermissionDenied(_("Only reviewers and admins can void an audit."))
+    reason = schemas.reopen(schemas.json_body())
+    void_audit(audit, api_user(), reason)
     db.session.commit()
     return json_response(audit_dict(audit))
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import selectinload
 
-from fivs.audits.models import Answer, Audit
+from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, Answer, Audit
+from fivs.checklists.models import ChecklistTemplate, Zone
 from fivs.auth.models import User, consultant_sites
 from fivs.auth.policy import CONSULTANT, auditable_site_ids
 from fivs.events.models import Event
@@ -52,3 +53,16 @@ def second_rater_candidates(audit) -> list[User]:
         .where(consultant_sites.c.site_id == audit.site_id, User.role == CONSULTANT,
                User.active.is_(True), User.id != audit.auditor_id)
         .order_by(User.full_name, User.username)))
+
+
+def consultant_work(user, site_ids) -> list[Audit]:
+    """The consultant audits of the given sites and the user's own second-rater audits, voided ones
+    left out, newest change first, with what progress needs loaded (a constant number of queries)."""
+    ids = sorted(site_ids) or [-1]
+    return list(db.session.scalars(
+        select(Audit).where(Audit.site_id.in_(ids), Audit.voided_at.is_(None),
+                            (Audit.kind == CONSULTANT_AUDIT)
+                            | ((Audit.kind == CALIBRATION) & (Audit.auditor_id == user.id)))
+        .options(selectinload(Audit.site), selectinload(Audit.answers), selectinload(Audit.rooms),
+                 selectinload(Audit.template).selectinload(ChecklistTemplate.zones).selectinload(Zone.items))
+        .order_by(Audit.updated_at.desc(), Audit.id.desc())))

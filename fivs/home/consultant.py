@@ -1,0 +1,71 @@
+"""The consultant's home, "Việc của tôi": their drafts first, then each assigned site with the state
+of each round and the one next step. Read-side only (queries in fivs.audits.queries)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from fivs.audits.models import CONSULTANT_AUDIT
+from fivs.audits.presenters import AuditProgress, audit_progress
+from fivs.audits.queries import auditable_sites, consultant_work
+
+ROUNDS = ("baseline", "final")  # always shown; a periodic round only when it has an audit
+NOT_STARTED, IN_PROGRESS, SUBMITTED = "not_started", "in_progress", "submitted"
+
+
+@dataclass(frozen=True)
+class Draft:
+    audit: object
+    progress: AuditProgress
+
+
+@dataclass(frozen=True)
+class RoundState:
+    phase: str
+    state: str  # not_started | in_progress | submitted (the hook for "late": round_state)
+    audit: object | None
+
+
+@dataclass(frozen=True)
+class SiteWork:
+    site: object
+    rounds: tuple[RoundState, ...]
+    next_round: RoundState | None  # the one next step: the first round not submitted
+
+
+@dataclass(frozen=True)
+class ConsultantHome:
+    drafts: tuple[Draft, ...]
+    sites: tuple[SiteWork, ...]
+
+
+def round_state_label(state: str) -> str:
+    return {NOT_STARTED: _("not started"), IN_PROGRESS: _("in progress"), SUBMITTED: _("submitted")}.get(state, state)
+
+
+def round_state(audit) -> str:
+    """A round's state from its live consultant audit (None: none yet). The one place a round's
+    state is decided: a programme calendar's "late" belongs here."""
+    if audit is None:
+        return NOT_STARTED
+    return SUBMITTED if audit.status == "submitted" else IN_PROGRESS
+
+
+def consultant_home(user) -> ConsultantHome:
+    sites = auditable_sites(user)
+    audits = consultant_work(user, {s.id for s in sites})
+    drafts = tuple(Draft(a, audit_progress(a)) for a in audits if a.status != "submitted")
+    by_site = defaultdict(list)
+    for audit in audits:
+        if audit.kind == CONSULTANT_AUDIT:
+            by_site[audit.site_id].append(audit)
+    work = []
+    for site in sites:
+        live = {a.phase: a for a in sorted(by_site[site.id], key=lambda a: a.id)}
+        phases = [p for p in ("baseline", "periodic", "final") if p in ROUNDS or p in live]
+        rounds = tuple(RoundState(p, round_state(live.get(p)), live.get(p)) for p in phases)
+        work.append(SiteWork(site, rounds, next((r for r in rounds if r.state != SUBMITTED), None)))
+    return ConsultantHome(drafts, tuple(work))
+
