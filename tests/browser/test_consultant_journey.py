@@ -145,8 +145,10 @@ def test_a_refused_file_says_why_at_its_item_and_nothing_waits(page, live_app, l
     shot(page, "photo-refused")
 
 
-def test_a_second_baseline_is_refused_with_a_link_to_the_first(page, live_app, log_in, T, shot, viewport):
+def test_a_second_baseline_is_refused_with_a_link_to_the_first(page, live_app, log_in, T, shot, viewport,
+                                                              watch, base_url):
     code = {"portrait": "TH-HIEPHOA", "landscape": "PK-01"}[viewport]  # both rounds submitted
+    watch.refused.add((f"{base_url}/audits/new", 409))  # the refusal is a 409 page
     log_in("consultant")
     page.goto(f"/audits/new?site={code}")
     page.get_by_label(T("Phase")).select_option("baseline")
