@@ -142,6 +142,7 @@ def test_a_refused_file_says_why_at_its_item_and_nothing_waits(page, live_app, l
     assert T("Photo kept on this tablet; it is sent as soon as there is a connection.") not in group.inner_text()
     page.wait_for_function("window.fivsQueue.waiting() === 0")
     assert not page.get_by_role("button", name=T("Discard my waiting changes")).is_visible()
+    error.scroll_into_view_if_needed()
     shot(page, "photo-refused")
 
 
