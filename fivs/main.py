@@ -9,9 +9,11 @@ from sqlalchemy import text
 from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.auth.access import visible_sites_query
+from fivs.auth.roles import CONSULTANT
 from fivs.auth.urls import safe_next
 from fivs.calendar.board import programme_board
 from fivs.extensions import db
+from fivs.home.consultant import consultant_home
 from fivs.home.services import site_home
 from fivs.sites.queries import PER_PAGE, SiteFilters, site_page
 from fivs.timeutil import local_today
@@ -22,6 +24,10 @@ main_bp = Blueprint("main", __name__)
 @main_bp.get("/")
 @login_required
 def home():
+    """Each role's own home: the consultant's work list, the programme board (reviewers and admins),
+    the site's page (its principal and staff); anyone else the list of their sites."""
+    if current_user.role == CONSULTANT:
+        return render_template("main/consultant_home.html", home=consultant_home(current_user, local_today()))
     if policy.can_see_programme(current_user):
         board = programme_board(policy.visible_site_ids(current_user), local_today(), hidden_audits(current_user))
         return render_template("main/board.html", board=board)

@@ -125,6 +125,10 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "audits.add_room": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
     "audits.remove_room": {"POST": row(LOGIN, 302, 403, 302, 403, 403)},
     "audits.submit": {"POST": row(LOGIN, 422, 403, 422, 403, 403)},  # draft with no answers
+    # the step before submitting: whoever may change the audit; the others are sent to its summary
+    "audits.confirm_submit": {"GET": row(LOGIN, 200, 302, 200, 302, 302)},
+    # reviewers and admins; the walk sends no reason, so theirs is refused as incomplete (nothing voided)
+    "audits.void": {"POST": row(LOGIN, 422, 422, 403, 403, 403)},
     "audits.reopen": {"POST": row(LOGIN, 409, 409, 403, 403, 403)},  # a draft is not locked
     "audits.request_calibration": {"POST": row(LOGIN, 422, 422, 403, 403, 403)},  # no rater named
     # the site head only; the walk's audits are drafts, so the head's sign-off is refused as not yet submitted
@@ -141,6 +145,7 @@ ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "api.put_answers": {"PUT": row(401, 200, 403, 200, 403, 403)},
     "api.submit": {"POST": row(401, 422, 403, 422, 403, 403)},
     "api.reopen": {"POST": row(401, 409, 409, 403, 403, 403)},      # a draft is not locked
+    "api.void": {"POST": row(401, 422, 422, 403, 403, 403)},        # no reason sent: nothing voided
     "api.upload_photo": {"POST": row(401, 201, 403, 201, 403, 403)},
     "api.get_photo": {"GET": logged_in(200, anonymous=401)},
     "api.delete_photo": {"DELETE": row(401, 204, 403, 204, 403, 403)},
@@ -188,6 +193,7 @@ SELF_ACCESS: dict[str, dict[str, dict[str, object]]] = {
     "audits.add_room": {"POST": row(LOGIN, 302, 403, 403, 302, 302)},
     "audits.remove_room": {"POST": row(LOGIN, 302, 403, 403, 302, 302)},
     "audits.submit": {"POST": row(LOGIN, 422, 403, 403, 422, 422)},   # draft with no answers
+    "audits.confirm_submit": {"GET": row(LOGIN, 200, 302, 302, 200, 200)},
     "api.put_answers": {"PUT": row(401, 200, 403, 403, 200, 200)},
     "api.submit": {"POST": row(401, 422, 403, 403, 422, 422)},
     "api.upload_photo": {"POST": row(401, 201, 403, 403, 201, 201)},

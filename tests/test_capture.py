@@ -199,7 +199,9 @@ def test_incomplete_submit_lists_the_missing_items_with_links(client, db, login_
     resp = client.form_post(f"/audits/{audit.uuid}/submit")
     html = page(resp)
     assert resp.status_code == 422
-    assert "Còn 11 tiêu chí chưa chấm" in html  # 10 items of the first zone + the classroom with no room
+    # 10 items of the first zone; the classroom with no room is named as such, not counted as an item
+    assert "Còn 10 tiêu chí chưa chấm và 1 khu vực lặp lại chưa thêm phòng nào" in html
+    assert "Chưa thêm phòng nào — thêm phòng</a>" in html
     for item in plain[0].items:
         assert f'/audits/{audit.uuid}/zones/{plain[0].code}#item-{item.code}"' in html
     classroom = next(z for z in audit.template.zones if z.repeats)

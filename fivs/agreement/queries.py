@@ -12,7 +12,7 @@ from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, SELF_ASSESSMENT, A
 from fivs.audits.queries import without_hidden
 from fivs.auth.models import User
 from fivs.checklists.models import Item, Zone
-from fivs.comparisons.queries import SITE_ROW_COLUMNS, SiteRow, filter_sites
+from fivs.comparisons.queries import SITE_ROW_COLUMNS, SiteRow, counted, filter_sites
 from fivs.extensions import db
 from fivs.sites.models import Site
 
@@ -35,8 +35,8 @@ class RatedAudit:
 
 def rated_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
                  active_only: bool = True, hidden: Collection[int] = ()) -> list[RatedAudit]:
-    """Every submitted audit of every kind of the chosen sites but the `hidden` ones (the viewer's
-    blindness: fivs.audits.queries.hidden_audits), schools first, then by code."""
+    """Every submitted audit of every kind of the chosen sites that counts (not voided) but the `hidden`
+    ones (the viewer's blindness: fivs.audits.queries.hidden_audits), schools first, then by code."""
     stmt = (select(Audit.id, Audit.uuid, *SITE_ROW_COLUMNS, Audit.phase, Audit.kind, Audit.audit_date,
                    Audit.submitted_at, Audit.auditor_id,
                    User.full_name, User.username, Audit.calibrates_id)
@@ -45,7 +45,7 @@ def rated_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
             .where(Audit.status == "submitted",
                    Audit.kind.in_((CONSULTANT_AUDIT, SELF_ASSESSMENT, CALIBRATION)))
             .order_by(Site.kind.desc(), Site.code, Audit.audit_date, Audit.id))
-    stmt = without_hidden(filter_sites(stmt, site_ids, kind, active_only=active_only), hidden)
+    stmt = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=active_only), hidden)
     return [RatedAudit(id=r[0], uuid=str(r[1]), site=SiteRow(*r[2:10]), phase=r[10], kind=r[11],
                        audit_date=r[12], submitted_at=r[13], auditor_id=r[14], auditor=r[15] or r[16],
                        calibrates_id=r[17])

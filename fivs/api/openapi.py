@@ -105,7 +105,12 @@ SCHEMAS = {
         "status": {"enum": list(STATUSES)}, "date": DATE, "auditor": TEXT,
         "row_version": {**POSITIVE, "description": "Send it back with changes; a stale one is a 409."},
         "created_at": DATETIME, "updated_at": DATETIME, "submitted_at": _nullable(DATETIME),
+        "voided": _nullable(_ref("Void")),
     }),
+    "Void": {**_object({
+        "at": DATETIME, "reason": TEXT, "by": {**TEXT, "description": "The reviewer's username."},
+    }), "description": "Set when a reviewer voided the audit: it stays readable but counts in no comparison, "
+                       "report or agreement figure, and its site and round may start again."},
     "AuditList": _object({"audits": {"type": "array", "items": _ref("AuditSummary")}, **PAGE}),
     "ZoneInstance": _object({"zone": TEXT, "label": _nullable({**TEXT, "description": "A room, e.g. Lớp 3A."})}),
     "Answer": _object({
@@ -163,6 +168,7 @@ SCHEMAS = {
         "anyOf": [{**TEXT, "minLength": 1}, POSITIVE],
         "description": "The second rater: an active consultant assigned to the audit's site, other than its "
                        "auditor, by username or user id."}}),
+    "VoidRequest": _object({"reason": TEXT}),
     "AcknowledgementRequest": _object({"comment": {**TEXT, "description": "Optional; it may disagree."}},
                                       required=[]),
     "Acknowledgement": _object({
@@ -427,7 +433,9 @@ PATHS = {
                 "201": _ok("Audit", "Created."),
                 "200": _ok("Audit", "Already created with the same content (a replay)."),
             }, 400, 403, 404, 409, 413, 415, 422,
-                e409=_error(409, "The id is taken by an audit with different content.")),
+                e409=_error(409, "The id is taken by an audit with different content (id_conflict), or the site "
+                                 "already has a consultant audit of this round that is not voided (audit_exists; "
+                                 "details.audit_id is its id).")),
         },
     },
     "/audits/{audit_id}": {"get": {
@@ -474,6 +482,16 @@ PATHS = {
                                 400, 403, 404, 409, 413, 415, 422,
                                 e409=_error(409, "This consultant is already the second rater of this audit "
                                                  "(code calibration_exists).")),
+    }},
+    "/audits/{audit_id}/void": {"post": {
+        "operationId": "voidAudit", "tags": ["audits"],
+        "summary": "Void an audit (reviewers and admins), giving a reason: it stays readable, counts in no "
+                   "comparison, report or agreement figure, and a new audit of its site and round may start.",
+        "parameters": [AUDIT_ID],
+        "requestBody": _json_body("VoidRequest", {"reason": "Chấm nhầm trường; chấm lại đợt đầu."}),
+        "responses": _responses({"200": _ok("Audit", "Voided.")},
+                                400, 403, 404, 409, 413, 415, 422,
+                                e409=_error(409, "Already voided (already_voided).")),
     }},
     "/audits/{audit_id}/acknowledgement": {"post": {
         "operationId": "acknowledgeAudit", "tags": ["audits"],

@@ -70,7 +70,16 @@ def audit_summary(audit: Audit, spec: ChecklistSpec | None = None) -> dict:
             "phase": audit.phase, "kind": audit.kind, "status": audit.status,
             "date": audit.audit_date.isoformat(), "auditor": audit.auditor.username,
             "row_version": audit.row_version, "created_at": _time(audit.created_at),
-            "updated_at": _time(audit.updated_at), "submitted_at": _time(audit.submitted_at)}
+            "updated_at": _time(audit.updated_at), "submitted_at": _time(audit.submitted_at),
+            "voided": void_dict(audit)}
+
+
+def void_dict(audit: Audit) -> dict | None:
+    """Who voided the audit, when and why (None: it counts)."""
+    if audit.voided_at is None:
+        return None
+    return {"at": _time(audit.voided_at), "reason": audit.void_reason,
+            "by": audit.voided_by.username}
 
 
 def audit_dict(audit: Audit) -> dict:

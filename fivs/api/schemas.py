@@ -229,6 +229,7 @@ def calibration_request(data: dict) -> str | int:
 
 
 def reopen(data: dict) -> str:
+    """The reason of a reopening or a voiding (required text)."""
     fields = Fields(data)
     reason = fields.text("reason")
     fields.check()

@@ -32,7 +32,7 @@ from fivs.api.representations import (
 from fivs.audits.models import Audit
 from fivs.audits.queries import hidden_audits, without_hidden
 from fivs.audits.services import (acknowledge_audit, reopen_audit, save_answers, start_audit, start_calibration,
-                                  submit_audit)
+                                  submit_audit, void_audit)
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, get_photo_or_404, get_site_or_404, visible_sites_query
 from fivs.auth.models import User
@@ -194,6 +194,18 @@ def request_calibration(audit_id: str):
     second = start_calibration(user, audit, rater)
     db.session.commit()
     return json_response(audit_dict(second), 201, {"Location": url_for(".get_audit", audit_id=second.uuid)})
+
+
+@api_bp.post("/audits/<audit_id>/void")
+def void(audit_id: str):
+    """A reviewer voids an audit with a reason: it stays readable and counts nowhere."""
+    audit = get_audit_or_404(audit_id)
+    if not policy.can_void(api_user()):
+        raise PermissionDenied(_("Only reviewers and admins can void an audit."))
+    reason = schemas.reopen(schemas.json_body())
+    void_audit(audit, api_user(), reason)
+    db.session.commit()
+    return json_response(audit_dict(audit))
 
 
 @api_bp.post("/audits/<audit_id>/acknowledgement")

@@ -62,6 +62,11 @@ class ReopenForm(FlaskForm):
     reason = TextAreaField(_l("Reason for reopening"))
 
 
+class VoidForm(FlaskForm):
+    """A reviewer voids an audit: the reason is required (checked by the service)."""
+    reason = TextAreaField(_l("Reason for voiding"))
+
+
 class CalibrationForm(FlaskForm):
     """A reviewer names the second rater of a consultant audit (choices: the site's other consultants)."""
 

@@ -57,10 +57,16 @@ class Audit(db.Model):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The consultant audit a calibration audit scores again (set exactly for kind "calibration").
     calibrates_id: Mapped[int | None] = mapped_column(ForeignKey("audits.id"), index=True)
+    # A voided audit (a reviewer's decision, with a reason) stays readable but counts nowhere:
+    # comparisons, reports and agreement leave it out, and its site and round may start again.
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     site: Mapped[Site] = relationship()
     template: Mapped[ChecklistTemplate] = relationship()
-    auditor: Mapped[User] = relationship()
+    auditor: Mapped[User] = relationship(foreign_keys=[auditor_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
     calibrates: Mapped["Audit | None"] = relationship(remote_side=[id])
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="audit", cascade="all, delete-orphan"
@@ -72,6 +78,10 @@ class Audit(db.Model):
     @property
     def locked(self) -> bool:
         return self.status == "submitted"
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
 
     def __repr__(self) -> str:
         return f"<Audit {self.uuid} {self.phase} {self.status}>"

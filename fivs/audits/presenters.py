@@ -56,6 +56,30 @@ def zone_groups(audit) -> list[ZoneGroup]:
     return list(groups.values())
 
 
+@dataclass(frozen=True)
+class AuditProgress:
+    """How far an audit is: answered items over all items of its rooms, the rooms still to finish
+    (a repeating zone with no room yet counts as one zone left), and where to go on."""
+    answered: int
+    total: int
+    zones_left: int
+    next_room: RoomProgress | None  # the first room with an item left, in checklist order
+    empty_zones: tuple  # repeating zones with no room added yet
+
+    @property
+    def complete(self) -> bool:
+        return self.zones_left == 0
+
+
+def audit_progress(audit, groups: list[ZoneGroup] | None = None) -> AuditProgress:
+    groups = zone_groups(audit) if groups is None else groups
+    rooms = [r for g in groups for r in g.rooms]
+    empty = tuple(g.zone for g in groups if g.zone.repeats and not g.rooms)
+    unfinished = [r for r in rooms if r.answered < r.total]
+    return AuditProgress(sum(r.answered for r in rooms), sum(r.total for r in rooms),
+                         len(unfinished) + len(empty), unfinished[0] if unfinished else None, empty)
+
+
 def neighbours(audit, zone, room: str) -> tuple[RoomProgress | None, RoomProgress | None]:
     flat = [r for g in zone_groups(audit) for r in g.rooms]
     index = next(n for n, r in enumerate(flat) if r.zone.id == zone.id and r.room == room)

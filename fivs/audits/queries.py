@@ -7,7 +7,8 @@ from typing import NamedTuple
 from sqlalchemy import and_, bindparam, not_, or_, select
 from sqlalchemy.orm import aliased, selectinload
 
-from fivs.audits.models import Answer, Audit
+from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, Answer, Audit
+from fivs.checklists.models import ChecklistTemplate, Zone
 from fivs.auth.models import User, consultant_sites
 from fivs.auth.policy import CONSULTANT, auditable_site_ids, hidden_audit_ids, may_be_kept_blind
 from fivs.events.models import Event
@@ -86,3 +87,16 @@ def second_rater_candidates(audit) -> list[User]:
         .where(consultant_sites.c.site_id == audit.site_id, User.role == CONSULTANT,
                User.active.is_(True), User.id != audit.auditor_id)
         .order_by(User.full_name, User.username)))
+
+
+def consultant_work(user, site_ids) -> list[Audit]:
+    """The consultant audits of the given sites and the user's own second-rater audits, voided ones
+    left out, newest change first, with what progress needs loaded (a constant number of queries)."""
+    ids = sorted(site_ids) or [-1]
+    return list(db.session.scalars(
+        select(Audit).where(Audit.site_id.in_(ids), Audit.voided_at.is_(None),
+                            (Audit.kind == CONSULTANT_AUDIT)
+                            | ((Audit.kind == CALIBRATION) & (Audit.auditor_id == user.id)))
+        .options(selectinload(Audit.site), selectinload(Audit.answers), selectinload(Audit.rooms),
+                 selectinload(Audit.template).selectinload(ChecklistTemplate.zones).selectinload(Zone.items))
+        .order_by(Audit.updated_at.desc(), Audit.id.desc())))

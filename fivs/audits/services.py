@@ -28,6 +28,8 @@ from fivs.text import clean_text, has_control_chars
 from fivs.timeutil import as_utc, utcnow
 
 NOTE_MAX = 5000
+# The compared rounds: a site has one live consultant audit of each (periodic checks may repeat).
+ONE_PER_SITE = ("baseline", "final")
 ROOM_NAME_MAX = 80
 
 
@@ -77,6 +79,10 @@ def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
     existing = db.session.scalar(select(Audit).where(Audit.uuid == audit_uuid))
     if existing is not None:
         return _replayed(existing, req), False
+    if kind == CONSULTANT_AUDIT and phase in ONE_PER_SITE and (live := live_consultant_audit(site.id, phase)):
+        raise ConflictError(_("This site already has a consultant audit of this round; continue it, or ask a "
+                              "reviewer to void it first."),
+                            code="audit_exists", details={"audit_id": str(live.uuid)})
     audit = Audit(uuid=audit_uuid, site_id=site.id, template_id=template.id, phase=phase,
                   kind=kind, auditor_id=user.id, audit_date=audit_date, status="draft",
                   row_version=1)
@@ -128,6 +134,36 @@ def start_calibration(user, main: Audit, rater) -> Audit:
         db.session.add(Room(audit_id=audit.id, zone_id=room.zone_id, name=room.name, position=room.position))
     log_event("audit.calibration_request", user=user, audit=audit, target=str(audit.uuid),
               new={"calibrates": str(main.uuid), "rater": rater.username})
+    db.session.flush()
+    return audit
+
+
+def live_consultant_audit(site_id: int, phase: str) -> Audit | None:
+    """The site's consultant audit of the round that is not voided (draft, reopened or submitted):
+    for a compared round (ONE_PER_SITE) there is at most one, so that the round has one audit that counts."""
+    return db.session.scalar(select(Audit).where(
+        Audit.site_id == site_id, Audit.phase == phase, Audit.kind == CONSULTANT_AUDIT,
+        Audit.voided_at.is_(None)).order_by(Audit.id).limit(1))
+
+
+def void_audit(audit: Audit, user, reason: str) -> Audit:
+    """A reviewer voids an audit with a reason: it stays readable (and marked so) but is left out
+    of every comparison, report and agreement figure, and its site and round may start again. Logged."""
+    if not policy.can_void(user):
+        raise PermissionDenied(_("Only reviewers and admins can void an audit."))
+    reason = clean_text(reason or "")
+    if not reason:
+        raise ValidationError(_("Give a reason for voiding."), code="reason_required",
+                              details=[{"field": "reason", "message": _("Give a reason for voiding.")}])
+    if len(reason) > NOTE_MAX:
+        raise ValidationError(_("The reason is too long (at most %(n)d characters).", n=NOTE_MAX),
+                              details=[{"field": "reason"}])
+    if audit.voided:
+        raise ConflictError(_("This audit is already voided."), code="already_voided")
+    bump_row_version(audit, None, locked_ok=True)
+    audit.voided_at, audit.void_reason, audit.voided_by_id = utcnow(), reason, user.id
+    log_event("audit.void", user=user, audit=audit, target=str(audit.uuid),
+              old={"status": audit.status}, new={"status": "voided"}, detail=reason)
     db.session.flush()
     return audit
 
@@ -188,6 +224,8 @@ def _room(audit: Audit, zone: Zone, name: str) -> Room | None:
 
 # ---------------------------------------------------------------- editing rules
 def ensure_editable(audit: Audit, user) -> None:
+    if audit.voided:
+        raise LockedError(_("This audit is voided: it can be read but not changed."), code="voided")
     if audit.status == "submitted":
         raise LockedError(_("This audit is submitted and locked. A reviewer can reopen it."))
     if not policy.can_edit_audit(user, audit):
@@ -571,8 +609,12 @@ def submit_audit(audit: Audit, user, *, row_version: int | None = None) -> Audit
     ensure_editable(audit, user)
     missing = missing_items(audit)
     if missing:
+        empty = sum(1 for m in missing if m.item is None)  # a repeating zone with no room is not an item
+        message = (_("%(n)d items are not scored yet, and %(zones)d repeating zones have no room yet; add a room, "
+                     "then score them or mark them N/A.", n=len(missing) - empty, zones=empty) if empty
+                   else _("%(n)d items are not scored yet; score them or mark them N/A.", n=len(missing)))
         raise ValidationError(
-            _("%(n)d items are not scored yet; score them or mark them N/A.", n=len(missing)),
+            message,
             code="incomplete",
             details=[{"zone": m.zone.code, "zone_instance": m.room or None,
                       "item": m.item.code if m.item else None} for m in missing])
@@ -593,7 +635,7 @@ def reopen_audit(audit: Audit, user, reason: str) -> Audit:
         raise ValidationError(_("Give a reason for reopening."), code="reason_required")
     if len(reason) > NOTE_MAX:
         raise ValidationError(_("The reason is too long (at most %(n)d characters).", n=NOTE_MAX))
-    if audit.status != "submitted":
+    if audit.status != "submitted" or audit.voided:
         raise ConflictError(_("Only a submitted audit can be reopened."), code="not_submitted")
     bump_row_version(audit, None, locked_ok=True)
     audit.status = "reopened"

@@ -13,13 +13,13 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from fivs.audits import presenters
-from fivs.audits.forms import (AcknowledgeForm, CalibrationForm, ReopenForm, RoomForm, StartAuditForm, ZoneForm,
-                               answer_entries, any_choice, unknown_items)
+from fivs.audits.forms import (AcknowledgeForm, CalibrationForm, ReopenForm, RoomForm, StartAuditForm, VoidForm,
+                               ZoneForm, answer_entries, any_choice, unknown_items)
 from fivs.audits.queries import audit_events, auditable_sites, second_rater_candidates
 from fivs.audits import services
 from fivs.audits.services import (acknowledge_audit, audit_scores, current_acknowledgement, ensure_editable,
                                   missing_items, normalise_room, reopen_audit, save_answers, start_audit,
-                                  start_calibration, submit_audit)
+                                  start_calibration, submit_audit, void_audit)
 from fivs.auth import policy
 from fivs.auth.access import get_audit_or_404, requires
 from fivs.extensions import db
@@ -41,10 +41,12 @@ def _template_helpers():
 def new():
     sites = {s.code: s for s in auditable_sites(current_user)}
     kind = policy.audit_kind_for(current_user)
-    form = StartAuditForm(site=request.args.get("site"), audit_date=local_today())
+    chosen = {k: request.args[k] for k in ("site", "phase") if request.args.get(k)}  # from a home page link
+    form = StartAuditForm(audit_date=local_today(), **chosen)
     form.site.choices = [SelectChoice(code, s.name) for code, s in sites.items()]
     if form.site.data and form.site.data not in sites:
         abort(404)  # another site: not yours to audit
+    existing = None
     if form.validate_on_submit():
         try:
             audit, _created = start_audit(current_user, sites[form.site.data], form.phase.data,
@@ -55,11 +57,18 @@ def new():
             if not any(d.get("field") == "date" for d in exc.details or ()):
                 raise
             form.audit_date.errors = [*form.audit_date.errors, exc.message]  # shown at the field
+        except ConflictError as exc:
+            db.session.rollback()
+            if exc.code != "audit_exists":
+                raise
+            existing = get_audit_or_404(exc.details["audit_id"])  # shown with a link to it
+            form.phase.errors = [*form.phase.errors, exc.message]
         else:
             db.session.commit()
             return redirect(url_for(".zones", audit_uuid=audit.uuid))
     form.ensure_uuid()
-    return render_template("audits/new.html", form=form, kind=kind), 422 if form.errors else 200
+    status = 409 if existing else 422 if form.errors else 200
+    return render_template("audits/new.html", form=form, kind=kind, existing=existing), status
 
 
 # ---------------------------------------------------------------- zone list and rooms
@@ -132,6 +141,8 @@ def zone(audit_uuid, zone_code):
         return _zone_page(audit, zone, room, form, 422, posted=True, message=_("Unknown item for this checklist."))
     answered = {a.item_id: a for a in audit.answers if a.room == room}
     entries = answer_entries(request.form, zone.items, room, answered)
+    if not entries and request.form.get("go") == "next":
+        return redirect(_next_url(audit, zone, room))  # nothing changed: straight on
     if not entries and not any_choice(request.form, zone.items):
         return _zone_page(audit, zone, room, form, 422, posted=True,
                           message=_("Nothing to save yet: choose a score first."))
@@ -156,7 +167,15 @@ def _save_zone(audit, zone, room, form, entries):
         return _zone_page(audit, zone, room, form, 409, posted=True, message=exc.message, conflict=changed)
     db.session.commit()
     flash(_("Saved."), "info")
-    return redirect(request.url)
+    return redirect(_next_url(audit, zone, room) if request.form.get("go") == "next" else request.url)
+
+
+def _next_url(audit, zone, room) -> str:
+    """Where "Next zone" leads: the next room in checklist order, after the last one the submit step."""
+    _previous, following = presenters.neighbours(audit, zone, room)
+    if following is not None:
+        return url_for(".zone", audit_uuid=audit.uuid, zone_code=following.zone.code, room=following.room or None)
+    return url_for(".confirm_submit" if _editable(audit) else ".summary", audit_uuid=audit.uuid)
 
 
 def _zone_page(audit, zone, room, form, status: int = 200, *, posted=False, message=None, problems=(),
@@ -166,10 +185,28 @@ def _zone_page(audit, zone, room, form, status: int = 200, *, posted=False, mess
     return render_template(
         "audits/zone.html", audit=audit, zone=zone, room=room, rows=rows, form=form,
         scores=audit_scores(audit), editable=_editable(audit), previous=previous, following=following,
+        progress=presenters.audit_progress(audit), next_url=_next_url(audit, zone, room),
         message=message, conflict=conflict), status
 
 
 # ---------------------------------------------------------------- submit, summary, reopen, history
+@audits_bp.get("/<audit_uuid>/submit")
+@login_required
+def confirm_submit(audit_uuid):
+    """The step before submitting: what will lock, and what is not answered yet (with links)."""
+    audit = get_audit_or_404(audit_uuid)
+    if not _editable(audit):
+        return redirect(url_for(".summary", audit_uuid=audit.uuid))
+    return _confirm_page(audit)
+
+
+def _confirm_page(audit, status: int = 200, message=None):
+    groups = presenters.zone_groups(audit)
+    return render_template("audits/submit.html", audit=audit, scores=audit_scores(audit),
+                           progress=presenters.audit_progress(audit, groups),
+                           missing=presenters.missing_groups(missing_items(audit)), message=message), status
+
+
 @audits_bp.post("/<audit_uuid>/submit")
 @login_required
 def submit(audit_uuid):
@@ -178,7 +215,7 @@ def submit(audit_uuid):
         submit_audit(audit, current_user)
     except ValidationError as exc:
         db.session.rollback()
-        return _zone_list(audit, 422, missing=missing_items(audit), message=exc.message)
+        return _confirm_page(audit, 422, exc.message)
     db.session.commit()
     flash(_("The audit is submitted and locked."), "info")
     return redirect(url_for(".summary", audit_uuid=audit.uuid))
@@ -204,6 +241,23 @@ def reopen(audit_uuid):
     db.session.commit()
     flash(_("The audit is reopened. Every change is now recorded in its history."), "info")
     return redirect(url_for(".zones", audit_uuid=audit.uuid))
+
+
+@audits_bp.post("/<audit_uuid>/void")
+@requires(policy.can_void)
+def void(audit_uuid):
+    """A reviewer voids the audit with a reason: it stays readable and counts nowhere."""
+    audit = get_audit_or_404(audit_uuid)
+    form = VoidForm()
+    try:
+        void_audit(audit, current_user, form.reason.data or "")
+    except (ValidationError, ConflictError) as exc:
+        db.session.rollback()
+        form.reason.errors = [exc.message]
+        return _summary(audit, ReopenForm(formdata=None), exc.status, void_form=form)
+    db.session.commit()
+    flash(_("The audit is voided: it counts nowhere now, and a new audit of this site and round may start."), "info")
+    return redirect(url_for(".summary", audit_uuid=audit.uuid))
 
 
 @audits_bp.post("/<audit_uuid>/calibration")
@@ -249,9 +303,11 @@ def acknowledge(audit_uuid):
 
 
 
-def _summary(audit, form, status: int = 200, *, calibration_form=None, ack_form=None):
+def _summary(audit, form, status: int = 200, *, calibration_form=None, ack_form=None, void_form=None):
     if calibration_form is None and audit.kind == "consultant" and policy.can_request_calibration(current_user):
         calibration_form = _calibration_form(audit)
+    if void_form is None and not audit.voided and policy.can_void(current_user):
+        void_form = VoidForm(formdata=None)
     ack = current_acknowledgement(audit)
     can_acknowledge = (ack is None and audit.locked and audit.kind == "consultant"
                        and policy.can_acknowledge(current_user, audit))
@@ -259,7 +315,7 @@ def _summary(audit, form, status: int = 200, *, calibration_form=None, ack_form=
         "audits/summary.html", audit=audit, scores=audit_scores(audit), groups=presenters.zone_groups(audit),
         answers=presenters.answer_map(audit), form=form, calibration_form=calibration_form, acknowledgement=ack,
         ack_form=ack_form or AcknowledgeForm(formdata=None), can_acknowledge=can_acknowledge,
-        can_reopen=audit.locked and policy.can_reopen(current_user)), status
+        void_form=void_form, can_reopen=audit.locked and not audit.voided and policy.can_reopen(current_user)), status
 
 
 @audits_bp.get("/<audit_uuid>/history")
@@ -272,7 +328,7 @@ def history(audit_uuid):
 
 # ---------------------------------------------------------------- helpers
 def _editable(audit) -> bool:
-    return not audit.locked and policy.can_edit_audit(current_user, audit)
+    return not audit.locked and not audit.voided and policy.can_edit_audit(current_user, audit)
 
 
 def _zone_or_404(audit, code):

@@ -164,6 +164,11 @@ def can_reopen(user) -> bool:
     return user.role in (REVIEWER, ADMIN)
 
 
+def can_void(user) -> bool:
+    """Voiding an audit (it stays readable but counts nowhere): reviewers and admins."""
+    return user.role in (REVIEWER, ADMIN)
+
+
 # ---------------------------------------------------------------- corrective actions
 def _consultant_of(user, site_id: int) -> bool:
     return user.role == CONSULTANT and site_id in assigned_site_ids(user)

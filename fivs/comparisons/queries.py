@@ -91,6 +91,12 @@ def filter_sites(stmt, site_ids: Collection[int] | None, kind: str, *, active_on
     return stmt
 
 
+def counted(stmt):
+    """`stmt` (over Audit) without the voided audits: the one place that leaves a voided audit out of
+    every figure (site and programme comparison, reports, exports, rater agreement)."""
+    return stmt.where(Audit.voided_at.is_(None))
+
+
 def sites(site_ids: Collection[int] | None = None, kind: str = "all", *,
           active_only: bool = True) -> list[SiteRow]:
     """Sites (schools first, then by code), optionally limited to ids and a kind."""
@@ -103,8 +109,8 @@ def sites(site_ids: Collection[int] | None = None, kind: str = "all", *,
 def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
            active_only: bool = True, consultant_only: bool = False,
            hidden: Collection[int] = ()) -> list[AuditRow]:
-    """Every audit (any status) of the chosen sites but the `hidden` ones (the viewer's blindness:
-    fivs.audits.queries.hidden_audits), oldest first, with the auditor's name."""
+    """Every audit (any status) of the chosen sites that counts (not voided) but the `hidden` ones (the
+    viewer's blindness: fivs.audits.queries.hidden_audits), oldest first, with the auditor's name."""
     stmt = (select(Audit.id, Audit.uuid, Audit.site_id, Audit.phase, Audit.kind, Audit.status,
                    Audit.audit_date, Audit.submitted_at, User.full_name, User.username, ChecklistTemplate.version)
             .join(Site, Site.id == Audit.site_id)
@@ -113,7 +119,7 @@ def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
             .order_by(Audit.site_id, Audit.audit_date, Audit.id))
     if consultant_only:
         stmt = stmt.where(Audit.kind == "consultant")
-    stmt = without_hidden(filter_sites(stmt, site_ids, kind, active_only=active_only), hidden)
+    stmt = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=active_only), hidden)
     return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=r[3], kind=r[4], status=r[5],
                      audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9], checklist_version=r[10])
             for r in db.session.execute(stmt)]

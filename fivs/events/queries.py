@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "audit.calibration_request": _l("Second rater asked to score again"),
     "audit.submit": _l("Audit submitted"),
     "audit.reopen": _l("Audit reopened"),
+    "audit.void": _l("Audit voided"),
     "audit.acknowledge": _l("Audit acknowledged by the site"),
     "audit.zone_add": _l("Room added"),
     "audit.zone_remove": _l("Room removed"),

@@ -112,5 +112,5 @@ def audit_photos(audit) -> AuditPhotos:
         cache[audit.id] = AuditPhotos(
             by_answer=photos_for_audit(audit),
             baseline=baseline_photos_for(audit, hidden_audits(current_user)) if audit.phase == "final" else {},
-            editable=not audit.locked and policy.can_edit_audit(current_user, audit))
+            editable=not audit.locked and not audit.voided and policy.can_edit_audit(current_user, audit))
     return cache[audit.id]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0009_round_windows'
-down_revision = '0007_acknowledgements'  # the lead rechains it after 0008_void at the merge
+down_revision = '0008_void'
 branch_labels = None
 depends_on = None
 

@@ -131,7 +131,8 @@ def test_consultant_scores_submits_and_sees_percentages(page, live_app, log_in, 
     fill_rest_through_api(page, audit_uuid, zones, {classroom.code: "Lớp 3A"}, 3)
 
     page.get_by_role("link", name=T("All zones")).first.click()
-    page.get_by_role("button", name=T("Submit the audit")).click()
+    page.get_by_role("link", name=T("Submit the audit")).click()
+    page.get_by_role("button", name=T("Lock and submit")).click()  # submitting asks first
     page.get_by_text("75,0 %").first.wait_for()
     shot(page, "submitted")
     with live_app.app_context():
@@ -144,8 +145,7 @@ def test_consultant_scores_submits_and_sees_percentages(page, live_app, log_in, 
 
 def attach_photo(page, item, path, T) -> None:
     group = page.get_by_role("group", name=item.text("vi"))
-    group.get_by_label(T("Photo")).set_input_files(str(path))
-    group.get_by_role("button", name=T("Upload")).click()
+    group.get_by_label(T("Take a photo")).set_input_files(str(path))  # choosing it sends it (no Upload button)
 
 
 # ---------------------------------------------------------------- 2. offline

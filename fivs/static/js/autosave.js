@@ -53,6 +53,7 @@
   var halted = false;     // locked, or a conflict without bases: stop sending; "Save" posts the form
   var useForm = false;    // the API answered with an error we cannot handle: "Save" posts the form
   var posting = false;    // "Save" posts the form: the page is left on purpose
+  var queuing = 0;        // answers being written to the offline queue (the page must not be left meanwhile)
 
   /* Same rule as fivs.scoring.format_pct: one decimal, half up on the shortest decimal
    * representation; vi "62,5 %", en "62.5%"; no value: "—". */
@@ -282,7 +283,9 @@
     }
     if (queue && (navigator.onLine === false || queue.waiting() > 0)) {
       pending = {};
+      queuing += 1;
       return toQueue(codes).then(function () {
+        queuing -= 1;
         keepDraft();
         return queue.drain();
       });
@@ -313,7 +316,9 @@
       });
     }, function () {
       if (queue) {  // the connection dropped: the queue keeps the answers and retries (no "online" comes)
+        queuing += 1;
         return toQueue(codes).then(function () {
+          queuing -= 1;
           queue.drain();
           return false;
         });
@@ -431,7 +436,29 @@
     send(true);
   });
 
+  /* "Next zone": the answers are saved (or queued) first, then the next page opens; a conflict or an
+   * error keeps the user here, where the status says why. */
+  function leaveWhenSaved(href, tries) {
+    if (halted || useForm || Object.keys(held).length) {
+      return;
+    }
+    if (!inFlight && !hasPending() && queuing === 0) {
+      posting = true;
+      window.location.href = href;
+    } else if (tries < 300) {
+      setTimeout(function () { leaveWhenSaved(href, tries + 1); }, 100);
+    }
+  }
+
   form.addEventListener("submit", function (event) {
+    var next = event.submitter && event.submitter.getAttribute("data-next");
+    if (next && !halted && !useForm) {
+      event.preventDefault();
+      Object.keys(timers).forEach(function (code) { clearTimeout(timers[code]); });
+      send();
+      leaveWhenSaved(next, 0);
+      return;
+    }
     if (queue && navigator.onLine === false) {
       event.preventDefault(); // every answer is already waiting in the queue
       send();

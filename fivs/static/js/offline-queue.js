@@ -355,7 +355,16 @@
           showProblem(text("photo-deleted"), true);
         });
       }
-      showProblem((result.data.error && result.data.error.message) || text("failed"));
+      var message = (result.data.error && result.data.error.message) || text("failed");
+      if (result.status >= 400 && result.status < 500 && [401, 408, 429].indexOf(result.status) === -1) {
+        // refused for good (not an image, too large, the audit locked...): sending it again cannot
+        // help, so it leaves the queue and the item says why (photo-upload.js)
+        return remove([record]).then(function () {
+          document.dispatchEvent(new CustomEvent("fivs:photo-refused",
+                                                 {detail: {record: record, message: message, status: result.status}}));
+        });
+      }
+      showProblem(message);
       throw new Error("refused");
     });
   }

@@ -6,8 +6,11 @@
  * on its long edge at data-photo-quality, upright as the camera's EXIF orientation says
  * (createImageBitmap imageOrientation "from-image") and without any metadata (a canvas keeps none:
  * no EXIF, so no GPS), given a client UUID and put in the offline queue (offline-queue.js), which sends it to
- * POST /api/v1/audits/<uuid>/photos now or when the connection returns. Without JavaScript the form
- * posts as usual, and the server runs its full pipeline on whatever arrives either way.
+ * POST /api/v1/audits/<uuid>/photos now or when the connection returns. Choosing a photo is enough:
+ * its local thumbnail shows at once with the upload's progress, the server's thumbnail replaces it
+ * once stored, and a photo the server refuses says why at the item (it leaves the queue). Without
+ * JavaScript the Upload button (hidden here) posts the form, and the server runs its full pipeline
+ * on whatever arrives either way. Removing a photo asks first.
  */
 (function () {
   "use strict";
@@ -68,30 +71,137 @@
     status.textContent = message;
   }
 
+  /* The item's photo box and its list (made when the item has no photo yet). */
+  function listOf(form) {
+    var box = fileInputs(form)[0].closest("[data-photos]");
+    var list = box && box.querySelector(".photo-list");
+    if (box && !list) {
+      list = document.createElement("ul");
+      list.className = "photo-list";
+      box.insertBefore(list, box.firstChild);
+    }
+    return list;
+  }
+
+  var shown = {};  // photo id -> its <li> on this page, from choosing it until the server answers
+
+  function pendingItem(form, file, id) {
+    var list = listOf(form);
+    if (!list) {
+      return null;
+    }
+    var box = list.closest("[data-photos]");
+    var li = document.createElement("li");
+    li.className = "photo-pending";
+    li.setAttribute("data-pending-photo", id);
+    var img = document.createElement("img");
+    img.src = URL.createObjectURL(file);
+    img.alt = box.getAttribute("data-local-alt") || "";
+    img.onerror = function () { img.hidden = true; };  // not an image the browser can show
+    var progress = document.createElement("progress");
+    progress.max = 100;
+    progress.value = 0;
+    progress.setAttribute("aria-label", box.getAttribute("data-progress-label") || "");
+    li.appendChild(img);
+    li.appendChild(progress);
+    list.appendChild(li);
+    shown[id] = li;
+    return li;
+  }
+
+  function stored(li, photo) {
+    var box = li.closest("[data-photos]");
+    var img = li.querySelector("img");
+    var local = img.src;
+    img.onerror = null;
+    img.onload = function () { URL.revokeObjectURL(local); img.onload = null; };
+    img.hidden = false;
+    img.src = photo.thumb_url;
+    if (photo.thumb_width && photo.thumb_height) {
+      img.width = photo.thumb_width;
+      img.height = photo.thumb_height;
+    }
+    img.alt = box.getAttribute("data-stored-alt") || "";
+    li.className = "photo-stored";
+    li.setAttribute("data-photo-id", photo.id);
+    var progress = li.querySelector("progress");
+    if (progress) {
+      progress.remove();
+    }
+    var template = box.getAttribute("data-delete-url");
+    if (template && document.getElementById("photo-remove")) {
+      var remove = document.createElement("button");
+      remove.type = "submit";
+      remove.className = "link";
+      remove.setAttribute("form", "photo-remove");
+      remove.setAttribute("formaction", template.replace("PHOTO", photo.id));
+      remove.setAttribute("data-confirm", box.getAttribute("data-confirm-remove") || "");
+      remove.textContent = box.getAttribute("data-remove-label") || "";
+      li.appendChild(remove);
+    }
+  }
+
+  function refused(li, message) {
+    li.className = "photo-refused";
+    var progress = li.querySelector("progress");
+    if (progress) {
+      progress.remove();
+    }
+    var error = document.createElement("p");
+    error.className = "photo-error";
+    error.setAttribute("role", "alert");
+    error.textContent = message;
+    li.appendChild(error);
+  }
+
   function enhance(form) {
     var inputs = fileInputs(form); // camera and gallery
     var bar = document.querySelector("[data-offline-bar]");
-    form.addEventListener("submit", function (event) {
-      var files = inputs.reduce(function (all, input) {
-        return all.concat(Array.prototype.slice.call(input.files || []));
-      }, []);
-      if (!files.length) {
-        return; // the server explains that a photo is needed
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.hasAttribute("data-nojs-upload")) {
+        el.hidden = true;  // choosing a photo sends it
       }
-      event.preventDefault();
+    });
+
+    function send(files) {
+      if (!files.length) {
+        return;
+      }
       var formRoom = fieldValue(form, "zone_instance");
       var item = itemOf(form, inputs[0]);
       Promise.all(files.map(function (file) {
+        var id = crypto.randomUUID();
+        pendingItem(form, file, id);
         return downsize(file).then(function (blob) {
-          return queue.putPhoto(auditApi, {id: crypto.randomUUID(), item: item,
+          return queue.putPhoto(auditApi, {id: id, item: item,
                                            zone_instance: formRoom === null ? room : formRoom,
                                            blob: blob, name: (file.name || "photo").replace(/\.\w+$/, "") + ".jpg"});
         });
       })).then(function () {
         inputs.forEach(function (input) { input.value = ""; });
-        say(form, bar.getAttribute("data-photo-queued"));
+        if (navigator.onLine === false) {
+          say(form, bar.getAttribute("data-photo-queued"));
+        }
         return queue.drain();
       });
+    }
+
+    function chosen() {
+      return inputs.reduce(function (all, input) {
+        return all.concat(Array.prototype.slice.call(input.files || []));
+      }, []);
+    }
+
+    inputs.forEach(function (input) {
+      input.addEventListener("change", function () { send(chosen()); });
+    });
+    form.addEventListener("submit", function (event) {
+      var files = chosen();
+      if (!files.length) {
+        return; // the server explains that a photo is needed
+      }
+      event.preventDefault();
+      send(files);
     });
   }
 
@@ -116,15 +226,47 @@
     }
   }
 
+  function barText(key) {
+    return document.querySelector("[data-offline-bar]").getAttribute(key);
+  }
+
   document.addEventListener("fivs:photo-saved", function (event) {
-    sayForItem(event.detail.record, document.querySelector("[data-offline-bar]").getAttribute("data-photo-sent"));
+    var li = shown[event.detail.record.photo.id];
+    if (li && event.detail.photo && event.detail.photo.thumb_url) {
+      stored(li, event.detail.photo);
+      delete shown[event.detail.record.photo.id];
+    }
+    sayForItem(event.detail.record, barText("data-photo-sent"));
+  });
+
+  /* Refused for good (not an image, too large...): the reason at the item; nothing stays queued. */
+  document.addEventListener("fivs:photo-refused", function (event) {
+    var li = shown[event.detail.record.photo.id];
+    if (li) {
+      refused(li, event.detail.message);
+      delete shown[event.detail.record.photo.id];
+    }
+    sayForItem(event.detail.record, event.detail.message);
   });
 
   /* The upload's progress, by the item too (the offline bar shows it as well). */
   document.addEventListener("fivs:photo-progress", function (event) {
-    var pct = String(Math.min(100, Math.round(100 * event.detail.loaded / (event.detail.total || 1))));
+    var pct = Math.min(100, Math.round(100 * event.detail.loaded / (event.detail.total || 1)));
+    var li = shown[event.detail.record.photo.id];
+    var progress = li && li.querySelector("progress");
+    if (progress) {
+      progress.value = pct;
+    }
     var lang = document.documentElement.getAttribute("lang") || "vi";
-    sayForItem(event.detail.record, document.querySelector("[data-offline-bar]").getAttribute("data-sending-photo")
+    sayForItem(event.detail.record, barText("data-sending-photo")
       .replace("{pct}", lang === "vi" ? pct + " %" : pct + "%"));
+  });
+
+  /* Removing a photo asks first. */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
   });
 })();
