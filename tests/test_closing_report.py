@@ -14,7 +14,7 @@ from docx import Document
 from PIL import Image
 from pypdf import PdfReader
 
-from fivs.audits.services import acknowledge_audit
+from fivs.audits.services import acknowledge_audit, void_audit
 from fivs.comparisons.queries import AuditRow, SiteRow, excluded_audits
 from fivs.comparisons.services import Programme, Round, SiteComparison
 from fivs.photos.services import attach_photo
@@ -22,6 +22,7 @@ from fivs.reports.pdf import PAGE_HEIGHT, points, signed
 from fivs.reports.programme_charts import MIN_LABELLED_ROW, dumbbell
 from fivs.scoring import S_KEYS, AuditScores, Change, format_pct
 from fivs.timeutil import utcnow
+from fivs.sites.models import Site
 from tests.factories import answer_all, make_audit, make_site, make_user
 
 COMMENT = "Nhà trường ghi nhận kết quả; khu bếp đang được sửa chữa."
@@ -140,6 +141,21 @@ def test_excluded_audits_names_the_audits_no_figure_counts(db, closing):
     rows = excluded_audits()
     assert [(r.site_code, r.phase, r.kind, r.reason) for r in rows] == [("QV02", "periodic", "consultant", "draft")]
     assert rows[0].auditor == "Nguyễn Thị Hằng" and rows[0].detail == ""
+
+
+def test_a_voided_audit_is_named_in_the_appendix_with_its_reason(client, login_as, db, closing):
+    reviewer = make_user("reviewer")
+    third = db.session.scalars(db.select(Site).filter_by(code="QV03")).one()
+    voided = make_audit(third, reviewer, phase="final", audit_date=date(2026, 11, 5))
+    void_audit(voided, reviewer, "Chấm nhầm cơ sở")
+    db.session.commit()
+
+    rows = excluded_audits()
+    assert ("QV03", "final", "voided", "Chấm nhầm cơ sở") in [(r.site_code, r.phase, r.reason, r.detail) for r in rows]
+    login_as("reviewer")
+    text = " ".join(" ".join(p.extract_text().split())
+                    for p in PdfReader(io.BytesIO(client.get("/api/v1/programme/report.pdf").data)).pages)
+    assert "Đã bị người thẩm định huỷ: Chấm nhầm cơ sở" in text
 
 
 def _headings(doc) -> list[tuple[str, str]]:

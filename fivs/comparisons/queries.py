@@ -222,24 +222,25 @@ class ExcludedAudit:
     detail: str
 
 
-EXCLUSION_REASONS = ("draft", "reopened")
+EXCLUSION_REASONS = ("voided", "draft", "reopened")
 
 
 def _exclusion_reason():
-    """Why an audit is left out, in SQL (NULL: it is not). The one place that says it: when audits can be
-    voided (Audit.voided_at / void_reason), add `(Audit.voided_at.is_not(None), "voided")` first here,
-    "voided" to EXCLUSION_REASONS, and the void reason as `_exclusion_detail()`."""
-    return case((Audit.status == "draft", "draft"), (Audit.status == "reopened", "reopened"), else_=None)
+    """Why an audit is left out, in SQL (NULL: it is not), voided first (see `counted`). The one place
+    that says it."""
+    return case((Audit.voided_at.is_not(None), "voided"), (Audit.status == "draft", "draft"),
+                (Audit.status == "reopened", "reopened"), else_=None)
 
 
 def _exclusion_detail():
-    return cast(None, String)
+    """The reviewer's reason for a void (none for the other exclusions)."""
+    return case((Audit.voided_at.is_not(None), Audit.void_reason), else_=cast(None, String))
 
 
 def excluded_audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
                     active_only: bool = True, hidden: Collection[int] = ()) -> list[ExcludedAudit]:
-    """Every audit of the chosen sites that no score, comparison or agreement figure counts (not submitted:
-    in progress or reopened), by site and date, for the reports' data-quality appendix."""
+    """Every audit of the chosen sites that no score, comparison or agreement figure counts (voided, or
+    not submitted: in progress or reopened), by site and date, for the reports' data-quality appendix."""
     reason = _exclusion_reason()
     stmt = (select(Site.code, Site.name, Audit.phase, Audit.kind, Audit.audit_date, User.full_name,
                    User.username, reason, _exclusion_detail())

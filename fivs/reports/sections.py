@@ -130,7 +130,8 @@ def site_blocks(c: SiteComparison, pairs: list[PhotoPair], lang: str) -> list[Bl
 
 # ---------------------------------------------------------------- the appendix
 def _reason(audit: ExcludedAudit) -> str:
-    reasons = {"draft": _("In progress, not submitted"), "reopened": _("Reopened, not submitted again")}
+    reasons = {"voided": _("Voided by a reviewer"), "draft": _("In progress, not submitted"),
+               "reopened": _("Reopened, not submitted again")}
     text = reasons.get(audit.reason, audit.reason)
     return f"{text}: {audit.detail}" if audit.detail else text
 
