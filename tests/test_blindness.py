@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid as uuid_mod
+from datetime import date
 
 import pytest
 from docx import Document
@@ -15,6 +16,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from fivs.audits.queries import hidden_audits
+from fivs.actions.services import raise_action
 from fivs.audits.services import start_calibration
 from fivs.auth import policy
 from fivs.extensions import db as database
@@ -169,3 +171,32 @@ def test_the_first_rater_does_not_see_the_second_on_the_site_pages(client, pair,
     assert str(pair.calibration.uuid) not in client.get("/sites/S-AG1").get_data(as_text=True)
     submit_both(pair, db)
     assert str(pair.calibration.uuid) in client.get("/sites/S-AG1").get_data(as_text=True)
+
+
+def test_actions_raised_on_the_main_audit(api, client, pair, db):
+    """An action names what scored badly: the second rater sees none raised on the main audit (list
+    page, API, exports, the action itself) until both are submitted; an action of no audit stays."""
+    site = pair.main.site
+    on_audit, _ = raise_action(pair.first, site, title="Dọn kho học cụ", responsible="Cô Lan",
+                               due_date=date(2026, 12, 20), priority="high", audit=pair.main)
+    loose, _ = raise_action(pair.reviewer, site, title="Sơn lại hành lang", responsible="Thầy Nam",
+                            due_date=date(2026, 12, 20), priority="low")
+    db.session.commit()
+
+    def seen(user) -> dict[str, bool]:
+        api.login(user)
+        listed = {a["id"] for a in api.get(f"/sites/{site.code}/actions").get_json()["actions"]}
+        in_csv = {r["action_id"] for r in csv.DictReader(io.StringIO(
+            api.get("/exports/actions.csv").data.decode("utf-8-sig")))}
+        login(client, user.username)
+        page = client.get(f"/sites/{site.code}/actions").get_data(as_text=True)
+        return {"api": str(on_audit.uuid) in listed, "loose": str(loose.uuid) in listed,
+                "page": "Dọn kho học cụ" in page, "loose_page": "Sơn lại hành lang" in page,
+                "csv": str(on_audit.uuid) in in_csv,
+                "detail": client.get(f"/actions/{on_audit.uuid}").status_code == 200}
+
+    assert seen(pair.second) == {"api": False, "loose": True, "page": False, "loose_page": True, "csv": False,
+                                 "detail": False}
+    assert all(seen(pair.first).values())
+    submit_both(pair, db)
+    assert all(seen(pair.second).values())

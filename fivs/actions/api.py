@@ -16,6 +16,7 @@ from fivs.api.auth import api_user, authenticate, challenge
 from fivs.api.conflicts import current_state_on_conflict
 from fivs.api.representations import json_response, photo_dict
 from fivs.audits.models import Audit
+from fivs.audits.queries import hidden_audits
 from fivs.auth.access import get_action_or_404, get_audit_or_404, get_site_or_404
 from fivs.extensions import csrf, db
 from fivs.photos import services as photos
@@ -33,7 +34,7 @@ TRANSITIONS = ("done", "verified", "reopened")
 @actions_api_bp.get("/sites/<code>/actions")
 def list_actions(code: str):
     site = get_site_or_404(code)
-    actions = queries.site_actions(site.id)
+    actions = queries.site_actions(site.id, hidden=hidden_audits(api_user()))
     after = photos_of_actions([a.id for a in actions])
     return json_response({"actions": [action_dict(a, after.get(a.id, [])) for a in actions]})
 

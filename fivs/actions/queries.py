@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from fivs.actions.models import OPEN_STATUSES, CorrectiveAction
@@ -23,8 +24,16 @@ def overdue_clause(today: date):
     return and_(A.status.in_(OPEN_STATUSES), A.due_date.is_not(None), A.due_date < today)
 
 
-def site_actions(site_id: int, *, now: datetime | None = None, statuses=None) -> list[CorrectiveAction]:
-    """Overdue first, then open, done and verified ones, each by due date; `now` (UTC) for tests."""
+def without_hidden_actions(stmt, hidden: Collection[int]):
+    """`stmt` (over CorrectiveAction) without the actions raised on the `hidden` audits (a blind rater's
+    other side, fivs.audits.queries.hidden_audits): an action names what scored badly."""
+    return stmt.where(or_(A.audit_id.is_(None), A.audit_id.not_in(sorted(hidden)))) if hidden else stmt
+
+
+def site_actions(site_id: int, *, now: datetime | None = None, statuses=None,
+                 hidden: Collection[int] = ()) -> list[CorrectiveAction]:
+    """Overdue first, then open, done and verified ones, each by due date, but those of the `hidden`
+    audits; `now` (UTC) for tests."""
     today = local_today(now)
     stmt = (select(A).where(A.site_id == site_id)
             .options(selectinload(A.item), selectinload(A.created_by))
@@ -33,7 +42,7 @@ def site_actions(site_id: int, *, now: datetime | None = None, statuses=None) ->
                       A.due_date.is_(None), A.due_date, A.id))
     if statuses:
         stmt = stmt.where(A.status.in_(statuses))
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(without_hidden_actions(stmt, hidden)))
 
 
 @dataclass(frozen=True)
@@ -77,12 +86,13 @@ def action_events(action: CorrectiveAction) -> list[Event]:
                                    .order_by(Event.at, Event.id)))
 
 
-def export_rows(site_ids) -> list[tuple]:
-    """(action, site, item code, audit uuid) of the sites (None: every site), by site then due date."""
+def export_rows(site_ids, hidden: Collection[int] = ()) -> list[tuple]:
+    """(action, site, item code, audit uuid) of the sites (None: every site) but those of the `hidden`
+    audits, by site then due date."""
     stmt = (select(A, Site, Item.code, Audit.uuid).join(Site, A.site_id == Site.id)
             .outerjoin(Item, A.item_id == Item.id).outerjoin(Audit, A.audit_id == Audit.id)
             .options(selectinload(A.created_by))
             .order_by(Site.code, A.due_date.is_(None), A.due_date, A.id))
     if site_ids is not None:
         stmt = stmt.where(A.site_id.in_(site_ids or {-1}))
-    return list(db.session.execute(stmt))
+    return list(db.session.execute(without_hidden_actions(stmt, hidden)))

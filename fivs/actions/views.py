@@ -12,6 +12,7 @@ from fivs.actions import queries, services
 from fivs.actions.forms import ActionForm, DoneForm, EditActionForm, ReopenActionForm, VerifyForm
 from fivs.actions.models import OPEN_STATUSES
 from fivs.audits.models import Audit
+from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.auth.access import get_action_or_404, get_audit_or_404, site_scope_required
 from fivs.extensions import db
@@ -34,7 +35,8 @@ def _template_helpers():
 @actions_bp.get("/sites/<code>/actions")
 @site_scope_required
 def index(site):
-    return render_template("actions/index.html", site=site, actions=queries.site_actions(site.id))
+    return render_template("actions/index.html", site=site,
+                           actions=queries.site_actions(site.id, hidden=hidden_audits(current_user)))
 
 
 @actions_bp.route("/sites/<code>/actions/new", methods=["GET", "POST"])

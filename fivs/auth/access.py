@@ -107,6 +107,8 @@ def get_action_or_404(action_uuid) -> CorrectiveAction:
         CorrectiveAction.uuid == parse_uuid_or_404(action_uuid)))
     if action is None or not policy.sees_site(current_user, action.site_id):
         abort(404)
+    if action.audit_id is not None and action.audit_id in hidden_audits(current_user):
+        abort(404)  # raised on the other side of the reader's unfinished calibration pair
     return action
 
 

@@ -55,8 +55,7 @@ def export(what: str, fmt: str):
         raise PermissionDenied(_("Exports are for reviewers, principals and consultants."))
     site_ids, hidden = policy.visible_site_ids(user), hidden_audits(user)
     if fmt == "csv":  # for machines: codes, every audit whatever its status (but the hidden ones)
-        body = exports.to_csv(*(exports.action_rows(site_ids) if what == "actions"
-                                else EXPORTS[what](site_ids, hidden)))
+        body = exports.to_csv(*EXPORTS[what](site_ids, hidden))
     else:  # for people: the whole workbook, opened on the sheet asked for
         lang = report_lang()
         with force_locale(lang):

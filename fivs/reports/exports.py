@@ -118,15 +118,16 @@ ACTION_COLUMNS = ("site_code", "site_name", "district", "province", "commune", "
                   "created_at_local", "done_at_local", "done_note", "verified_at_local")
 
 
-def action_rows(site_ids: Collection[int] | None) -> tuple[Sequence[str], list[list]]:
-    """One row per corrective action of the sites (None: every site); times in Vietnam time."""
+def action_rows(site_ids: Collection[int] | None, hidden: Collection[int] = ()) -> tuple[Sequence[str], list[list]]:
+    """One row per corrective action of the sites (None: every site) but those of the `hidden` audits;
+    times in Vietnam time."""
     return ACTION_COLUMNS, [
         [site.code, site.name, site.former_district or "", site.province or "", site.commune or "", str(a.uuid),
          str(audit_uuid) if audit_uuid else "",
          item_code or "", a.room, a.title, a.responsible, a.due_date, a.priority, a.status,
          is_overdue(a), a.created_by.username if a.created_by else "", _local(a.created_at),
          _local(a.done_at), a.done_note, _local(a.verified_at)]
-        for a, site, item_code, audit_uuid in action_queries.export_rows(site_ids)]
+        for a, site, item_code, audit_uuid in action_queries.export_rows(site_ids, hidden)]
 
 
 def _local(value):
@@ -248,7 +249,7 @@ def _details_sheet(sites, audits, items, lang: str) -> _Sheet:
     return sheet
 
 
-def _actions_sheet(site_ids) -> _Sheet:
+def _actions_sheet(site_ids, hidden: Collection[int]) -> _Sheet:
     sheet = _Sheet(_("Actions"), [
         ("site_code", _("Site code"), "text"), ("site_name", _("Site"), "text"),
         ("item", _("Item code"), "text"), ("zone_instance", _("Room"), "text"),
@@ -260,7 +261,7 @@ def _actions_sheet(site_ids) -> _Sheet:
         ("verified_at_local", _("Verified"), "datetime"), ("action_id", _("Action id"), "text"),
         ("audit_id", _("Audit id"), "text")])
     overdue = _("Overdue")
-    for a, site, item_code, audit_uuid in action_queries.export_rows(site_ids):
+    for a, site, item_code, audit_uuid in action_queries.export_rows(site_ids, hidden):
         sheet.rows.append([site.code, site.name, item_code or "", a.room, a.title, a.responsible, a.due_date,
                            priority_label(a.priority), action_status_label(a.status),
                            overdue if is_overdue(a) else "",
@@ -278,7 +279,7 @@ def people_workbook(site_ids: Collection[int] | None, *, lang: str, include_draf
     items = queries.items()
     data = {"scores": _overview_sheet(sites, audits, items, lang),
             "answers": _details_sheet(sites, audits, items, lang),
-            "actions": _actions_sheet(site_ids)}
+            "actions": _actions_sheet(site_ids, hidden)}
     workbook = Workbook()
     workbook.remove(workbook.active)
     for sheet in data.values():

@@ -64,8 +64,8 @@ def build_site_report(site, lang: str, hidden: Collection[int] = ()) -> bytes:
         story = [*site_summary(comparison, round_acknowledgements([comparison]), lang, st), PageBreak(),
                  *site_details(comparison, lang, st),
                  *photo_section(photo_pairs(site, lang, hidden), st),
-                 *open_actions(site_actions(site.id, statuses=OPEN_STATUSES), lang, st),
-                 *verified_actions(site_actions(site.id, statuses=("verified",)), lang, st),
+                 *open_actions(site_actions(site.id, statuses=OPEN_STATUSES, hidden=hidden), lang, st),
+                 *verified_actions(site_actions(site.id, statuses=("verified",), hidden=hidden), lang, st),
                  *agreement_section(load_site_agreement(site, with_calibration=False, hidden=hidden), lang, st),
                  pdf.para(_("Method"), st["h2"]), *pdf.method_note(st["body"])]
         return pdf.render(story, title=report_title(comparison.site),
