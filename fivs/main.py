@@ -11,7 +11,7 @@ from fivs.auth import policy
 from fivs.auth.access import visible_sites_query
 from fivs.auth.roles import CONSULTANT
 from fivs.auth.urls import safe_next
-from fivs.calendar.board import programme_board
+from fivs.calendar.board import board_page, programme_board
 from fivs.extensions import db
 from fivs.home.consultant import consultant_home
 from fivs.home.services import site_home
@@ -30,7 +30,9 @@ def home():
         return render_template("main/consultant_home.html", home=consultant_home(current_user, local_today()))
     if policy.can_see_programme(current_user):
         board = programme_board(policy.visible_site_ids(current_user), local_today(), hidden_audits(current_user))
-        return render_template("main/board.html", board=board)
+        q = request.args.get("q", "")
+        return render_template("main/board.html", board=board, q=q,
+                               rows=board_page(board, request.args.get("page", 1, type=int), q))
     if policy.works_at_a_site(current_user):
         return render_template("main/site_home.html", site=current_user.site, home=site_home(current_user.site))
     filters = SiteFilters.of(request.args.get("q"))

@@ -294,7 +294,7 @@ def test_site_list_shows_overdue_first_with_local_dates(world, client, login_as)
     login_as("reviewer")
     html = page(client.get("/sites/BG-TH01/actions"))
     assert html.index("Việc trễ") < html.index("Việc sau")
-    assert "Quá hạn" in html and "1/6/23" in html  # the app's local date format (filter d)
+    assert "Quá hạn" in html and "01/06/2023" in html  # dd/mm/yyyy in Vietnamese (filter d)
 
 
 def test_staff_cannot_raise_and_another_sites_action_is_404(world, client):

@@ -208,8 +208,9 @@ def test_an_audit_dated_outside_the_window_is_refused(api, db, school, day):
 def test_the_window_includes_its_ends(api, db, school):
     site, consultant = school
     api.login(consultant)
-    for day in (date(2020, 1, 1), local_today() + timedelta(days=366)):
-        resp = api.post("/audits", json={"id": str(uuid.uuid4()), "site": site.code, "phase": "baseline",
+    # one live consultant audit per site and round: the two ends go to two rounds
+    for day, phase in ((date(2020, 1, 1), "baseline"), (local_today() + timedelta(days=366), "final")):
+        resp = api.post("/audits", json={"id": str(uuid.uuid4()), "site": site.code, "phase": phase,
                                          "date": day.isoformat()})
         assert resp.status_code == 201, resp.get_json()
 

@@ -86,11 +86,12 @@ def test_site_list_filters_by_code_name_kind_province_and_commune(client, login_
 
 
 def test_home_page_lists_one_page_of_a_reviewers_sites(client, login_as, db):
+    """A reviewer's home is the programme board: one page of its rows, a next link, a search."""
     login_as("reviewer")
     add_sites(db, 0, 130)
     html = client.get("/").get_data(as_text=True)
-    assert html.count('href="/sites/S') == 50 and 'rel="next"' in html
-    assert client.get("/?q=S0129").get_data(as_text=True).count('href="/sites/S') == 1
+    assert html.count('<th scope="row"><a href="/sites/S') == 50 and 'rel="next"' in html
+    assert client.get("/?q=S0129").get_data(as_text=True).count('<th scope="row"><a href="/sites/S') == 1
 
 
 def test_api_sites_pages_with_next_links_and_filters(client, api, db):

@@ -80,3 +80,43 @@ def programme_board(visible_site_ids: Collection[int] | None, today: date, hidde
                      counts.get(c.site.id, Counts()))
             for c in programme.sites]
     return Board(columns=cols, rows=rows, result=programme.result("all"))
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """One page of the board's rows (the pager macro's shape, like Flask-SQLAlchemy's Pagination), so that
+    no page renders every site of a national programme."""
+
+    items: list[BoardRow]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def board_page(board: Board, page: int, q: str = "", per_page: int = 50) -> RowsPage:
+    """The rows of page `page` (from 1) of the sites whose code or name contains `q`."""
+    needle = q.strip().casefold()
+    rows = [r for r in board.rows if not needle or needle in r.site.code.casefold() or needle in r.site.name.casefold()]
+    page = min(max(page, 1), max(1, -(-len(rows) // per_page)))
+    return RowsPage(rows[(page - 1) * per_page:page * per_page], page, per_page, len(rows))
+

@@ -60,6 +60,7 @@ class World:
     """Real ids the walk fills the URL map's rules with: several values where pages differ by state."""
     values: dict[str, list] = field(default_factory=dict)
     zone_urls: list[str] = field(default_factory=list)  # /audits/<uuid>/zones/<code>[?room=], per audit
+    submit_urls: list[str] = field(default_factory=list)  # /audits/<uuid>/submit of the audits not submitted
 
 
 def _level(value: int) -> int:
@@ -162,6 +163,7 @@ def _seed(app) -> World:
         zones = [z for z in audit.template.zones if not z.repeats][:1]
         if audit.status != "submitted":
             zones += [z for z in audit.template.zones if z.repeats][:1]
+            world.submit_urls.append(f"/audits/{audit.uuid}/submit")  # a submitted one has no such step
         for zone in zones:
             rooms = [r.name for r in audit.rooms if r.zone_id == zone.id]
             if rooms:
@@ -179,6 +181,9 @@ def page_urls(app, world: World) -> dict[str, str]:
             continue
         if rule.endpoint == "audits.zone":
             urls.update(dict.fromkeys(world.zone_urls, rule.endpoint))
+            continue
+        if rule.endpoint == "audits.confirm_submit":
+            urls.update(dict.fromkeys(world.submit_urls, rule.endpoint))
             continue
         missing = set(rule.arguments) - world.values.keys()
         assert not missing, f"no value for {sorted(missing)} in {rule.rule}: add it to World in {__file__}"

@@ -454,7 +454,6 @@
     var next = event.submitter && event.submitter.getAttribute("data-next");
     if (next && !halted && !useForm) {
       event.preventDefault();
-      Object.keys(timers).forEach(function (code) { clearTimeout(timers[code]); });
       send();
       leaveWhenSaved(next, 0);
       return;
