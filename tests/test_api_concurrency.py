@@ -62,6 +62,18 @@ def test_twenty_threads_posting_one_audit_create_exactly_one(app, db, consultant
     assert db.session.scalar(created) == 1
 
 
+def test_twenty_threads_starting_the_same_round_with_their_own_ids_create_exactly_one(app, db, consultant):
+    bodies = [{"id": str(uuid.uuid4()), "site": "BG-TH01", "phase": "baseline", "date": "2023-05-10"}
+              for _ in range(THREADS)]
+    results = race(app, "POST", "/api/v1/audits", token_for(consultant), bodies)
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201] + [409] * (THREADS - 1), statuses
+    created = next(json["id"] for status, json in results if status == 201)
+    assert {json["error"]["details"]["audit_id"] for status, json in results if status == 409} == {created}
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Audit)) == 1
+
+
 def test_racing_answer_batches_on_one_row_version_save_exactly_one(app, db, consultant):
     audit = make_audit(consultant.assigned_sites[0], consultant)
     items = [i.code for i in audit.template.items if not i.zone.repeats][:THREADS]

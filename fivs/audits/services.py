@@ -24,6 +24,7 @@ from fivs.dates import date_problem
 from fivs.events.services import log_event
 from fivs.extensions import db
 from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
+from fivs.sites.models import Site
 from fivs.text import clean_text, has_control_chars
 from fivs.timeutil import as_utc, utcnow
 
@@ -76,6 +77,9 @@ def start_audit(user, site, phase: str, audit_date: date, *, kind: str,
         raise ValidationError(_("This checklist is not for this kind of site."))
     req = StartRequest(site.id, phase, audit_date, kind, template.id)
     audit_uuid = audit_uuid or uuid_mod.uuid4()
+    # Racing starts of one site queue on its row (PostgreSQL; SQLite's writers queue already), so the
+    # checks below see a start committed a moment ago: a retry replays it, another audit of the round is refused.
+    db.session.execute(select(Site.id).where(Site.id == site.id).with_for_update())
     existing = db.session.scalar(select(Audit).where(Audit.uuid == audit_uuid))
     if existing is not None:
         return _replayed(existing, req), False
