@@ -7,7 +7,10 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from fivs.extensions import db
+from fivs.photos.storage import StorageError
 from fivs.services_errors import ServiceError
+
+STORAGE_RETRY_AFTER = 30  # seconds: a store that is down for a moment is often back by then
 
 
 def wants_json() -> bool:
@@ -28,6 +31,8 @@ def error_messages() -> dict[int, str]:
         422: _("Some of the data is not valid."),
         429: _("Too many attempts. Wait a minute and try again."),
         500: _("Something went wrong on our side. Nothing you saved before was lost."),
+        503: _("The photo store cannot be reached just now: this was not saved. Try again in a minute; "
+               "nothing you saved before was lost."),
     }
 
 
@@ -49,7 +54,7 @@ def error_response(status: int, message: str | None = None, *, code: str | None 
 def _code_for(status: int) -> str:
     return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
             405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large", 415: "unsupported_media_type",
-            422: "validation_error", 429: "too_many_requests"}.get(status, "error")
+            422: "validation_error", 429: "too_many_requests", 503: "storage_unavailable"}.get(status, "error")
 
 
 def register(app: Flask) -> None:
@@ -74,6 +79,16 @@ def register(app: Flask) -> None:
         for name, value in exc.get_headers():  # e.g. a 405's Allow (RFC 9110), a 401's WWW-Authenticate
             if name.lower() != "content-type":
                 response.headers[name] = value
+        return response
+
+    @app.errorhandler(StorageError)
+    def _storage(exc: StorageError):
+        # The media store is away (S3 unreachable, a full disk): not the user's fault and not a bug to
+        # hide behind a 500; the request's rows go with its files, and a tablet's queue retries a 503.
+        app.logger.warning("media store unavailable: %s", exc)
+        db.session.rollback()
+        response = make_response(error_response(503))
+        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER)
         return response
 
     @app.errorhandler(Exception)

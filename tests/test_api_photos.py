@@ -7,8 +7,11 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from fivs.photos.files import PHOTO_STORAGE
 from fivs.photos.models import Photo
+from fivs.photos.s3storage import S3Storage
 from tests.api_support import api  # noqa: F401  (fixture)
+from tests.conftest import free_port, login
 from tests.factories import make_audit, make_site, make_user
 
 pytestmark = pytest.mark.media_backends  # the folder and S3 (moto)
@@ -106,3 +109,20 @@ def test_delete(api, db, setup, media):
     assert api.delete(f"/photos/{photo_id}").status_code == 204
     assert api.get(f"/photos/{photo_id}").status_code == 404
     assert photo_count(db) == 0 and media.files() == []  # its objects went after the commit
+
+
+def test_an_unreachable_photo_store_is_a_503_that_keeps_nothing(app, api, db, setup):
+    api.login(setup["consultant"])
+    stored = str(uuid.uuid4())
+    assert upload(api, setup["audit"], setup["jpeg"], stored).status_code == 201
+    app.extensions[PHOTO_STORAGE] = S3Storage("fivs-test", "away", endpoint_url=f"http://127.0.0.1:{free_port()}")
+    resp = upload(api, setup["audit"], setup["jpeg"], str(uuid.uuid4()), item="CLS-S1-01", zone_instance="Lớp 3A")
+    assert resp.status_code == 503, resp.get_json()
+    assert resp.get_json()["error"]["code"] == "storage_unavailable"
+    assert resp.headers["Retry-After"] == "30"
+    assert photo_count(db) == 1
+    assert api.get(f"/photos/{stored}/thumb").status_code == 503
+    login(api.client, setup["consultant"].username)
+    page = api.client.get(f"/photos/{stored}/thumb")  # the web route: the same answer, as a page
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    assert "Không kết nối được kho ảnh" in page.get_data(as_text=True)

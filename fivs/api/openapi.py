@@ -325,6 +325,8 @@ _ERRORS = {
     422: "Well-formed but not valid; details lists each problem. Nothing was saved.",
     429: "Too many wrong API tokens from this client within a minute (a valid token is still let in). "
          "Try again after Retry-After seconds.",
+    503: "The photo store (the media folder or the S3 bucket) cannot be reached just now (storage_unavailable): "
+         "nothing of this request was saved. Send it again after Retry-After seconds.",
 }
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.",
                                "schema": {"type": "integer", "minimum": 1}}}
@@ -332,7 +334,7 @@ RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying aga
 
 def _error(status: int, description: str | None = None, schema: str = "Error") -> dict:
     return {"description": description or _ERRORS[status],
-            **({"headers": RETRY_AFTER} if status == 429 else {}),
+            **({"headers": RETRY_AFTER} if status in (429, 503) else {}),
             "content": {"application/json": {"schema": _ref(schema)}}}
 
 
@@ -533,7 +535,7 @@ PATHS.update({
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _ref("PhotoUpload")}}},
         "responses": _responses({"201": _ok("Photo", "Stored."),
                                  "200": _ok("Photo", "Already stored with this id (a replay).")},
-                                403, 404, 409, 410, 413, 415, 422),
+                                403, 404, 409, 410, 413, 415, 422, 503),
     }},
     "/photos/{photo_id}": {
         "get": {"operationId": "getPhoto", "tags": ["photos"], "summary": "A photo's metadata.",
@@ -546,12 +548,12 @@ PATHS.update({
     "/photos/{photo_id}/display": {"get": {
         "operationId": "getPhotoDisplay", "tags": ["photos"], "summary": "The display image (long edge ≤ FIVS_PHOTO_MAX_PX, default 1600 px).",
         "parameters": [PHOTO_ID],
-        "responses": _responses({"200": IMAGE, "304": {"description": "Not modified."}}, 404),
+        "responses": _responses({"200": IMAGE, "304": {"description": "Not modified."}}, 404, 503),
     }},
     "/photos/{photo_id}/thumb": {"get": {
         "operationId": "getPhotoThumb", "tags": ["photos"], "summary": "The thumbnail (≤ 320 px).",
         "parameters": [PHOTO_ID],
-        "responses": _responses({"200": IMAGE, "304": {"description": "Not modified."}}, 404),
+        "responses": _responses({"200": IMAGE, "304": {"description": "Not modified."}}, 404, 503),
     }},
     # fivs/comparisons/api.py (figures from fivs.scoring, unrounded)
     "/sites/{code}/comparison": {"get": {
@@ -601,26 +603,26 @@ PATHS.update({
         "operationId": "getSiteReport", "tags": ["reports"],
         "summary": "The site's A4 report (baseline versus final, zones, weakest items, photos).",
         "parameters": [SITE_CODE, REPORT_LANG],
-        "responses": _responses({"200": PDF}, 404, 422),
+        "responses": _responses({"200": PDF}, 404, 422, 503),
     }},
     "/programme/report.pdf": {"get": {
         "operationId": "getProgrammeReport", "tags": ["reports"],
         "summary": "The programme's A4 report with a summary page per site (reviewers and admins).",
         "parameters": [REPORT_LANG],
-        "responses": _responses({"200": PDF}, 403, 422),
+        "responses": _responses({"200": PDF}, 403, 422, 503),
     }},
     "/sites/{code}/report.docx": {"get": {
         "operationId": "getSiteReportDocx", "tags": ["reports"],
         "summary": "The site report as an editable Word document (same figures as the PDF).",
         "parameters": [SITE_CODE, REPORT_LANG],
-        "responses": _responses({"200": DOCX}, 404, 422),
+        "responses": _responses({"200": DOCX}, 404, 422, 503),
     }},
     "/programme/report.docx": {"get": {
         "operationId": "getProgrammeReportDocx", "tags": ["reports"],
         "summary": "The programme report as an editable Word document: the summary, tables and the per-S chart "
                    "(reviewers and admins).",
         "parameters": [REPORT_LANG],
-        "responses": _responses({"200": DOCX}, 403, 422),
+        "responses": _responses({"200": DOCX}, 403, 422, 503),
     }},
     "/exports/{what}.{fmt}": {"get": {
         "operationId": "export", "tags": ["exports"],

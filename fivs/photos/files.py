@@ -21,7 +21,7 @@ from fivs.photos.storage import FileStorage, PendingWrite, Storage, content_type
 
 log = logging.getLogger(__name__)
 
-_STORAGE = "fivs.photo_storage"
+PHOTO_STORAGE = "fivs.photo_storage"  # app.extensions key of the backend
 _PENDING = "fivs.photos.pending"
 
 
@@ -37,9 +37,9 @@ def open_storage(config) -> Storage:
 
 def get_storage() -> Storage:
     """The app's media storage (one per app)."""
-    storage = current_app.extensions.get(_STORAGE)
+    storage = current_app.extensions.get(PHOTO_STORAGE)
     if storage is None:
-        storage = current_app.extensions[_STORAGE] = open_storage(current_app.config)
+        storage = current_app.extensions[PHOTO_STORAGE] = open_storage(current_app.config)
     return storage
 
 

@@ -22,15 +22,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from fivs.photos.storage import MediaObject, check_key, content_type_for, make_key
+from fivs.photos.storage import MediaObject, StorageError, check_key, content_type_for, make_key
 
 __all__ = ["S3Storage", "StorageError", "parse_s3_url"]
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
-
-
-class StorageError(OSError):
-    """The object store refused or could not be reached (not a missing key)."""
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:

@@ -27,8 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-__all__ = ["FileStorage", "InvalidKeyError", "MediaObject", "PendingWrite", "StagedFile", "Storage", "VARIANTS",
-           "check_key"]
+__all__ = ["FileStorage", "InvalidKeyError", "MediaObject", "PendingWrite", "StagedFile", "Storage", "StorageError",
+           "VARIANTS", "check_key"]
 
 VARIANTS = frozenset({"display", "thumb"})
 
@@ -36,6 +36,11 @@ VARIANTS = frozenset({"display", "thumb"})
 # "..", no hidden files, and never the ".tmp" staging folder).
 _SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}")
 _TMP_DIR = ".tmp"
+
+
+class StorageError(OSError):
+    """The media store refused a read or write, or could not be reached (not a missing key): the
+    request answers 503 and keeps nothing of its own (fivs.errors), and a tablet sends again later."""
 
 
 class InvalidKeyError(ValueError):
@@ -158,17 +163,23 @@ class FileStorage:
         self.commit(self.stage(data), key)
 
     def stage(self, data: bytes) -> StagedFile:
-        """Write ``data`` to a new temporary file inside the root and fsync it."""
-        self._tmp.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
+        """Write ``data`` to a new temporary file inside the root and fsync it (a full or read-only
+        disk is a StorageError)."""
+        try:
+            self._tmp.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(dir=self._tmp, suffix=".part")
+        except OSError as exc:
+            raise StorageError(f"media folder not writable: {exc}") from exc
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fchmod(handle.fileno(), 0o644)
                 os.fsync(handle.fileno())
-        except BaseException:
+        except BaseException as exc:
             Path(name).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise StorageError(f"media folder not writable: {exc}") from exc
             raise
         return StagedFile(Path(name), len(data), hashlib.sha256(data).hexdigest())
 
