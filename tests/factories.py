@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import date
+from functools import cache
 
 from sqlalchemy import select
 
@@ -37,12 +38,22 @@ def make_user(role: str, *, site: Site | None = None, assigned=(), username: str
     user = User(username=username or f"{role}{n}", full_name=kw.pop("full_name", f"Người dùng {n}"),
                 role=role, site_id=site.id if site and role in ("principal", "staff") else None,
                 active=True, session_version=1, **kw)
-    user.set_password(password)
+    user.password_hash = password_hash(password)
     db.session.add(user)
     if role == "consultant":
         user.assigned_sites = list(assigned) or ([site] if site else [])
     db.session.flush()
     return user
+
+
+@cache
+def password_hash(password: str) -> str:
+    """The hash User.set_password makes (scrypt), computed once per password and test process: hashing
+    is slow on purpose (~0.15 s) and most tests make several users with one password. Logging in still
+    checks the password against it."""
+    probe = User()
+    probe.set_password(password)
+    return probe.password_hash
 
 
 def template_for(kind: str = "school") -> ChecklistTemplate:

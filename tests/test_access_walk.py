@@ -32,7 +32,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from fivs import create_app
 from fivs.actions.models import CorrectiveAction
@@ -344,13 +343,8 @@ def _photo(audit: Audit, user: User, prefix: str) -> Photo:
                  uploaded_by_id=user.id)
 
 
-_PASSWORD_HASH = generate_password_hash(PASSWORD, method="scrypt")
-
-
 @pytest.fixture
-def world(db, media_root, monkeypatch) -> World:
-    # One scrypt hash for all the world's users: the walk makes several hundred worlds.
-    monkeypatch.setattr(User, "set_password", lambda user, _pw: setattr(user, "password_hash", _PASSWORD_HASH))
+def world(db, media_root) -> World:
     consultant = make_user("consultant")
     a = _site_world("SITE-A", consultant, db)
     b = _site_world("SITE-B", consultant, db)
