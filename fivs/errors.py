@@ -31,8 +31,6 @@ def error_messages() -> dict[int, str]:
         422: _("Some of the data is not valid."),
         429: _("Too many attempts. Wait a minute and try again."),
         500: _("Something went wrong on our side. Nothing you saved before was lost."),
-        503: _("The photo store cannot be reached just now: this was not saved. Try again in a minute; "
-               "nothing you saved before was lost."),
     }
 
 
@@ -54,7 +52,7 @@ def error_response(status: int, message: str | None = None, *, code: str | None 
 def _code_for(status: int) -> str:
     return {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
             405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large", 415: "unsupported_media_type",
-            422: "validation_error", 429: "too_many_requests", 503: "storage_unavailable"}.get(status, "error")
+            422: "validation_error", 429: "too_many_requests"}.get(status, "error")
 
 
 def register(app: Flask) -> None:
@@ -87,7 +85,9 @@ def register(app: Flask) -> None:
         # hide behind a 500; the request's rows go with its files, and a tablet's queue retries a 503.
         app.logger.warning("media store unavailable: %s", exc)
         db.session.rollback()
-        response = make_response(error_response(503))
+        response = make_response(error_response(
+            503, _("The photo store cannot be reached just now: this was not saved. Try again in a minute; "
+                   "nothing you saved before was lost."), code="storage_unavailable"))
         response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER)
         return response
 

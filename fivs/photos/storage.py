@@ -176,10 +176,11 @@ class FileStorage:
                 handle.flush()
                 os.fchmod(handle.fileno(), 0o644)
                 os.fsync(handle.fileno())
-        except BaseException as exc:
+        except OSError as exc:
             Path(name).unlink(missing_ok=True)
-            if isinstance(exc, OSError):
-                raise StorageError(f"media folder not writable: {exc}") from exc
+            raise StorageError(f"media folder not writable: {exc}") from exc
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
             raise
         return StagedFile(Path(name), len(data), hashlib.sha256(data).hexdigest())
 
