@@ -200,6 +200,30 @@ def test_submit_reopen_and_every_later_change_are_logged(db):
     assert change.new_value == {"score": 1, "na": False, "note": "Đã sửa"}
 
 
+def test_a_drafts_changes_are_logged_with_old_and_new_but_not_its_first_answers(client, db):
+    """Before any submit, every change of a saved answer is logged (the history's "from what to what");
+    a first answer and a save of the same value are not changes."""
+    site = make_site()
+    consultant = make_user("consultant", assigned=[site])
+    audit = make_audit(site, consultant)
+    item = next(i for i in audit.template.items if not i.zone.repeats)
+    for entry in ({"score": 2}, {"score": 2}, {"score": 4, "note": "Đã lau sạch"}, {"score": 1}):
+        save_answers(audit, consultant, [{"item": item.code, **entry}], row_version=None)
+    db.session.commit()
+    changes = _events(db, "answer.change")
+    assert [(c.old_value, c.new_value) for c in changes] == [
+        ({"score": 2, "na": False, "note": ""}, {"score": 4, "na": False, "note": "Đã lau sạch"}),
+        ({"score": 4, "na": False, "note": "Đã lau sạch"}, {"score": 1, "na": False, "note": "Đã lau sạch"})]
+    assert {(c.target, c.audit_id, c.username) for c in changes} == {(item.code, audit.id, consultant.username)}
+    assert audit.status == "draft"
+
+    login(client, consultant.username, PASSWORD)
+    html = client.get(f"/audits/{audit.uuid}/history").get_data(as_text=True)
+    rows = [r for r in html.split("<tr>") if item.code in r]
+    assert len(rows) == 2, rows
+    assert "<td>2</td>" in rows[0] and "<td>4 · Đã lau sạch</td>" in rows[0]
+
+
 def test_the_page_shows_what_the_services_logged(client, db, login_as):
     login_as("admin")
     html = client.get("/admin/events/?action=auth.login").get_data(as_text=True)

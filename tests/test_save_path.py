@@ -169,6 +169,33 @@ def test_a_tablets_save_is_five_statements_on_either_database(api, db, setup, ba
     assert len(statements) == 5
 
 
+def test_a_tablets_change_of_an_answer_adds_only_its_event_and_reads_nothing_first(api, db, setup, backend):
+    """Changing a saved answer logs its old value without reading the answer first: the upsert returns
+    what it overwrote, so the save is the five statements of a first answer and the event's INSERT."""
+    _site, consultant, audit = setup
+    api.login(consultant)
+    items, url = _plain_items(audit), f"/audits/{audit.uuid}/answers"
+    api.put(url, json={"row_version": 1, "answers": [{"item": items[0], "score": 2}]})
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):
+            statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        resp = api.put(url, headers={"Prefer": "return=minimal"},
+                       json={"row_version": 2, "answers": [{"item": items[0], "score": 4}]})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
+    kinds = [" ".join(s.split()[:3]) for s in statements]
+    assert kinds[2:] == ["UPDATE audits SET", "INSERT INTO answers", "INSERT INTO events",
+                         "SELECT answers.item_id, answers.zone_instance"], statements
+    change = db.session.scalars(select(Event).where(Event.action == "answer.change")).one()
+    assert (change.old_value["score"], change.new_value["score"]) == (2, 4)
+
+
 def test_api_save_does_not_leave_a_loaded_answer_stale(app, db, setup):
     _site, consultant, audit = setup
     item = _plain_items(audit)[0]

@@ -122,6 +122,11 @@ class Answer(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The answer as it was before its latest save (old_na NULL: the latest save was its first), written
+    # by the save's own upsert so that it can log the change without reading the answer first.
+    old_score: Mapped[int | None] = mapped_column(SmallInteger)
+    old_na: Mapped[bool | None] = mapped_column(Boolean)
+    old_note: Mapped[str | None] = mapped_column(Text)
 
     audit: Mapped[Audit] = relationship(back_populates="answers")
     item: Mapped[Item] = relationship()

@@ -202,7 +202,7 @@ def add_room(audit: Audit, zone: Zone, name: str, user) -> Room:
     last = max((r.position for r in audit.rooms if r.zone_id == zone.id), default=zone.position * 1000)
     room = Room(audit=audit, zone_id=zone.id, name=name, position=last + 1)
     db.session.add(room)
-    _record_change(audit, user, "audit.zone_add", target=zone.code, new=name)
+    log_event("audit.zone_add", user=user, audit=audit, target=zone.code, new=name)
     db.session.flush()
     return room
 
@@ -218,7 +218,7 @@ def remove_room(audit: Audit, zone: Zone, name: str, user) -> None:
     for a in its_answers:
         db.session.delete(a)
     db.session.delete(room)
-    _record_change(audit, user, "audit.zone_remove", target=zone.code, old=room.name)
+    log_event("audit.zone_remove", user=user, audit=audit, target=zone.code, old=room.name)
     db.session.flush()
 
 
@@ -234,12 +234,6 @@ def ensure_editable(audit: Audit, user) -> None:
         raise LockedError(_("This audit is submitted and locked. A reviewer can reopen it."))
     if not policy.can_edit_audit(user, audit):
         raise PermissionDenied(_("You may not change this audit."))
-
-
-def _record_change(audit: Audit, user, action: str, **kw) -> None:
-    """After a reopening, every change is logged with old and new values."""
-    if audit.status == "reopened":
-        log_event(action, user=user, audit=audit, **kw)
 
 
 def _bump_statement(check_version: bool, locked_ok: bool):
@@ -498,24 +492,30 @@ _UPSERT_SQL = """
 INSERT INTO answers (audit_id, item_id, zone_instance, score, na, note, updated_at, updated_by_id)
 VALUES (:audit_id, :item_id, :room, :score, :na, :note, :updated_at, :updated_by_id)
 ON CONFLICT (audit_id, item_id, zone_instance) DO UPDATE
-SET score = excluded.score, na = excluded.na, updated_at = excluded.updated_at,
+SET old_score = answers.score, old_na = answers.na, old_note = answers.note,
+    score = excluded.score, na = excluded.na, updated_at = excluded.updated_at,
     updated_by_id = excluded.updated_by_id{note}
-RETURNING id, item_id, zone_instance AS room, score, na, note, updated_at"""
+RETURNING id, item_id, zone_instance AS room, score, na, note, updated_at, old_score, old_na, old_note"""
 
 
 def _upsert_statement(keep_note: bool):
     """INSERT ... ON CONFLICT (audit, item, room) DO UPDATE ... RETURNING: one statement per answer,
     the same SQL on SQLite (3.35+) and PostgreSQL. keep_note: a new answer gets "", an old one
-    keeps its note.
+    keeps its note. The DO UPDATE copies the answer it overwrites into old_* (the right-hand sides
+    read the row as it was, on both databases), and RETURNING hands both back: the save logs the
+    change without reading the answer first.
 
     Written as text because SQLAlchemy never caches the compiled form of a dialect's
     `insert().on_conflict_do_update()` (its cache key is None): built with it, every save paid
     for compiling the INSERT again. A textual statement is compiled once; the typed parameters
     and columns keep the same conversions (booleans, timestamps) as the table's own."""
     table = Answer.__table__
-    columns = [table.c[name] for name in ("id", "item_id", "score", "na", "note", "updated_at")]
+    columns = [table.c[name] for name in ("id", "item_id", "score", "na", "note", "updated_at",
+                                          "old_score", "old_na", "old_note")]
     columns.insert(2, column("room", table.c.zone_instance.type))
-    params = [bindparam("room" if c.name == "zone_instance" else c.name, type_=c.type) for c in table.c if c.name != "id"]
+    params = [bindparam("room" if c.name == "zone_instance" else c.name, type_=c.type) for c in table.c
+              if c.name in ("audit_id", "item_id", "zone_instance", "score", "na", "note", "updated_at",
+                            "updated_by_id")]
     return text(_UPSERT_SQL.format(note="" if keep_note else ", note = excluded.note")).bindparams(
         *params).columns(*columns)
 
@@ -533,10 +533,8 @@ def _states_of(audit: Audit, parsed: list[AnswerInput]) -> dict[tuple[int, str],
 
 
 def _upsert(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
-    """The batch as upserts (the last entry for an answer wins). Nothing is read first, unless the
-    audit is reopened: then every change is logged with its old value."""
-    logged = audit.status == "reopened"
-    states = _states_of(audit, parsed) if logged else {}
+    """The batch as upserts (the last entry for an answer wins), each change logged with the old value
+    its upsert returned: nothing is read first."""
     now = utcnow()
     saved: dict[tuple[int, str], SavedAnswer] = {}
     for entry in parsed:
@@ -546,10 +544,15 @@ def _upsert(audit: Audit, user, parsed: list[AnswerInput]) -> list[SavedAnswer]:
             "updated_at": now, "updated_by_id": user.id}).one()
         key = (row.item_id, row.room)
         saved[key] = _saved(row)
-        if logged:
-            _log_answer_change(audit, user, entry, states.get(key), _answer_state(saved[key]))
-            states[key] = _answer_state(saved[key])
+        _log_answer_change(audit, user, entry, _old_state(row), _answer_state(saved[key]))
     return list(saved.values())
+
+
+def _old_state(row) -> dict | None:
+    """The answer an upsert overwrote (None: it saved a new one)."""
+    if row.old_na is None:
+        return None
+    return {"score": row.old_score, "na": bool(row.old_na), "note": row.old_note or ""}
 
 
 def _saved(row) -> SavedAnswer:
@@ -561,9 +564,11 @@ def _saved(row) -> SavedAnswer:
 
 
 def _log_answer_change(audit: Audit, user, entry: AnswerInput, old: dict | None, new: dict) -> None:
-    if old != new:
-        _record_change(audit, user, "answer.change",
-                       target=_answer_target(entry.item.code, entry.room), old=old, new=new)
+    """Every change of a saved answer is logged with its old and new value; so is a first answer given
+    after a reopen (the submitted record had none). A first answer of a draft is not a change."""
+    if old != new and (old is not None or audit.status == "reopened"):
+        log_event("answer.change", user=user, audit=audit,
+                  target=_answer_target(entry.item.code, entry.room), old=old, new=new)
 
 
 def _add_missing_rooms(audit: Audit, parsed: list[AnswerInput], user) -> None:
