@@ -70,3 +70,16 @@ def test_a_reviewers_home_is_the_board(client, login_as, world):
     headline = html[html.index('id="board-headline"'):html.index("</p>", html.index('id="board-headline"'))]
     assert "1/2 cơ sở đã hoàn thành cả hai đợt" in headline and "điểm trung bình tăng" in headline, headline
     assert html.count('class="badge badge-late"') == 1  # OTHER's final: closed, never audited
+
+
+def test_the_web_comparison_shows_photo_pairs_and_notes_of_the_most_improved_and_weakest_items(client, login_as, world):
+    login_as("reviewer")
+    html = client.get("/sites/OWN/comparison").get_data(as_text=True)
+    improved = html[html.index('id="improved-items"'):html.index("</ul>", html.index('id="improved-items"'))]
+    first = improved.split('<li class="card highlight">')[1]
+    assert world["item"].text_vi in first and first.count("/thumb") == 2  # its baseline beside its final
+    assert "Ghi chú final" in first and "+100,0" in first  # 0 of 4 at baseline, 4 of 4 at the end
+    weakest = html[html.index('id="weakest-items"'):html.index("</ul>", html.index('id="weakest-items"'))]
+    assert weakest.count('<li class="card highlight">') == 5 and "75,0 %" in weakest  # the rest: 3 of 4
+    assert world["item"].text_vi not in weakest
+    assert html.index('id="pairs-h"') < html.index('id="weak-h"')

@@ -15,11 +15,10 @@ from typing import NamedTuple
 from fivs import scoring
 from fivs.audits.models import Audit
 from fivs.checklists.models import Item
-from fivs.comparisons import queries
 from fivs.comparisons.queries import ItemRow, audits
 from fivs.comparisons.services import SiteComparison, pick_round, scored_answers_by_audit
 from fivs.photos.models import Photo
-from fivs.photos.queries import item_photos
+from fivs.photos.queries import audits_item_photos, item_photos
 
 
 class BeforeAfter(NamedTuple):
@@ -98,16 +97,17 @@ def _item_pcts(audit_id: int | None, rows: list[tuple], items: dict[int, ItemRow
 
 
 def highlights(c: SiteComparison, limit: int = 3) -> Highlights:
-    """The most improved and the weakest items of a comparison, and the items photographed in both
-    rounds that changed most, each with its notes and photos (a constant number of queries)."""
+    """The most improved and the weakest items of a site's comparison (load_site_comparison's, whose
+    answer rows it reuses), and the items photographed in both rounds that changed most, each with
+    its notes and photos (one query: the photos)."""
     rounds = [r.audit.id if r else None for r in (c.baseline, c.final)]
     latest = rounds[1] or rounds[0]
     if latest is None:
         return Highlights([], [], [])
-    items = queries.items()
-    rows = queries.answer_rows([a for a in rounds if a], with_notes=True)
+    items, rows = c.items, c.answer_rows  # read by load_site_comparison, with the notes
     before, after = _item_pcts(rounds[0], rows, items), _item_pcts(rounds[1], rows, items)
-    photos = [item_photos(a) if a else {} for a in rounds]
+    by_audit = audits_item_photos([a for a in rounds if a])
+    photos = [by_audit.get(a, {}) for a in rounds]
     notes: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for audit_id, item_id, room, _score, _na, note in rows:
         if audit_id == latest and note:

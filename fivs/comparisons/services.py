@@ -136,6 +136,10 @@ class SiteComparison:
     weakest: tuple[WeakItem, ...] = ()
     weakest_round: str | None = None  # "final" or "baseline": the audit `weakest` comes from
     improved: tuple[ItemChange, ...] = ()  # the items that rose most (matched items only), largest first
+    # The compared audits' answer rows (queries.answer_rows, with notes) and the items they name: read once
+    # for the figures and kept for the photo highlights (fivs.comparisons.photos), which need them again.
+    answer_rows: tuple[tuple, ...] = field(default=(), repr=False, compare=False)
+    items: dict[int, ItemRow] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def missing(self) -> list[str]:
@@ -212,6 +216,8 @@ def load_site_comparison(site, hidden: Collection[int] = ()) -> SiteComparison:
         weakest=_weakest_items(weak_round.audit.id, rows, items) if weak_round else (),
         weakest_round=weak_round.audit.phase if weak_round else None,
         improved=_improved_items(result, rows, items),
+        answer_rows=tuple(rows),
+        items=items,
     )
 
 

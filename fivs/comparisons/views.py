@@ -11,12 +11,15 @@ from fivs.agreement.services import load_programme_agreement, load_site_agreemen
 from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
 from fivs.auth.access import requires, site_scope_required
+from fivs.comparisons.photos import highlights
 from fivs.comparisons.queries import KINDS
 from fivs.comparisons.services import SiteComparison, load_programme, load_site_comparison
 from fivs.i18n import current_lang
 from fivs.reports import charts, pdf
 
 comparisons_bp = Blueprint("comparisons", __name__)
+
+PHOTO_PAIRS = 5  # items shown with their photos and notes in each of the site page's two lists
 
 
 @comparisons_bp.get("/sites/<code>/comparison")
@@ -26,7 +29,8 @@ def site(site):
     comparison = load_site_comparison(site, hidden)
     pairs = load_site_agreement(site, with_calibration=policy.can_see_rater_drift(current_user), hidden=hidden)
     return render_template("comparisons/site.html", site=site, c=comparison,
-                           radar=site_radar(comparison), method_note=labels.method_note(),
+                           highlights=highlights(comparison, limit=PHOTO_PAIRS), radar=site_radar(comparison),
+                           method_note=labels.method_note(),
                            pairs=pairs, agreement_note=labels.agreement_note())
 
 

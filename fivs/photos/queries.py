@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 
 from sqlalchemy import select
 
@@ -44,11 +45,16 @@ def finding_photos(action: CorrectiveAction) -> list[Photo]:
 
 def item_photos(audit_id: int) -> dict[str, list[Photo]]:
     """{item code: [photos]} of one audit's answers, in checklist order (one query)."""
+    return audits_item_photos([audit_id]).get(audit_id, {})
+
+
+def audits_item_photos(audit_ids: Collection[int]) -> dict[int, dict[str, list[Photo]]]:
+    """{audit id: {item code: [photos]}} of some audits' answers, in checklist order (one query)."""
     rows = db.session.execute(
         select(Photo, Item).join(Item, Photo.item_id == Item.id).join(Zone, Item.zone_id == Zone.id)
-        .where(Photo.audit_id == audit_id)
+        .where(Photo.audit_id.in_(sorted(audit_ids)))
         .order_by(Zone.position, Item.position, Photo.room, Photo.created_at, Photo.id))
-    grouped: dict[str, list[Photo]] = defaultdict(list)
+    grouped: dict[int, dict[str, list[Photo]]] = defaultdict(lambda: defaultdict(list))
     for photo, item in rows:
-        grouped[item.code].append(photo)
-    return dict(grouped)
+        grouped[photo.audit_id][item.code].append(photo)
+    return {audit_id: dict(by_code) for audit_id, by_code in grouped.items()}
