@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from fivs.audits.models import Audit
+from fivs.audits.models import Answer, Audit
 from fivs.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -30,6 +30,7 @@ def journeys(live_app):
     from fivs.audits.services import reopen_audit, save_answers, submit_audit
     from fivs.auth.services import find_user, get_site_by_code
     from fivs.calendar.services import seed_pilot_calendar
+    from fivs.comparisons.services import load_site_comparison
     from fivs.photos.services import attach_photo
     from tests.factories import answer_all, make_audit
 
@@ -39,11 +40,15 @@ def journeys(live_app):
         site, other = get_site_by_code("TH-SONDONG"), get_site_by_code("TH-HIEPHOA")
         rounds = {a.phase: a for a in db.session.scalars(select(Audit).where(
             Audit.site_id == site.id, Audit.kind == "consultant", Audit.status == "submitted"))}
-        item = next(z for z in rounds["final"].template.zones if not z.repeats).items[0]
+        best = load_site_comparison(site).improved[0].item.code  # the photos go on the most improved item
+        item = next(i for i in rounds["final"].template.items if i.code == best)
+        room = {p: db.session.scalar(select(Answer.room).where(Answer.audit_id == a.id, Answer.item_id.in_(
+            [i.id for i in a.template.items if i.code == best])).limit(1)) for p, a in rounds.items()}
         for phase, name in (("baseline", "Landscape_1.jpg"), ("final", "Landscape_3.jpg")):
             audit = rounds[phase]
             audit.status = "draft"  # a photo goes on an open audit; the round is submitted again below
-            attach_photo(audit, consultant, (PHOTOS / name).read_bytes(), photo_uuid=uuid.uuid4(), item_code=item.code)
+            attach_photo(audit, consultant, (PHOTOS / name).read_bytes(), photo_uuid=uuid.uuid4(), item_code=item.code,
+                         room=room[phase] or None)
             audit.status = "submitted"
         raise_action(consultant, site, title=OWN_ACTION, responsible="Cô Hà", due_date=date(2023, 12, 15),
                      priority="high")
@@ -56,9 +61,12 @@ def journeys(live_app):
         changed = next(z for z in reopened.template.zones if not z.repeats).items[1]
         save_answers(reopened, consultant, [{"item": changed.code, "score": 4, "note": "Đã lau sạch"}],
                      row_version=None)
+        draft = make_audit(get_site_by_code("TH-LUCNAM"), consultant, phase="periodic", audit_date=date(2023, 8, 12))
+        for score in (1, 3):  # a draft's answer scored, then changed
+            save_answers(draft, consultant, [{"item": changed.code, "score": score}], row_version=None)
         db.session.commit()
         return {"site": site.name, "other": other.name, "item": item.text_vi, "audit": str(reopened.uuid),
-                "changed": changed.code}
+                "changed": changed.code, "draft": str(draft.uuid), "site_code": site.code}
 
 
 def test_principal_home_shows_their_summary_photos_and_actions_and_nothing_else(page, log_in, T, shot, journeys):
@@ -129,6 +137,36 @@ def test_history_lists_an_answer_change_with_old_and_new_value(page, log_in, T, 
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     change.scroll_into_view_if_needed()
     shot(page, "history")
+
+
+def test_a_drafts_history_lists_an_answer_change_before_any_submit(page, log_in, T, shot, journeys):
+    log_in("consultant")
+    page.goto(f"/audits/{journeys['draft']}/history")
+    change = page.locator(".history-line").filter(has_text=T("Answer changed"))
+    assert change.count() == 1  # the first score was no change
+    cells = change.get_by_role("row", name=re.compile(re.escape(journeys["changed"]))).get_by_role("cell")
+    assert [cells.nth(0).inner_text(), cells.nth(1).inner_text()] == ["1", "3"]
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    change.scroll_into_view_if_needed()
+    shot(page, "draft-history")
+
+
+def test_web_comparison_shows_the_photo_pairs_of_the_most_improved_and_weakest_items(page, log_in, T, shot, journeys):
+    log_in("reviewer")
+    page.goto(f"/sites/{journeys['site_code']}/comparison")
+    section = page.get_by_role("region", name=T("Before and after: photos and notes"))
+    section.scroll_into_view_if_needed()
+    shot(page, "comparison-photo-pairs")
+    pictured = section.locator("li.highlight").filter(has_text=journeys["item"]).first
+    images = pictured.get_by_role("img")
+    assert images.count() == 2
+    for n in range(2):
+        images.nth(n).scroll_into_view_if_needed()
+        assert images.nth(n).evaluate("img => img.complete && img.naturalWidth > 0")
+    assert section.locator("#weakest-items li.highlight").count() >= 1
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    section.locator("#weakest-items").scroll_into_view_if_needed()
+    shot(page, "comparison-weakest-with-photos")
 
 
 def test_top_bar_is_one_line_at_800_px_for_the_admin(page, log_in, T, shot, viewport):
