@@ -54,6 +54,33 @@ def role_label(role: str) -> str:
     return role_names().get(role, role)
 
 
+def phase_label(phase: str) -> str:
+    """An audit's round (fivs.audits.models.PHASES) in the current language (the code for an unknown one)."""
+    return {"baseline": _("Baseline"), "periodic": _("Periodic"), "final": _("Final")}.get(phase, phase)
+
+
+def kind_label(kind: str) -> str:
+    """An audit's kind in the current language."""
+    return {"consultant": _("Consultant audit"), "self": _("Self-assessment"),
+            "calibration": _("Second rater")}.get(kind, kind)
+
+
+def status_label(status: str) -> str:
+    """An audit's status in the current language."""
+    return {"draft": _("Draft"), "submitted": _("Submitted"), "reopened": _("Reopened")}.get(status, status)
+
+
+def action_status_label(status: str) -> str:
+    """A corrective action's status (fivs.actions.models.ACTION_STATUSES) in the current language."""
+    return {"open": _("open"), "done": _("done"), "verified": _("verified"),
+            "reopened": _("reopened")}.get(status, status)
+
+
+def priority_label(priority: str) -> str:
+    """A corrective action's priority in the current language."""
+    return {"low": _("low"), "medium": _("medium"), "high": _("high")}.get(priority, priority)
+
+
 def round_state_names() -> dict[str, str]:
     """The states of a site's round on the programme board (fivs.calendar.services), in the current language."""
     return {"not_started": _("Not started"), "in_progress": _("In progress"), "submitted": _("Submitted"),

@@ -57,11 +57,36 @@ def test_events_newest_first_with_local_time_and_old_to_new_values(client, db, l
     html = client.get("/admin/events/").get_data(as_text=True)
     reopen, update = html.index("Điểm sai ở 3A"), html.index("Trường cũ")
     assert reopen < update  # newest first
-    assert "2023-05-11 09:30:00" in html and "2023-05-10 08:00:00" in html  # Vietnam time (UTC+7)
-    assert "submitted → reopened" in html
+    assert "11/05/2023 09:30" in html and "10/05/2023 08:00" in html  # Vietnam time (UTC+7), dd/mm/yyyy
+    assert 'datetime="2023-05-11T09:30:00+07:00"' in html
+    assert "Đã nộp → Đã mở lại" in html and "submitted" not in html  # the statuses in words
     assert "Trường cũ → Trường Tiểu học &lt;b&gt;mới&lt;/b&gt;" in html  # shown escaped
     assert "district" not in html.split("Trường cũ")[1].split("</td>")[0]  # unchanged fields are left out
     assert admin.username in html and "BG-TH99" in html
+
+
+def test_the_page_names_each_field_and_code_in_words_and_dates_as_dd_mm_yyyy(client, db, login_as):
+    """Roles, rounds, kinds, priorities and yes/no in Vietnamese, a logged date as dd/mm/yyyy, a checksum
+    shortened: the admin reads what happened, not a JSON payload."""
+    admin = login_as("admin")
+    at = datetime(2023, 5, 10, 1, 0, tzinfo=timezone.utc)
+    _event("user.update", at, user=admin, target="co.mai", old={"role": "staff", "active": True},
+           new={"role": "principal", "active": False})
+    _event("audit.create", at, user=admin, target="x", new={"phase": "baseline", "kind": "consultant",
+                                                             "date": "2023-04-20"})
+    _event("action.create", at, user=admin, target="y", new={"due_date": "2023-12-01", "priority": "high",
+                                                              "status": "open"})
+    _event("photo.add", at, user=admin, target="z", new={"item": "C1-01", "sha256": "ab" * 32})
+    db.session.commit()
+    html = client.get("/admin/events/").get_data(as_text=True)
+    table = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert "<strong>Vai trò</strong>: Cán bộ, nhân viên cơ sở → Hiệu trưởng hoặc trưởng cơ sở y tế" in table
+    assert "<strong>Đang hoạt động</strong>: có → không" in table
+    assert "— → Đầu kỳ" in table and "— → Tư vấn đánh giá" in table and "— → 20/04/2023" in table
+    assert "<strong>Hạn hoàn thành</strong>: — → 01/12/2023" in table and "— → cao" in table
+    assert "— → " + "ab" * 6 + "…" in table and "ab" * 7 not in table
+    for raw in ("staff", "principal", "baseline", "consultant", "2023-12-01", "high", "True", "{"):
+        assert raw not in table, raw
 
 
 def test_filters_action_user_site_and_local_date_range(client, db, login_as):

@@ -19,6 +19,7 @@ from fivs.auth import policy
 from fivs.dates import date_problem
 from fivs.events.services import log_event
 from fivs.extensions import db
+from fivs.labels import action_status_label
 from fivs.photos.services import attach_action_photo
 from fivs.services_errors import ConflictError, PermissionDenied, ValidationError
 from fivs.text import clean_text
@@ -162,7 +163,7 @@ def reopen(action: CorrectiveAction, user, reason: str, *, row_version: int | No
 def _transition(action, user, status: str, allowed_from, row_version, *, note: str = "") -> None:
     if action.status not in allowed_from:
         raise ConflictError(_("This action is %(status)s; it cannot change that way now.",
-                              status=status_label(action.status)), code="invalid_transition",
+                              status=action_status_label(action.status)), code="invalid_transition",
                             details={"status": action.status})
     old = action.status
     _bump(action, row_version)
@@ -213,10 +214,3 @@ def _invalid(field: str, message: str) -> ValidationError:
     return ValidationError(message, details=[{"field": field, "message": message}])
 
 
-def status_label(status: str) -> str:
-    return {"open": _("open"), "done": _("done"), "verified": _("verified"),
-            "reopened": _("reopened")}[status]
-
-
-def priority_label(priority: str) -> str:
-    return {"low": _("low"), "medium": _("medium"), "high": _("high")}[priority]

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from fivs import labels
 from fivs.actions import queries, services
 from fivs.actions.forms import ActionForm, DoneForm, EditActionForm, ReopenActionForm, VerifyForm
 from fivs.actions.models import OPEN_STATUSES
@@ -25,7 +26,7 @@ actions_bp = Blueprint("actions", __name__)
 
 @actions_bp.app_context_processor
 def _template_helpers():
-    return {"action_status_label": services.status_label, "action_priority_label": services.priority_label,
+    return {"action_status_label": labels.action_status_label, "action_priority_label": labels.priority_label,
             "action_overdue": services.is_overdue, "can_raise_action": _can_raise,
             "actions_on_items": _actions_on_items, "home_actions": _home_actions,
             "action_counts": queries.counts_by_site}

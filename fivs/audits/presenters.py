@@ -9,8 +9,9 @@ from itertools import groupby
 
 from flask_babel import gettext as _
 
-from fivs.audits.forms import PHASE_CHOICES, note_field, score_field
+from fivs.audits.forms import note_field, score_field
 from fivs.events.queries import ACTION_LABELS
+from fivs.labels import kind_label, phase_label, status_label
 
 
 @dataclass(frozen=True)
@@ -184,19 +185,6 @@ def history_lines(audit, events, lang: str) -> list[HistoryLine]:
         who = (e.user.full_name or e.user.username) if e.user else (e.username or "—")
         lines.append(HistoryLine(e.at, who, action_label(e.action), subject, old, new, e.detail))
     return lines
-
-
-def phase_label(phase: str) -> str:
-    return next((str(c.label) for c in PHASE_CHOICES if c.value == phase), phase)
-
-
-def kind_label(kind: str) -> str:
-    return {"consultant": _("Consultant audit"), "self": _("Self-assessment"),
-            "calibration": _("Second rater")}.get(kind, kind)
-
-
-def status_label(status: str) -> str:
-    return {"draft": _("Draft"), "submitted": _("Submitted"), "reopened": _("Reopened")}.get(status, status)
 
 
 LABELS = {"phase_label": phase_label, "kind_label": kind_label, "status_label": status_label}

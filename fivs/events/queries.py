@@ -1,7 +1,6 @@
 """Read the event log: filters, newest first, and old → new values laid out per field."""
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -56,13 +55,6 @@ class Filters:
     date_to: date | None = None
 
 
-@dataclass(frozen=True)
-class Change:
-    field: str
-    old: str
-    new: str
-
-
 def action_label(action: str) -> str:
     label = ACTION_LABELS.get(action)
     return f"{label} ({action})" if label else action
@@ -99,22 +91,3 @@ def events_page(filters: Filters, page: int, hidden: Collection[int] = ()):
 def site_codes(events) -> dict[int, str]:
     ids = {e.site_id for e in events if e.site_id is not None}
     return {row.id: row.code for row in db.session.execute(select(Site.id, Site.code).where(Site.id.in_(ids)))}
-
-
-def _show(value) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def changes(old, new) -> list[Change]:
-    """Field by field for dict values (only fields that differ); one line otherwise."""
-    if isinstance(old, dict) or isinstance(new, dict):
-        old, new = old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {}
-        fields = list(old) + [k for k in new if k not in old]
-        return [Change(k, _show(old.get(k)), _show(new.get(k))) for k in fields if old.get(k) != new.get(k)]
-    if old is None and new is None:
-        return []
-    return [Change("", _show(old), _show(new))]

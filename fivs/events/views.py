@@ -8,7 +8,8 @@ from sqlalchemy import select
 from fivs.audits.queries import hidden_audits
 from fivs.auth.access import admin_required
 from fivs.events.forms import EventFilterForm
-from fivs.events.queries import Filters, action_label, changes, events_page, known_actions, site_codes
+from fivs.events.presenters import changes
+from fivs.events.queries import Filters, action_label, events_page, known_actions, site_codes
 from fivs.extensions import db
 from fivs.sites.models import Site
 from fivs.timeutil import to_local

@@ -31,11 +31,10 @@ from openpyxl.utils import get_column_letter
 
 from fivs import labels, scoring
 from fivs.actions import queries as action_queries
-from fivs.actions.services import is_overdue, priority_label
-from fivs.actions.services import status_label as action_status_label
-from fivs.audits.presenters import kind_label, phase_label, status_label
+from fivs.actions.services import is_overdue
 from fivs.comparisons import queries
 from fivs.comparisons.services import scored_answers_from_packed
+from fivs.labels import action_status_label, kind_label, phase_label, priority_label, status_label
 from fivs.timeutil import to_local
 
 SUBMITTED = "submitted"

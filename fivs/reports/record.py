@@ -13,7 +13,7 @@ from reportlab.platypus import Spacer
 
 from fivs import labels, scoring
 from fivs.audits.models import Audit
-from fivs.audits.presenters import kind_label, phase_label
+from fivs.labels import kind_label, phase_label
 from fivs.audits.services import audit_scores, current_acknowledgement
 from fivs.reports import pdf
 from fivs.reports.fonts import BOLD

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from fivs import labels
 from fivs.agreement.services import ProgrammeAgreement
-from fivs.audits.presenters import kind_label as audit_kind_label, phase_label
+from fivs.labels import kind_label as audit_kind_label, phase_label
 from fivs.comparisons.queries import AcknowledgementRow, ExcludedAudit
 from fivs.comparisons.services import ItemChange, Programme, SiteComparison, WeakItem
 from fivs.reports import pdf

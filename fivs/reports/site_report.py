@@ -14,12 +14,12 @@ from reportlab.platypus import Image, KeepTogether, PageBreak, Spacer
 from fivs import labels, scoring
 from fivs.actions.models import OPEN_STATUSES
 from fivs.actions.queries import site_actions
-from fivs.actions.services import is_overdue, priority_label, status_label
+from fivs.actions.services import is_overdue
 from fivs.agreement.services import Pair, load_site_agreement
-from fivs.audits.presenters import phase_label
 from fivs.comparisons.photos import before_after_pairs
 from fivs.comparisons.queries import AcknowledgementRow, acknowledgements
 from fivs.comparisons.services import SiteComparison, load_site_comparison
+from fivs.labels import action_status_label, phase_label, priority_label
 from fivs.photos.queries import photos_of_actions
 from fivs.photos.services import photo_file, print_file
 from fivs.reports import pdf
@@ -224,7 +224,7 @@ def open_actions(actions: list, lang: str, st: dict) -> list:
     rows = [[_("Corrective action"), _("Item"), _("Responsible"), _("Due"), _("Priority"), _("Status")]]
     rows += [[a.title, f"{a.item.code} — {a.item.text(lang)}" if a.item else "—", a.responsible or "—",
               pdf.day(a.due_date), priority_label(a.priority),
-              status_label(a.status) + (" · " + _("overdue") if is_overdue(a) else "")]
+              action_status_label(a.status) + (" · " + _("overdue") if is_overdue(a) else "")]
              for a in actions]
     return [pdf.para(_("Open corrective actions"), st["h2"]),
             pdf.table(rows, [130, 120, 75, 55, 45, pdf.CONTENT_WIDTH - 425], st["cell"])]
