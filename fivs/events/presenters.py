@@ -24,6 +24,9 @@ FIELD_NAMES = {
     "former_district": _l("Former district"), "address": _l("Address"), "head_name": _l("Head of the site"),
 }
 DATE_FIELDS = ("date", "due_date", "opens", "closes")
+# An audit's events whose target names a part of it (the item and room, the zone); the others' target is the
+# audit's or the photo's id, which the page replaces by a link to the audit's history.
+SUBJECT_ACTIONS = ("answer.change", "audit.zone_add", "audit.zone_remove")
 SHORT_HASH = 12  # characters of a checksum shown: enough to tell two photos apart
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
+from fivs.audits.models import Audit
 from fivs.events.models import Event
 from fivs.extensions import db
 from fivs.sites.models import Site
@@ -86,6 +87,14 @@ def events_page(filters: Filters, page: int, hidden: Collection[int] = ()):
     if filters.date_to:
         stmt = stmt.where(Event.at < _local_midnight_utc(filters.date_to + timedelta(days=1)))
     return db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def audit_uuids(events) -> dict[int, str]:
+    """{audit id: uuid} of the events' audits, for links to their history (one query)."""
+    ids = {e.audit_id for e in events if e.audit_id is not None}
+    if not ids:
+        return {}
+    return {row.id: str(row.uuid) for row in db.session.execute(select(Audit.id, Audit.uuid).where(Audit.id.in_(ids)))}
 
 
 def site_codes(events) -> dict[int, str]:

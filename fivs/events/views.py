@@ -8,8 +8,8 @@ from sqlalchemy import select
 from fivs.audits.queries import hidden_audits
 from fivs.auth.access import admin_required
 from fivs.events.forms import EventFilterForm
-from fivs.events.presenters import changes
-from fivs.events.queries import Filters, action_label, events_page, known_actions, site_codes
+from fivs.events.presenters import SUBJECT_ACTIONS, changes
+from fivs.events.queries import Filters, action_label, audit_uuids, events_page, known_actions, site_codes
 from fivs.extensions import db
 from fivs.sites.models import Site
 from fivs.timeutil import to_local
@@ -35,4 +35,5 @@ def index():
                       site_id=site_id, date_from=form.date_from.data, date_to=form.date_to.data)
     page = events_page(filters, request.args.get("page", 1, type=int), hidden_audits(current_user))
     return render_template("events/index.html", form=form, page=page, site_codes=site_codes(page.items),
+                           audit_uuids=audit_uuids(page.items), SUBJECT_ACTIONS=SUBJECT_ACTIONS,
                            action_label=action_label, changes=changes, to_local=to_local)

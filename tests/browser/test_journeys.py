@@ -169,6 +169,21 @@ def test_web_comparison_shows_the_photo_pairs_of_the_most_improved_and_weakest_i
     shot(page, "comparison-weakest-with-photos")
 
 
+def test_the_event_log_reads_in_words_and_fits_the_tablet(page, log_in, T, shot, journeys):
+    log_in("admin")
+    page.goto("/admin/events/?action=audit.reopen")
+    table = page.locator("table.events")
+    text = table.inner_text()
+    assert "Chấm lại khu bếp" in text and T("Submitted") + " → " + T("Reopened") in text
+    assert re.search(r"\d\d/\d\d/\d{4} \d\d:\d\d", text) and "submitted" not in text
+    assert journeys["audit"] not in text  # the audit's id gives way to a link to its history
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # the table scrolls in its box
+    shot(page, "event-log")
+    table.get_by_role("link", name=T("Audit history")).click()
+    page.wait_for_url(re.compile(r"/audits/[0-9a-f-]+/history$"))
+    assert "Chấm lại khu bếp" in page.get_by_role("main").inner_text()
+
+
 def test_top_bar_is_one_line_at_800_px_for_the_admin(page, log_in, T, shot, viewport):
     log_in("admin")
     bar = page.locator("header.topbar")
