@@ -12,6 +12,7 @@ import pytest
 from fivs.actions.services import raise_action
 from fivs.audits.services import save_answers, submit_audit
 from fivs.calendar.services import seed_pilot_calendar
+from fivs.home.services import _leaders
 from fivs.photos.services import attach_photo
 from tests.factories import answer_all, make_audit, make_site, make_user
 
@@ -83,3 +84,26 @@ def test_the_web_comparison_shows_photo_pairs_and_notes_of_the_most_improved_and
     assert weakest.count('<li class="card highlight">') == 5 and "75,0 %" in weakest  # the rest: 3 of 4
     assert world["item"].text_vi not in weakest
     assert html.index('id="pairs-h"') < html.index('id="weak-h"')
+
+
+def test_the_summary_says_every_s_when_all_five_are_level_instead_of_naming_the_first(client, login_as, db):
+    site = make_site(code="LEVEL", name="Trường Tiểu học Đều Nhau")
+    consultant = make_user("consultant", assigned=[site])
+    for phase, score, day in (("baseline", 2, date(2023, 4, 20)), ("final", 3, date(2023, 11, 20))):
+        audit = make_audit(site, consultant, phase=phase, audit_date=day)
+        answer_all(audit, score)
+        submit_audit(audit, consultant)
+    db.session.commit()
+    login_as("principal", site=site)
+    summary = client.get("/").get_data(as_text=True)
+    summary = summary[summary.index('class="summary-points"'):summary.index("</ul>", summary.index('class="summary-points"'))]
+    assert "Mọi S đều tăng 25,0 điểm." in summary  # 50 % → 75 % in each S
+    assert "Mọi S ngang nhau, ở mức 75,0 %" in summary
+    assert "Tiến bộ nhiều nhất" not in summary and "Cần cải thiện tiếp" not in summary
+
+
+def test_the_summary_names_every_s_that_shares_the_top_rise():
+    tied = _leaders({"seiri": 25.0, "seiton": 10.0, "seiso": 25.0 + 1e-12}, max)
+    assert tied.keys == ("seiri", "seiso") and tied.value == pytest.approx(25.0) and not tied.every_s
+    assert _leaders({s: 75.0 for s in ("seiri", "seiton", "seiso", "seiketsu", "shitsuke")}, min).every_s
+    assert _leaders({}, max) is None

@@ -30,6 +30,29 @@ class SubmittedAudit:
 
 
 @dataclass(frozen=True)
+class SLeaders:
+    """The S that share the top (or bottom) figure, in S order: the summary names them all, and says
+    "every S" when all five are level, instead of crowning the first of a tie."""
+
+    keys: tuple[str, ...]
+    value: float
+
+    @property
+    def every_s(self) -> bool:
+        return len(self.keys) == len(scoring.S_KEYS)
+
+
+LEVEL = 1e-9  # two S figures closer than this are level (percentages are kept at full precision)
+
+
+def _leaders(figures: dict[str, float], pick) -> SLeaders | None:
+    if not figures:
+        return None
+    value = pick(figures.values())
+    return SLeaders(tuple(s for s in scoring.S_KEYS if s in figures and abs(figures[s] - value) < LEVEL), value)
+
+
+@dataclass(frozen=True)
 class SiteHome:
     comparison: SiteComparison
     highlights: Highlights
@@ -41,19 +64,20 @@ class SiteHome:
         return self.comparison.final or self.comparison.baseline
 
     @property
-    def best_s(self) -> tuple[str, float] | None:
-        """The S that rose most since the baseline (over matched items), when one rose."""
+    def best_s(self) -> SLeaders | None:
+        """The S that rose most since the baseline (over matched items), all of them when several rose
+        as much, when one rose."""
         change = self.comparison.change
-        rises = [(s, v) for s, v in (change.by_s.items() if change else ()) if v is not None and v > 0]
-        return max(rises, key=lambda sv: sv[1], default=None)
+        rises = {s: v for s, v in (change.by_s.items() if change else ()) if v is not None and v > 0}
+        return _leaders(rises, max)
 
     @property
-    def weakest_s(self) -> tuple[str, float] | None:
-        """The S of the latest round with the lowest percentage, when it is below 100 %."""
+    def weakest_s(self) -> SLeaders | None:
+        """The S of the latest round with the lowest percentage (all of them when several are as low),
+        when it is below 100 %."""
         if self.latest is None:
             return None
-        scored = [(s, v) for s, v in self.latest.scores.by_s.items() if v is not None and v < 100]
-        return min(scored, key=lambda sv: sv[1], default=None)
+        return _leaders({s: v for s, v in self.latest.scores.by_s.items() if v is not None and v < 100}, min)
 
     @property
     def overdue(self) -> int:
