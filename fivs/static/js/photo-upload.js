@@ -109,18 +109,33 @@
     return li;
   }
 
+  /* The server's thumbnail is fetched aside and swapped in once it has arrived, so the local preview
+     stays until then (on a slow line there is never an empty frame); if it cannot be fetched, the
+     preview stays: the photo is stored all the same. */
   function stored(li, photo) {
+    var img = li.querySelector("img");
+    var server = new Image();
+    server.onload = function () {
+      var local = img.src;
+      img.onerror = null;
+      img.hidden = false;
+      img.src = server.src;
+      if (photo.thumb_width && photo.thumb_height) {
+        img.width = photo.thumb_width;
+        img.height = photo.thumb_height;
+      }
+      if (local.indexOf("blob:") === 0) {
+        URL.revokeObjectURL(local);
+      }
+      markStored(li, photo);
+    };
+    server.onerror = function () { markStored(li, photo); };
+    server.src = photo.thumb_url;
+  }
+
+  function markStored(li, photo) {
     var box = li.closest("[data-photos]");
     var img = li.querySelector("img");
-    var local = img.src;
-    img.onerror = null;
-    img.onload = function () { URL.revokeObjectURL(local); img.onload = null; };
-    img.hidden = false;
-    img.src = photo.thumb_url;
-    if (photo.thumb_width && photo.thumb_height) {
-      img.width = photo.thumb_width;
-      img.height = photo.thumb_height;
-    }
     img.alt = box.getAttribute("data-stored-alt") || "";
     li.className = "photo-stored";
     li.setAttribute("data-photo-id", photo.id);
