@@ -198,7 +198,7 @@ def test_programme_bad_kind_is_422(client, login_as, programme_sites):
 
 
 def test_site_and_programme_figures_agree(client, login_as, programme_sites):
-    """The programme (packed fast path) and the site endpoint (row path) give the same figures."""
+    """The programme (the database's sums) and the site endpoint (answer rows) give the same figures."""
     login_as("reviewer")
     from fivs.comparisons.services import load_programme
 

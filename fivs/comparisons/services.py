@@ -48,22 +48,20 @@ def scored_answers_by_audit(rows: Iterable[tuple], items: dict[int, ItemRow]
     return grouped
 
 
-def scored_answers_from_packed(rows: Iterable[tuple[int, str]], items: dict[int, ItemRow]
-                               ) -> dict[int, list[scoring.ScoredAnswer]]:
-    """Unpack `queries.packed_answers` rows; equal answers share one ScoredAnswer."""
-    shared: dict[str, scoring.ScoredAnswer] = {}
-
-    def unpack(token: str) -> scoring.ScoredAnswer:
-        item_id, _sep, score = token.partition(":")
-        item = items[int(item_id)]
-        answer = shared[token] = scoring.ScoredAnswer(
-            item_code=item.code, s=item.s, zone_code=item.zone_code, room="",
-            score=int(score) if score.isdigit() else None, na=score == "n")
-        return answer
-
-    return {audit_id: [shared.get(token) or unpack(token)
-                       for token in packed.split(queries.PACKED_SEPARATOR)]
-            for audit_id, packed in rows}
+def scores_by_audit(audit_ids: Sequence[int]) -> dict[int, scoring.AuditScores]:
+    """{audit id: its scores} from the database's sums (`queries.audit_sums`); an audit without answers is
+    absent (its scores are audit_scores([]))."""
+    sums: dict[int, list[dict[str, int]]] = defaultdict(lambda: [defaultdict(int) for _ in range(4)])
+    na: dict[int, int] = defaultdict(int)
+    for audit_id, s, zone, _answers, total, count, n_na in queries.audit_sums(audit_ids):
+        s_totals, s_counts, zone_totals, zone_counts = sums[audit_id]
+        s_totals[s] += total
+        s_counts[s] += count
+        zone_totals[zone] += total
+        zone_counts[zone] += count
+        na[audit_id] += n_na
+    return {audit_id: scoring.scores_from_sums(s_totals, s_counts, na[audit_id], zone_totals, zone_counts)
+            for audit_id, (s_totals, s_counts, zone_totals, zone_counts) in sums.items()}
 
 
 def _round_key(audit: AuditRow):
@@ -375,20 +373,50 @@ def coverage_state(audits: Iterable[AuditRow], phase: str) -> str:
     return "draft" if statuses else "missing"
 
 
+def _from_round_sums(site: SiteRow, rows: list, audits: dict[int, AuditRow]) -> SiteComparison:
+    """A site's comparison from its `queries.round_sums` rows: the figures `_compare` makes of the answers,
+    from fivs.scoring's *_from_sums."""
+    by_s = [r for r in rows if r.group == "s" and r.key is not None]
+    by_zone = [r for r in rows if r.group == "zone" and r.key is not None]
+    rounds = {}
+    for phase, p in (("baseline", "b"), ("final", "f")):
+        audit_id = max((getattr(r, f"{p}_id") or 0 for r in rows), default=0)
+        if not audit_id:
+            rounds[phase] = None
+            continue
+        zones = [r for r in by_zone if getattr(r, f"{p}_answers")]
+        rounds[phase] = Round(audits[audit_id], scoring.scores_from_sums(
+            {r.key: getattr(r, f"{p}_total") for r in by_s}, {r.key: getattr(r, f"{p}_count") for r in by_s},
+            na=sum(getattr(r, f"{p}_na") for r in by_s),
+            zone_totals={r.key: getattr(r, f"{p}_total") for r in zones},
+            zone_counts={r.key: getattr(r, f"{p}_count") for r in zones}))
+    change = None
+    if rounds["baseline"] and rounds["final"]:
+        change = scoring.change_from_sums(
+            {r.key: r.mb_total for r in by_s}, {r.key: r.mb_count for r in by_s},
+            {r.key: r.mf_total for r in by_s}, {r.key: r.mf_count for r in by_s},
+            excluded_items=[code for r in by_s if r.excluded
+                            for code in r.excluded.split(queries.EXCLUDED_SEPARATOR)])
+    return SiteComparison(site=site, baseline=rounds["baseline"], final=rounds["final"], change=change)
+
+
 def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None = None,
-                   hidden: Collection[int] = ()) -> Programme:
-    """Comparisons of every active site of `kind` (optionally limited to some ids), from the
-    audits the viewer may see (`hidden`)."""
+                   hidden: Collection[int] = (), province: str | None = None) -> Programme:
+    """Comparisons of every active site of `kind` (optionally limited to some ids and to one province), from
+    the audits the viewer may see (`hidden`); the database sums the answers (`queries.round_sums`), so the
+    work in Python grows with the sites, not with their answers (3 queries)."""
     kind = check_kind(kind)
-    sites = queries.sites(visible_site_ids, kind)
+    sites = queries.sites(visible_site_ids, kind, province=province)
     audits_by_site: dict[int, list[AuditRow]] = defaultdict(list)
-    for audit in queries.audits(visible_site_ids, kind, consultant_only=True, hidden=hidden):
+    by_id: dict[int, AuditRow] = {}
+    for audit in queries.audits(visible_site_ids, kind, consultant_only=True, hidden=hidden, province=province):
         audits_by_site[audit.site_id].append(audit)
-    chosen = [a.id for audits in audits_by_site.values()
-              for a in (pick_round(audits, p) for p in ROUNDS) if a]
-    answers = scored_answers_from_packed(queries.packed_answers(chosen), queries.items())
+        by_id[audit.id] = audit
+    sums_by_site: dict[int, list] = defaultdict(list)
+    for row in queries.round_sums(visible_site_ids, kind, hidden=hidden, province=province):
+        sums_by_site[row.site_id].append(row)
     return Programme(
-        sites=[_compare(s, audits_by_site[s.id], answers) for s in sites],
+        sites=[_from_round_sums(s, sums_by_site[s.id], by_id) for s in sites],
         coverage={s.code: {p: coverage_state(audits_by_site[s.id], p) for p in PHASES}
                   for s in sites},
     )
