@@ -191,19 +191,22 @@ def round_audits(site_ids: Collection[int] | None = None, kind: str = "all", *, 
             .where(ranked.c.rank == 1).cte("rounds"))
 
 
+ROUND_SUMS_COLUMNS = ("site_id", "group", "key", "b_answers", "b_total", "b_count", "b_na", "f_answers", "f_total",
+                      "f_count", "f_na", "mb_total", "mb_count", "mf_total", "mf_count", "excluded")
+
+
 def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
-               hidden: Collection[int] = (), province: str | None = None) -> list:
+               hidden: Collection[int] = (), province: str | None = None) -> list[tuple]:
     """The sums and counts the scores and the change are made of, over each site's baseline and final
     (`round_audits`), with fivs.scoring's rules: N/A and unscored answers left out, rooms pooled, an item
     code matched when it has a scored answer in both rounds. The database does the arithmetic over the
-    answers; Python gets a few rows per site, each with these names:
+    answers; Python gets a few rows per site (none for a site whose rounds have no answer), in the order
+    of ROUND_SUMS_COLUMNS:
 
-      site_id, group ("s" or "zone"), key (the S or the zone code; None on the one row naming the audits of
-      a site whose rounds have no answers), b_id and f_id (the baseline's and final's audit ids, or None),
-      b_answers, b_total, b_count, b_na (the baseline's answers, sum of its scored answers' scores, their
-      number, its N/A answers), f_answers, f_total, f_count, f_na (the final's), mb_total, mb_count,
-      mf_total, mf_count (the same over the matched items only; 0 on zone rows) and excluded (the codes
-      answered but not matched, EXCLUDED_SEPARATOR between; "s" rows only).
+      site_id, group ("s" or "zone"), key (the S or the zone code), then of the baseline: its answers, the
+      sum of its scored answers' scores, their number, its N/A answers; the same of the final; the
+      baseline's and the final's sum and number over the matched items only (0 on zone rows); and the
+      codes answered but not matched, EXCLUDED_SEPARATOR between (None on zone rows).
     """
     rounds = round_audits(site_ids, kind, hidden=hidden, province=province)
     is_b = rounds.c.phase == "baseline"
@@ -212,53 +215,44 @@ def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
     def scored(in_round):
         return case((and_(in_round, Answer.na.is_not(True)), Answer.score))
 
-    def answered(in_round):
-        return func.count(case((and_(in_round, Answer.id.is_not(None)), 1)))
-
     def na(in_round):
         return func.count(case((and_(in_round, Answer.na.is_(True)), 1)))
 
-    per_item = (select(rounds.c.site_id, Item.code, Item.s, Zone.code.label("zone"),
-                       func.max(case((is_b, rounds.c.audit_id))).label("b_id"),
-                       func.max(case((is_f, rounds.c.audit_id))).label("f_id"),
-                       answered(is_b).label("ba"), func.sum(scored(is_b)).label("bt"),
+    # First per site and item id (integers: the cheap grouping of the many answers), then by code.
+    per_item = (select(rounds.c.site_id, Answer.item_id,
+                       func.count(case((is_b, 1))).label("ba"), func.sum(scored(is_b)).label("bt"),
                        func.count(scored(is_b)).label("bn"), na(is_b).label("bna"),
-                       answered(is_f).label("fa"), func.sum(scored(is_f)).label("ft"),
+                       func.count(case((is_f, 1))).label("fa"), func.sum(scored(is_f)).label("ft"),
                        func.count(scored(is_f)).label("fn"), na(is_f).label("fna"))
-                .select_from(rounds)
-                .outerjoin(Answer, Answer.audit_id == rounds.c.audit_id)
-                .outerjoin(Item, Item.id == Answer.item_id)
-                .outerjoin(Zone, Zone.id == Item.zone_id)
-                .group_by(rounds.c.site_id, Item.code, Item.s, Zone.code)).subquery("per_item")
-    code = (per_item.c.site_id, per_item.c.code)  # a code may be of two S or zones across checklist versions
-    matched = and_(func.sum(per_item.c.bn).over(partition_by=code) > 0,
-                   func.sum(per_item.c.fn).over(partition_by=code) > 0)
-    flagged = select(per_item, case((matched, 1), else_=0).label("matched")).cte("flagged")
+                .join(Answer, Answer.audit_id == rounds.c.audit_id)
+                .group_by(rounds.c.site_id, Answer.item_id)).subquery("per_item")
+    # Items are matched by code across checklist versions (a code may even change S or zone): each code is
+    # named by a number, its smallest item id, so that the window sorts integers, not text under a collation.
+    codes = select(Item.code, func.min(Item.id).label("code_id")).group_by(Item.code).subquery("codes")
+    same_code = (per_item.c.site_id, codes.c.code_id)
+    matched = and_(func.sum(per_item.c.bn).over(partition_by=same_code) > 0,
+                   func.sum(per_item.c.fn).over(partition_by=same_code) > 0)
+    flagged = (select(per_item, Item.code, Item.s, Zone.code.label("zone"),
+                      case((matched, 1), else_=0).label("matched"))
+               .join(Item, Item.id == per_item.c.item_id).join(Zone, Zone.id == Item.zone_id)
+               .join(codes, codes.c.code == Item.code)).cte("flagged")
     c = flagged.c
 
     def total(column):  # an integer on both databases (PostgreSQL sums bigints into numerics), 0 for none
         return cast(func.coalesce(func.sum(column), 0), Integer)
 
-    def of_round(*columns):
-        return [total(column) for column in columns]
-
     def if_matched(column):
         return total(case((c.matched == 1, column)))
 
-    common = [func.max(c.b_id).label("b_id"), func.max(c.f_id).label("f_id"),
-              *of_round(c.ba, c.bt, c.bn, c.bna, c.fa, c.ft, c.fn, c.fna)]
-    by_s = (select(c.site_id, literal("s").label("group"), c.s.label("key"), *common,
+    rounds_figures = [total(column) for column in (c.ba, c.bt, c.bn, c.bna, c.fa, c.ft, c.fn, c.fna)]
+    by_s = (select(c.site_id, literal("s"), c.s, *rounds_figures,
                    if_matched(c.bt), if_matched(c.bn), if_matched(c.ft), if_matched(c.fn),
                    func.aggregate_strings(case((c.matched == 0, c.code)), EXCLUDED_SEPARATOR))
             .group_by(c.site_id, c.s))
-    by_zone = (select(c.site_id, literal("zone"), c.zone, *common, *(literal(0) for _ in range(4)),
+    by_zone = (select(c.site_id, literal("zone"), c.zone, *rounds_figures, *(literal(0) for _ in range(4)),
                       cast(None, String))
                .group_by(c.site_id, c.zone))
-    labels = ("site_id", "group", "key", "b_id", "f_id", "b_answers", "b_total", "b_count", "b_na",
-              "f_answers", "f_total", "f_count", "f_na", "mb_total", "mb_count", "mf_total", "mf_count", "excluded")
-    union = union_all(by_s, by_zone).subquery("sums")
-    stmt = select(*(column.label(name) for column, name in zip(union.c, labels)))
-    return db.session.connection().execute(stmt).all()
+    return db.session.connection().execute(union_all(by_s, by_zone)).all()
 
 
 def photo_counts(audit_ids: Sequence[int]) -> dict[tuple[int, int, str], int]:

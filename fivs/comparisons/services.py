@@ -23,7 +23,7 @@ from fivs.comparisons import queries
 from fivs.comparisons.queries import AuditRow, ItemRow, SiteRow
 from fivs.services_errors import ValidationError
 
-ROUNDS = ("baseline", "final")
+ROUNDS = queries.ROUNDS  # the two rounds compared
 WEAKEST_LIMIT = 10
 
 
@@ -373,30 +373,36 @@ def coverage_state(audits: Iterable[AuditRow], phase: str) -> str:
     return "draft" if statuses else "missing"
 
 
-def _from_round_sums(site: SiteRow, rows: list, audits: dict[int, AuditRow]) -> SiteComparison:
-    """A site's comparison from its `queries.round_sums` rows: the figures `_compare` makes of the answers,
-    from fivs.scoring's *_from_sums."""
-    by_s = [r for r in rows if r.group == "s" and r.key is not None]
-    by_zone = [r for r in rows if r.group == "zone" and r.key is not None]
+def _from_round_sums(site: SiteRow, audits: list[AuditRow], rows: list[tuple]) -> SiteComparison:
+    """A site's comparison from its `queries.round_sums` rows (ROUND_SUMS_COLUMNS) and audits: the figures
+    `_compare` makes of the answers, from fivs.scoring's *_from_sums. The rounds are pick_round's, as the
+    database's (tests/test_programme_sums.py holds the two rules equal)."""
+    s_totals: list[dict] = [{}, {}, {}, {}]  # baseline, final, matched baseline, matched final
+    s_counts: list[dict] = [{}, {}, {}, {}]
+    zone_totals: list[dict] = [{}, {}]
+    zone_counts: list[dict] = [{}, {}]
+    na = [0, 0]
+    excluded: list[str] = []
+    for (_site, group, key, ba, bt, bn, bna, fa, ft, fn, fna, mbt, mbn, mft, mfn, codes) in rows:
+        if group == "s":
+            for i, (t, n) in enumerate(((bt, bn), (ft, fn), (mbt, mbn), (mft, mfn))):
+                s_totals[i][key], s_counts[i][key] = t, n
+            na[0] += bna
+            na[1] += fna
+            if codes:
+                excluded += codes.split(queries.EXCLUDED_SEPARATOR)
+        else:
+            for i, (answered, t, n) in enumerate(((ba, bt, bn), (fa, ft, fn))):
+                if answered:
+                    zone_totals[i][key], zone_counts[i][key] = t, n
     rounds = {}
-    for phase, p in (("baseline", "b"), ("final", "f")):
-        audit_id = max((getattr(r, f"{p}_id") or 0 for r in rows), default=0)
-        if not audit_id:
-            rounds[phase] = None
-            continue
-        zones = [r for r in by_zone if getattr(r, f"{p}_answers")]
-        rounds[phase] = Round(audits[audit_id], scoring.scores_from_sums(
-            {r.key: getattr(r, f"{p}_total") for r in by_s}, {r.key: getattr(r, f"{p}_count") for r in by_s},
-            na=sum(getattr(r, f"{p}_na") for r in by_s),
-            zone_totals={r.key: getattr(r, f"{p}_total") for r in zones},
-            zone_counts={r.key: getattr(r, f"{p}_count") for r in zones}))
+    for i, phase in enumerate(ROUNDS):
+        audit = pick_round(audits, phase)
+        rounds[phase] = audit and Round(audit, scoring.scores_from_sums(
+            s_totals[i], s_counts[i], na[i], zone_totals[i], zone_counts[i]))
     change = None
     if rounds["baseline"] and rounds["final"]:
-        change = scoring.change_from_sums(
-            {r.key: r.mb_total for r in by_s}, {r.key: r.mb_count for r in by_s},
-            {r.key: r.mf_total for r in by_s}, {r.key: r.mf_count for r in by_s},
-            excluded_items=[code for r in by_s if r.excluded
-                            for code in r.excluded.split(queries.EXCLUDED_SEPARATOR)])
+        change = scoring.change_from_sums(s_totals[2], s_counts[2], s_totals[3], s_counts[3], excluded)
     return SiteComparison(site=site, baseline=rounds["baseline"], final=rounds["final"], change=change)
 
 
@@ -408,22 +414,20 @@ def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None =
     kind = check_kind(kind)
     sites = queries.sites(visible_site_ids, kind, province=province)
     audits_by_site: dict[int, list[AuditRow]] = defaultdict(list)
-    by_id: dict[int, AuditRow] = {}
     for audit in queries.audits(visible_site_ids, kind, consultant_only=True, hidden=hidden, province=province):
         audits_by_site[audit.site_id].append(audit)
-        by_id[audit.id] = audit
-    sums_by_site: dict[int, list] = defaultdict(list)
+    sums_by_site: dict[int, list[tuple]] = defaultdict(list)
     for row in queries.round_sums(visible_site_ids, kind, hidden=hidden, province=province):
-        sums_by_site[row.site_id].append(row)
+        sums_by_site[row[0]].append(row)
     return Programme(
-        sites=[_from_round_sums(s, sums_by_site[s.id], by_id) for s in sites],
+        sites=[_from_round_sums(s, audits_by_site[s.id], sums_by_site[s.id]) for s in sites],
         coverage={s.code: {p: coverage_state(audits_by_site[s.id], p) for p in PHASES}
                   for s in sites},
     )
 
 
 def programme_comparison(kind: str = "all", visible_site_ids: Collection[int] | None = None,
-                         hidden: Collection[int] = ()) -> dict:
-    """The programme comparison in the JSON shape of the API."""
+                         hidden: Collection[int] = (), province: str | None = None) -> dict:
+    """The programme comparison in the JSON shape of the API (optionally of one province's sites)."""
     kind = check_kind(kind)
-    return load_programme(kind, visible_site_ids, hidden).result(kind).as_dict()
+    return load_programme(kind, visible_site_ids, hidden, province).result(kind).as_dict()
