@@ -22,6 +22,7 @@ from fivs.audits.models import PHASES
 from fivs.comparisons import queries
 from fivs.comparisons.queries import AuditRow, ItemRow, SiteRow
 from fivs.services_errors import ValidationError
+from fivs.sites.models import PLACES
 
 ROUNDS = queries.ROUNDS  # the two rounds compared
 WEAKEST_LIMIT = 10
@@ -355,6 +356,33 @@ class Programme:
         return sorted(ranked, key=lambda c: (-c.change.overall, c.site.code))
 
 
+GROUP_BY = PLACES  # the places a programme is read by
+
+
+def check_group_by(group_by: str | None) -> str | None:
+    """None (no grouping) or one of GROUP_BY."""
+    if not group_by:
+        return None
+    if group_by not in GROUP_BY:
+        raise ValidationError(_("group_by must be one of: province, commune, former_district."),
+                              code="bad_group_by", details=[{"field": "group_by", "allowed": list(GROUP_BY)}])
+    return group_by
+
+
+def group_stats(sites: Sequence[SiteComparison], group_by: str) -> list[dict]:
+    """Per place (the sites' `group_by`: province, commune or former district; None where not recorded,
+    listed last), its number of sites, of sites with both rounds, and the programme statistics over those."""
+    groups: dict[str | None, list[SiteComparison]] = defaultdict(list)
+    for c in sites:
+        groups[getattr(c.site, group_by)].append(c)
+    found = []
+    for place in sorted(groups, key=lambda p: (p is None, p or "")):
+        included = [c for c in groups[place] if not c.missing]
+        found.append({"place": place, "n_sites": len(groups[place]), "n_included": len(included),
+                      **programme_stats([c.pair for c in included]).as_dict()})
+    return found
+
+
 def check_kind(kind: str | None) -> str:
     kind = kind or "all"
     if kind not in queries.KINDS:
@@ -427,7 +455,13 @@ def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None =
 
 
 def programme_comparison(kind: str = "all", visible_site_ids: Collection[int] | None = None,
-                         hidden: Collection[int] = (), province: str | None = None) -> dict:
-    """The programme comparison in the JSON shape of the API (optionally of one province's sites)."""
-    kind = check_kind(kind)
-    return load_programme(kind, visible_site_ids, hidden, province).result(kind).as_dict()
+                         hidden: Collection[int] = (), province: str | None = None,
+                         group_by: str | None = None) -> dict:
+    """The programme comparison in the JSON shape of the API, optionally of one province's sites and with
+    the statistics of each place (`group_by`: province, commune or former district)."""
+    kind, group_by = check_kind(kind), check_group_by(group_by)
+    programme = load_programme(kind, visible_site_ids, hidden, province)
+    found = programme.result(kind).as_dict()
+    if group_by:
+        found.update(group_by=group_by, groups=group_stats(programme.of_kind(kind), group_by))
+    return found
