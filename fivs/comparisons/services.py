@@ -333,6 +333,7 @@ class Programme:
 
     sites: list[SiteComparison]
     coverage: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> phase -> state
+    audits: dict[int, list[AuditRow]] = field(default_factory=dict)  # site id -> its consultant audits that count
 
     def of_kind(self, kind: str) -> list[SiteComparison]:
         return [c for c in self.sites if kind == "all" or c.site.kind == kind]
@@ -451,6 +452,7 @@ def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None =
         sites=[_from_round_sums(s, audits_by_site[s.id], sums_by_site[s.id]) for s in sites],
         coverage={s.code: {p: coverage_state(audits_by_site[s.id], p) for p in PHASES}
                   for s in sites},
+        audits=audits_by_site,
     )
 
 
