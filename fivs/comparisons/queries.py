@@ -6,7 +6,7 @@ of queries however many sites there are.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -176,9 +176,10 @@ EXCLUDED_SEPARATOR = " "  # item codes have no spaces (CLS-S1-01)
 
 def round_audits(site_ids: Collection[int] | None = None, kind: str = "all", *, hidden: Collection[int] = (),
                  province: str | None = None):
-    """A CTE (site_id, phase, audit_id): each site's baseline and final, the latest submitted consultant audit
-    of the phase that counts (`counted`, `without_hidden`) by audit date, then submission time, then id: the
-    rule of fivs.comparisons.services.pick_round, in SQL (ROW_NUMBER), so no list of ids is sent."""
+    """A CTE (site_id, phase, audit_id, final): each site's baseline and final (final: 0 or 1, so that the sums
+    compare integers), the latest submitted consultant audit of the phase that counts (`counted`,
+    `without_hidden`) by audit date, then submission time, then id: the rule of
+    fivs.comparisons.services.pick_round, in SQL (ROW_NUMBER), so no list of ids is sent."""
     rank = func.row_number().over(
         partition_by=(Audit.site_id, Audit.phase),
         order_by=(Audit.audit_date.desc(), Audit.submitted_at.desc().nulls_last(), Audit.id.desc()))
@@ -187,7 +188,8 @@ def round_audits(site_ids: Collection[int] | None = None, kind: str = "all", *, 
             .where(Audit.kind == "consultant", Audit.status == "submitted", Audit.phase.in_(ROUNDS)))
     ranked = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=True, province=province),
                             hidden).subquery()
-    return (select(ranked.c.site_id, ranked.c.phase, ranked.c.audit_id)
+    return (select(ranked.c.site_id, ranked.c.phase, ranked.c.audit_id,
+                   case((ranked.c.phase == "final", 1), else_=0).label("final"))
             .where(ranked.c.rank == 1).cte("rounds"))
 
 
@@ -196,11 +198,12 @@ ROUND_SUMS_COLUMNS = ("site_id", "group", "key", "b_answers", "b_total", "b_coun
 
 
 def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
-               hidden: Collection[int] = (), province: str | None = None) -> list[tuple]:
+               hidden: Collection[int] = (), province: str | None = None) -> Iterator[tuple]:
     """The sums and counts the scores and the change are made of, over each site's baseline and final
     (`round_audits`), with fivs.scoring's rules: N/A and unscored answers left out, rooms pooled, an item
     code matched when it has a scored answer in both rounds. The database does the arithmetic over the
-    answers; Python gets a few rows per site (none for a site whose rounds have no answer), in the order
+    answers; Python gets a few rows per site (none for a site whose rounds have no answer), by site id and
+    streamed (a server-side cursor: a national programme's rows are not all held at once), in the order
     of ROUND_SUMS_COLUMNS:
 
       site_id, group ("s" or "zone"), key (the S or the zone code), then of the baseline: its answers, the
@@ -209,8 +212,7 @@ def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
       codes answered but not matched, EXCLUDED_SEPARATOR between (None on zone rows).
     """
     rounds = round_audits(site_ids, kind, hidden=hidden, province=province)
-    is_b = rounds.c.phase == "baseline"
-    is_f = rounds.c.phase == "final"
+    is_b, is_f = rounds.c.final == 0, rounds.c.final == 1
 
     def scored(in_round):
         return case((and_(in_round, Answer.na.is_not(True)), Answer.score))
@@ -227,15 +229,14 @@ def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
                 .join(Answer, Answer.audit_id == rounds.c.audit_id)
                 .group_by(rounds.c.site_id, Answer.item_id)).subquery("per_item")
     # Items are matched by code across checklist versions (a code may even change S or zone): each code is
-    # named by a number, its smallest item id, so that the window sorts integers, not text under a collation.
-    codes = select(Item.code, func.min(Item.id).label("code_id")).group_by(Item.code).subquery("codes")
+    # named by a number, its smallest item id, so that the window sorts integers, not text under a collation;
+    # the texts (code, S, zone) are joined in after it, so that what the database keeps between is integers.
+    codes = select(Item.id, func.min(Item.id).over(partition_by=Item.code).label("code_id")).subquery("codes")
     same_code = (per_item.c.site_id, codes.c.code_id)
     matched = and_(func.sum(per_item.c.bn).over(partition_by=same_code) > 0,
                    func.sum(per_item.c.fn).over(partition_by=same_code) > 0)
-    flagged = (select(per_item, Item.code, Item.s, Zone.code.label("zone"),
-                      case((matched, 1), else_=0).label("matched"))
-               .join(Item, Item.id == per_item.c.item_id).join(Zone, Zone.id == Item.zone_id)
-               .join(codes, codes.c.code == Item.code)).cte("flagged")
+    flagged = (select(per_item, case((matched, 1), else_=0).label("matched"))
+               .join(codes, codes.c.id == per_item.c.item_id)).cte("flagged")
     c = flagged.c
 
     def total(column):  # an integer on both databases (PostgreSQL sums bigints into numerics), 0 for none
@@ -245,14 +246,18 @@ def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
         return total(case((c.matched == 1, column)))
 
     rounds_figures = [total(column) for column in (c.ba, c.bt, c.bn, c.bna, c.fa, c.ft, c.fn, c.fna)]
-    by_s = (select(c.site_id, literal("s"), c.s, *rounds_figures,
+    by_s = (select(c.site_id, literal("s"), Item.s, *rounds_figures,
                    if_matched(c.bt), if_matched(c.bn), if_matched(c.ft), if_matched(c.fn),
-                   func.aggregate_strings(case((c.matched == 0, c.code)), EXCLUDED_SEPARATOR))
-            .group_by(c.site_id, c.s))
-    by_zone = (select(c.site_id, literal("zone"), c.zone, *rounds_figures, *(literal(0) for _ in range(4)),
+                   func.aggregate_strings(case((c.matched == 0, Item.code)), EXCLUDED_SEPARATOR))
+            .join(Item, Item.id == c.item_id)
+            .group_by(c.site_id, Item.s))
+    by_zone = (select(c.site_id, literal("zone"), Zone.code, *rounds_figures, *(literal(0) for _ in range(4)),
                       cast(None, String))
-               .group_by(c.site_id, c.zone))
-    return db.session.connection().execute(union_all(by_s, by_zone)).all()
+               .join(Item, Item.id == c.item_id).join(Zone, Zone.id == Item.zone_id)
+               .group_by(c.site_id, Zone.code))
+    both = union_all(by_s, by_zone).subquery("sums")
+    stmt = select(both).order_by(both.c[0])
+    yield from db.session.connection().execution_options(stream_results=True, yield_per=5000).execute(stmt)
 
 
 def photo_counts(audit_ids: Sequence[int]) -> dict[tuple[int, int, str], int]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import groupby
+from operator import itemgetter
 
 from flask_babel import gettext as _
 
@@ -445,11 +447,12 @@ def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None =
     audits_by_site: dict[int, list[AuditRow]] = defaultdict(list)
     for audit in queries.audits(visible_site_ids, kind, consultant_only=True, hidden=hidden, province=province):
         audits_by_site[audit.site_id].append(audit)
-    sums_by_site: dict[int, list[tuple]] = defaultdict(list)
-    for row in queries.round_sums(visible_site_ids, kind, hidden=hidden, province=province):
-        sums_by_site[row[0]].append(row)
+    by_id = {s.id: s for s in sites}
+    compared = {site_id: _from_round_sums(by_id[site_id], audits_by_site[site_id], list(rows))
+                for site_id, rows in groupby(queries.round_sums(visible_site_ids, kind, hidden=hidden,
+                                                                province=province), key=itemgetter(0))}
     return Programme(
-        sites=[_from_round_sums(s, audits_by_site[s.id], sums_by_site[s.id]) for s in sites],
+        sites=[compared.get(s.id) or _from_round_sums(s, audits_by_site[s.id], []) for s in sites],
         coverage={s.code: {p: coverage_state(audits_by_site[s.id], p) for p in PHASES}
                   for s in sites},
         audits=audits_by_site,
