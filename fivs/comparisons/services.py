@@ -331,7 +331,7 @@ class ProgrammeResult:
 
 @dataclass(frozen=True)
 class Programme:
-    """Every visible site's comparison and coverage, loaded once (4 queries)."""
+    """Every visible site's comparison, coverage and consultant audits, loaded once (3 queries)."""
 
     sites: list[SiteComparison]
     coverage: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> phase -> state
