@@ -54,10 +54,12 @@ __all__ = [
     "ScoredAnswer",
     "AuditScores",
     "audit_scores",
+    "scores_from_sums",
     "band",
     "format_pct",
     "Change",
     "compare",
+    "change_from_sums",
     "SitePair",
     "MetricRows",
     "ProgrammeRows",
@@ -181,6 +183,19 @@ def _from_sums(s_totals: dict[str, int], s_counts: dict[str, int], zone_totals: 
     )
 
 
+def scores_from_sums(totals: dict[str, int], counts: dict[str, int], na: int = 0,
+                     zone_totals: dict[str, int] | None = None, zone_counts: dict[str, int] | None = None
+                     ) -> AuditScores:
+    """An audit's percentages from the sums of its scored answers, as a database aggregates them: per S
+    (`totals`: sum of the scores, `counts`: number of scored answers; an S absent counts 0) and per zone
+    seen in its answers (absent: by_zone is empty); the same figures as audit_scores over those answers."""
+    s_totals = {s: totals.get(s) or 0 for s in S_KEYS}
+    s_counts = {s: counts.get(s) or 0 for s in S_KEYS}
+    zone_totals = dict(zone_totals or {})
+    zone_counts = {z: (zone_counts or {}).get(z) or 0 for z in zone_totals}
+    return _from_sums(s_totals, s_counts, zone_totals, zone_counts, sum(s_counts.values()), na)
+
+
 def band(pct: float | None) -> str | None:
     """'poor' (< 60), 'fair' (60 to < 80), 'good' (80 to < 90), 'excellent' (>= 90)."""
     if pct is None:
@@ -237,6 +252,22 @@ def compare(baseline: Iterable[ScoredAnswer], final: Iterable[ScoredAnswer]) -> 
 
     b_pct = _s_percentages(a for a in baseline if a.item_code in matched)
     f_pct = _s_percentages(a for a in final if a.item_code in matched)
+    return _change(b_pct, f_pct, excluded)
+
+
+def change_from_sums(baseline_totals: dict[str, int], baseline_counts: dict[str, int],
+                     final_totals: dict[str, int], final_counts: dict[str, int],
+                     excluded_items: Iterable[str] = ()) -> Change:
+    """The change from the sums per S of the matched items' scored answers (totals and counts of the
+    baseline's and of the final's; an S absent counts 0) and the codes left out, as a database
+    aggregates them: the same figures as compare over those answers."""
+    b_pct = {s: _pct(baseline_totals.get(s) or 0, baseline_counts.get(s) or 0) for s in S_KEYS}
+    f_pct = {s: _pct(final_totals.get(s) or 0, final_counts.get(s) or 0) for s in S_KEYS}
+    return _change(b_pct, f_pct, tuple(sorted(set(excluded_items))))
+
+
+def _change(b_pct: dict[str, float | None], f_pct: dict[str, float | None],
+            excluded: tuple[str, ...]) -> Change:
     by_s: dict[str, float | None] = {}
     for s in S_KEYS:
         b, f = b_pct[s], f_pct[s]

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select
 
 from fivs import labels, scoring
 from fivs.audits.models import Answer, Audit
@@ -197,8 +197,69 @@ def test_programme_bad_kind_is_422(client, login_as, programme_sites):
     assert "school" in resp.get_json()["error"]["message"]
 
 
+def _move(db, codes, **place):
+    from fivs.sites.models import Site
+
+    for site in db.session.scalars(select(Site).where(Site.code.in_(codes))):
+        for field, value in place.items():
+            setattr(site, field, value)
+    db.session.commit()
+
+
+def test_programme_of_one_province(client, db, login_as, programme_sites):
+    _move(db, ["P02", "P05"], province="Lạng Sơn")
+    login_as("reviewer")
+
+    body = client.get("/api/v1/programme/comparison?province=L%E1%BA%A1ng%20S%C6%A1n").get_json()
+
+    assert body["sites_included"] == ["P02"]
+    assert body["sites_missing"] == [{"code": "P05", "missing": ["final"]}]
+    assert body["overall"] == approx_tree(expected_programme(programme_sites, ["P02"])["overall"])
+    assert "groups" not in body
+    assert client.get("/api/v1/programme/comparison?province=Nowhere").get_json()["sites_included"] == []
+
+
+@pytest.mark.parametrize("group_by", ["province", "commune", "former_district"])
+def test_programme_grouped_by_place(client, db, login_as, programme_sites, group_by):
+    _move(db, ["P02", "P05"], province="Lạng Sơn", commune="Xã Đồng Đăng", former_district="Cao Lộc")
+    _move(db, ["P01", "P03", "P04", "P06", "P07"], commune="Xã Sơn Động")
+    _move(db, ["P07"], commune=None, former_district=None)
+    login_as("reviewer")
+
+    body = client.get(f"/api/v1/programme/comparison?group_by={group_by}").get_json()
+
+    assert body["group_by"] == group_by
+    assert sorted(body["sites_included"]) == ["P01", "P02", "P03", "P04"]  # the whole programme as before
+    first, second = {"province": ("Bắc Ninh", "Lạng Sơn"), "commune": ("Xã Sơn Động", "Xã Đồng Đăng"),
+                     "former_district": ("Cao Lộc", "Sơn Động")}[group_by]
+    places = [g["place"] for g in body["groups"]]
+    expected_places = [first, second] if group_by == "province" else [first, second, None]
+    assert places == expected_places
+    groups = {g["place"]: g for g in body["groups"]}
+    lang_son = "Cao Lộc" if group_by == "former_district" else second if group_by != "province" else "Lạng Sơn"
+    assert groups[lang_son]["n_sites"] == 2 and groups[lang_son]["n_included"] == 1
+    assert groups[lang_son]["overall"] == approx_tree(expected_programme(programme_sites, ["P02"])["overall"])
+    rest = next(g for g in body["groups"] if g["place"] not in (lang_son, None))
+    assert rest["n_included"] == 3
+    assert rest["by_s"] == approx_tree(expected_programme(programme_sites, ["P01", "P03", "P04"])["by_s"])
+    if group_by != "province":
+        assert groups[None]["n_sites"] == 1 and groups[None]["n_included"] == 0
+        assert groups[None]["overall"]["n"] == 0
+
+
+def test_programme_bad_group_by_is_422(client, login_as, programme_sites):
+    login_as("reviewer")
+
+    resp = client.get("/api/v1/programme/comparison?group_by=district")
+
+    assert resp.status_code == 422
+    error = resp.get_json()["error"]
+    assert error["code"] == "bad_group_by"
+    assert error["details"] == [{"field": "group_by", "allowed": ["province", "commune", "former_district"]}]
+
+
 def test_site_and_programme_figures_agree(client, login_as, programme_sites):
-    """The programme (packed fast path) and the site endpoint (row path) give the same figures."""
+    """The programme (the database's sums) and the site endpoint (answer rows) give the same figures."""
     login_as("reviewer")
     from fivs.comparisons.services import load_programme
 

@@ -10,7 +10,7 @@ import copy
 
 from fivs.audits.models import KINDS, PHASES, STATUSES
 from fivs.scoring import S_KEYS
-from fivs.sites.models import SITE_KINDS
+from fivs.sites.models import PLACES, SITE_KINDS
 from fivs.sites.queries import MAX_PER_PAGE, PER_PAGE
 
 
@@ -230,7 +230,16 @@ SCHEMAS = {
             "code": TEXT, "missing": {"type": "array", "items": {"enum": ["baseline", "final"]}}})},
         "overall": _ref("MetricStats"),
         "by_s": {**_object({s: _ref("MetricStats") for s in S_KEYS}), "additionalProperties": False},
-    }),
+        "group_by": {"enum": list(PLACES), "description": "With ?group_by= only: the place grouped by."},
+        "groups": {"type": "array", "description": "With ?group_by= only: one entry per place, in order "
+                   "(sites whose place is not recorded last).", "items": _object({
+                       "place": {**_nullable(TEXT), "description": "The province, commune or former district."},
+                       "n_sites": {"type": "integer", "minimum": 0},
+                       "n_included": {"type": "integer", "minimum": 0, "description": "Sites with both rounds."},
+                       "overall": _ref("MetricStats"),
+                       "by_s": {**_object({s: _ref("MetricStats") for s in S_KEYS}), "additionalProperties": False},
+                   })},
+    }, required=["sites_included", "sites_missing", "overall", "by_s"]),
     "RoundWindow": _object({
         "id": POSITIVE, "phase": {"enum": ["baseline", "periodic", "final"]},
         "year": {"type": "integer", "minimum": 2020, "maximum": 2100, "description": "The programme year."},
@@ -566,7 +575,11 @@ PATHS.update({
         "operationId": "getProgrammeComparison", "tags": ["comparisons"],
         "summary": "Programme statistics over the sites with both rounds (reviewers and admins).",
         "parameters": [_query_param("kind", {"enum": ["all", "school", "clinic"], "default": "all"},
-                                    "Which sites.")],
+                                    "Which sites."),
+                       _query_param("province", TEXT, "Only the sites of this province (now; exact)."),
+                       _query_param("group_by", {"enum": list(PLACES)},
+                                    "Also the statistics of each province, commune or former district "
+                                    "(groups); another value is a 422 bad_group_by.")],
         "responses": _responses({"200": _ok("ProgrammeComparison", "The statistics.")}, 403, 422),
     }},
     # fivs/calendar/api.py

@@ -1,22 +1,22 @@
 """The programme board: every visible site's rounds against the calendar, its open and overdue
 corrective actions, and one headline over the programme.
 
-The figures come from fivs.comparisons.services.load_programme (the programme page's own), the
-states from fivs.calendar.services.round_cells and the action counts from
-fivs.actions.queries.counts_by_site, so the board, its JSON and the programme page agree.
+The figures come from fivs.comparisons.services.load_programme (the programme page's own: sums the
+database makes), the states from fivs.calendar.services.round_cells and the action counts from
+fivs.actions.queries.counts_by_site, so the board, its JSON and the programme page agree. A page builds
+the rows it shows only; the headline needs no row but for late rounds, once a window has closed.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 
 from fivs.actions.queries import Counts, counts_by_site
 from fivs.calendar import services
 from fivs.calendar.services import Column, RoundCell
-from fivs.comparisons import queries
-from fivs.comparisons.services import ProgrammeResult, SiteComparison, load_programme
+from fivs.comparisons.services import Programme, ProgrammeResult, SiteComparison, load_programme
 
 
 @dataclass(frozen=True)
@@ -42,17 +42,44 @@ class BoardRow:
 
 @dataclass(frozen=True)
 class Board:
+    """The programme (its sums: fivs.comparisons.services.load_programme), the calendar's columns and the
+    action counts; a site's row is built when asked for (`row`), so a page builds the rows it shows."""
+
     columns: list[Column]
-    rows: list[BoardRow]
-    result: ProgrammeResult  # all kinds of site: the programme page's first table
+    programme: Programme
+    windows: list
+    today: date
+    counts: dict[int, Counts]
+
+    @cached_property
+    def result(self) -> ProgrammeResult:
+        """All kinds of site: the programme page's first table."""
+        return self.programme.result("all")
+
+    @property
+    def sites(self) -> int:
+        return len(self.programme.sites)
 
     @property
     def completed(self) -> int:
         """Sites with both a submitted baseline and a submitted final (the programme's n)."""
-        return len(self.result.sites_included)
+        return sum(1 for c in self.programme.sites if not c.missing)
+
+    def row(self, comparison: SiteComparison) -> BoardRow:
+        audits = self.programme.audits.get(comparison.site.id, [])
+        return BoardRow(comparison, services.round_cells(audits, self.columns, self.windows, self.today),
+                        self.counts.get(comparison.site.id, Counts()))
+
+    @property
+    def rows(self) -> list[BoardRow]:
+        """Every site's row (the JSON's; a page shows `board_page`'s)."""
+        return [self.row(c) for c in self.programme.sites]
 
     @property
     def late_rounds(self) -> int:
+        """Rounds late against the calendar, over every site (only windows that have closed can be late)."""
+        if not any(col.window is not None and col.window.closes < self.today for col in self.columns):
+            return 0
         return sum(c.late for r in self.rows for c in r.cells)
 
     @property
@@ -60,26 +87,20 @@ class Board:
         return self.result.stats.overall.mean_change
 
     def as_dict(self) -> dict:
-        return {"sites": len(self.rows), "completed_both_rounds": self.completed,
-                "mean_change": self.mean_change, "late_rounds": self.late_rounds,
+        rows = self.rows
+        return {"sites": len(rows), "completed_both_rounds": self.completed,
+                "mean_change": self.mean_change, "late_rounds": sum(c.late for r in rows for c in r.cells),
                 "rounds": [{"phase": c.phase, "year": c.year} for c in self.columns],
-                "rows": [r.as_dict() for r in self.rows]}
+                "rows": [r.as_dict() for r in rows]}
 
 
 def programme_board(visible_site_ids: Collection[int] | None, today: date, hidden: Collection[int] = ()) -> Board:
     """The board of the visible sites (None: all active sites) on `today` (the sites' day), without the
     audits the viewer may not see yet (`hidden`: fivs.audits.queries.hidden_audits)."""
     programme = load_programme("all", visible_site_ids, hidden)
-    audits_by_site = defaultdict(list)
-    for audit in queries.audits(visible_site_ids, consultant_only=True, hidden=hidden):
-        audits_by_site[audit.site_id].append(audit)
     all_windows = services.windows()
-    cols = services.columns(all_windows, [a for rows in audits_by_site.values() for a in rows])
-    counts = counts_by_site()
-    rows = [BoardRow(c, services.round_cells(audits_by_site[c.site.id], cols, all_windows, today),
-                     counts.get(c.site.id, Counts()))
-            for c in programme.sites]
-    return Board(columns=cols, rows=rows, result=programme.result("all"))
+    cols = services.columns(all_windows, [a for rows in programme.audits.values() for a in rows])
+    return Board(columns=cols, programme=programme, windows=all_windows, today=today, counts=counts_by_site())
 
 
 @dataclass(frozen=True)
@@ -114,9 +135,11 @@ class RowsPage:
 
 
 def board_page(board: Board, page: int, q: str = "", per_page: int = 50) -> RowsPage:
-    """The rows of page `page` (from 1) of the sites whose code or name contains `q`."""
+    """The rows of page `page` (from 1) of the sites whose code or name contains `q`; only those rows
+    are built."""
     needle = q.strip().casefold()
-    rows = [r for r in board.rows if not needle or needle in r.site.code.casefold() or needle in r.site.name.casefold()]
-    page = min(max(page, 1), max(1, -(-len(rows) // per_page)))
-    return RowsPage(rows[(page - 1) * per_page:page * per_page], page, per_page, len(rows))
-
+    chosen = [c for c in board.programme.sites
+              if not needle or needle in c.site.code.casefold() or needle in c.site.name.casefold()]
+    page = min(max(page, 1), max(1, -(-len(chosen) // per_page)))
+    return RowsPage([board.row(c) for c in chosen[(page - 1) * per_page:page * per_page]], page, per_page,
+                    len(chosen))

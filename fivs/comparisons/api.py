@@ -43,7 +43,9 @@ def programme():
     user = api_user()
     if not policy.can_see_programme(user):
         raise PermissionDenied(_("Only reviewers and admins can see the programme comparison."))
-    return json_response(programme_comparison(request.args.get("kind", "all"), hidden=hidden_audits(user)))
+    return json_response(programme_comparison(request.args.get("kind", "all"), hidden=hidden_audits(user),
+                                              province=request.args.get("province") or None,
+                                              group_by=request.args.get("group_by")))
 
 
 @comparisons_api_bp.get("/exports/<what>.<fmt>")

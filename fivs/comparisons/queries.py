@@ -6,11 +6,11 @@ of queries however many sites there are.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Integer, String, case, cast, func, select, type_coerce
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, select, type_coerce, union_all
 
 from fivs.audits.models import Acknowledgement, Answer, Audit
 from fivs.audits.queries import without_hidden
@@ -80,8 +80,12 @@ class ItemRow:
         return self.zone_name_en if lang == "en" else self.zone_name_vi
 
 
-def filter_sites(stmt, site_ids: Collection[int] | None, kind: str, *, active_only: bool):
-    """`stmt` (joined to Site) limited to the visible sites (None: all), one kind ("all" or a kind) and the active ones."""
+def filter_sites(stmt, site_ids: Collection[int] | None, kind: str, *, active_only: bool,
+                 province: str | None = None):
+    """`stmt` (joined to Site) limited to the visible sites (None: all), one kind ("all" or a kind), the active
+    ones and one province (now; None: every province)."""
+    if province is not None:
+        stmt = stmt.where(Site.province == province)
     if site_ids is not None:
         stmt = stmt.where(Site.id.in_(sorted(site_ids) or [-1]))
     if kind != "all":
@@ -98,17 +102,17 @@ def counted(stmt):
 
 
 def sites(site_ids: Collection[int] | None = None, kind: str = "all", *,
-          active_only: bool = True) -> list[SiteRow]:
+          active_only: bool = True, province: str | None = None) -> list[SiteRow]:
     """Sites (schools first, then by code), optionally limited to ids and a kind."""
     stmt = select(*SITE_ROW_COLUMNS).order_by(
         Site.kind.desc(), Site.code)
-    stmt = filter_sites(stmt, site_ids, kind, active_only=active_only)
+    stmt = filter_sites(stmt, site_ids, kind, active_only=active_only, province=province)
     return [SiteRow(*row) for row in db.session.execute(stmt)]
 
 
 def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
            active_only: bool = True, consultant_only: bool = False,
-           hidden: Collection[int] = ()) -> list[AuditRow]:
+           hidden: Collection[int] = (), province: str | None = None) -> list[AuditRow]:
     """Every audit (any status) of the chosen sites that counts (not voided) but the `hidden` ones (the
     viewer's blindness: fivs.audits.queries.hidden_audits), oldest first, with the auditor's name."""
     stmt = (select(Audit.id, Audit.uuid, Audit.site_id, Audit.phase, Audit.kind, Audit.status,
@@ -119,7 +123,8 @@ def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
             .order_by(Audit.site_id, Audit.audit_date, Audit.id))
     if consultant_only:
         stmt = stmt.where(Audit.kind == "consultant")
-    stmt = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=active_only), hidden)
+    stmt = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=active_only,
+                                       province=province), hidden)
     return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=r[3], kind=r[4], status=r[5],
                      audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9], checklist_version=r[10])
             for r in db.session.execute(stmt)]
@@ -149,24 +154,110 @@ def answer_rows(audit_ids: Sequence[int], *, with_notes: bool = False) -> list[t
     return db.session.connection().execute(stmt).all()
 
 
-PACKED_SEPARATOR = ";"
-
-
-def packed_answers(audit_ids: Sequence[int]) -> list[tuple[int, str]]:
-    """One row per audit: (audit_id, "item_id:score;item_id:score;...").
-
-    score is 0-4, "n" for N/A, "" for unscored. Room names and notes are not read:
-    every score figure pools the rooms of a zone. This is the rollup's fast path: the database
-    groups the answers per audit and hands back a few thousand short strings instead of one
-    row object per answer (building those dominated the programme comparison's time).
-    """
+def audit_sums(audit_ids: Sequence[int]) -> list[tuple]:
+    """(audit_id, S, zone code, answers, sum of the scored answers' scores, their number, N/A answers) per
+    audit, S and zone of the given audits: what fivs.scoring.scores_from_sums makes an audit's scores of,
+    summed by the database instead of read answer by answer."""
     if not audit_ids:
         return []
-    score = func.coalesce(cast(Answer.score, String), case((Answer.na, "n"), else_=""))
-    token = cast(Answer.item_id, String) + ":" + score
-    stmt = (select(Answer.audit_id, func.aggregate_strings(token, PACKED_SEPARATOR))
-            .where(Answer.audit_id.in_(list(audit_ids))).group_by(Answer.audit_id))
+    score = case((Answer.na.is_not(True), Answer.score))
+    stmt = (select(Answer.audit_id, Item.s, Zone.code, func.count(Answer.id),
+                   cast(func.coalesce(func.sum(score), 0), Integer), func.count(score),
+                   func.count(case((Answer.na.is_(True), 1))))
+            .join(Item, Item.id == Answer.item_id).join(Zone, Zone.id == Item.zone_id)
+            .where(Answer.audit_id.in_(list(audit_ids)))
+            .group_by(Answer.audit_id, Item.s, Zone.code))
     return db.session.connection().execute(stmt).all()
+
+
+ROUNDS = ("baseline", "final")
+EXCLUDED_SEPARATOR = " "  # item codes have no spaces (CLS-S1-01)
+
+
+def round_audits(site_ids: Collection[int] | None = None, kind: str = "all", *, hidden: Collection[int] = (),
+                 province: str | None = None):
+    """A CTE (site_id, phase, audit_id, final): each site's baseline and final (final: 0 or 1, so that the sums
+    compare integers), the latest submitted consultant audit of the phase that counts (`counted`,
+    `without_hidden`) by audit date, then submission time, then id: the rule of
+    fivs.comparisons.services.pick_round, in SQL (ROW_NUMBER), so no list of ids is sent."""
+    rank = func.row_number().over(
+        partition_by=(Audit.site_id, Audit.phase),
+        order_by=(Audit.audit_date.desc(), Audit.submitted_at.desc().nulls_last(), Audit.id.desc()))
+    stmt = (select(Audit.site_id, Audit.phase, Audit.id.label("audit_id"), rank.label("rank"))
+            .join(Site, Site.id == Audit.site_id)
+            .where(Audit.kind == "consultant", Audit.status == "submitted", Audit.phase.in_(ROUNDS)))
+    ranked = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=True, province=province),
+                            hidden).subquery()
+    return (select(ranked.c.site_id, ranked.c.phase, ranked.c.audit_id,
+                   case((ranked.c.phase == "final", 1), else_=0).label("final"))
+            .where(ranked.c.rank == 1).cte("rounds"))
+
+
+ROUND_SUMS_COLUMNS = ("site_id", "group", "key", "b_answers", "b_total", "b_count", "b_na", "f_answers", "f_total",
+                      "f_count", "f_na", "mb_total", "mb_count", "mf_total", "mf_count", "excluded")
+
+
+def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
+               hidden: Collection[int] = (), province: str | None = None) -> Iterator[tuple]:
+    """The sums and counts the scores and the change are made of, over each site's baseline and final
+    (`round_audits`), with fivs.scoring's rules: N/A and unscored answers left out, rooms pooled, an item
+    code matched when it has a scored answer in both rounds. The database does the arithmetic over the
+    answers; Python gets a few rows per site (none for a site whose rounds have no answer), by site id and
+    streamed (a server-side cursor: a national programme's rows are not all held at once), in the order
+    of ROUND_SUMS_COLUMNS:
+
+      site_id, group ("s" or "zone"), key (the S or the zone code), then of the baseline: its answers, the
+      sum of its scored answers' scores, their number, its N/A answers; the same of the final; the
+      baseline's and the final's sum and number over the matched items only (0 on zone rows); and the
+      codes answered but not matched, EXCLUDED_SEPARATOR between (None on zone rows).
+    """
+    rounds = round_audits(site_ids, kind, hidden=hidden, province=province)
+    is_b, is_f = rounds.c.final == 0, rounds.c.final == 1
+
+    def scored(in_round):
+        return case((and_(in_round, Answer.na.is_not(True)), Answer.score))
+
+    def na(in_round):
+        return func.count(case((and_(in_round, Answer.na.is_(True)), 1)))
+
+    # First per site and item id (integers: the cheap grouping of the many answers), then by code.
+    per_item = (select(rounds.c.site_id, Answer.item_id,
+                       func.count(case((is_b, 1))).label("ba"), func.sum(scored(is_b)).label("bt"),
+                       func.count(scored(is_b)).label("bn"), na(is_b).label("bna"),
+                       func.count(case((is_f, 1))).label("fa"), func.sum(scored(is_f)).label("ft"),
+                       func.count(scored(is_f)).label("fn"), na(is_f).label("fna"))
+                .join(Answer, Answer.audit_id == rounds.c.audit_id)
+                .group_by(rounds.c.site_id, Answer.item_id)).subquery("per_item")
+    # Items are matched by code across checklist versions (a code may even change S or zone): each code is
+    # named by a number, its smallest item id, so that the window sorts integers, not text under a collation;
+    # the texts (code, S, zone) are joined in after it, so that what the database keeps between is integers.
+    codes = select(Item.id, func.min(Item.id).over(partition_by=Item.code).label("code_id")).subquery("codes")
+    same_code = (per_item.c.site_id, codes.c.code_id)
+    matched = and_(func.sum(per_item.c.bn).over(partition_by=same_code) > 0,
+                   func.sum(per_item.c.fn).over(partition_by=same_code) > 0)
+    flagged = (select(per_item, case((matched, 1), else_=0).label("matched"))
+               .join(codes, codes.c.id == per_item.c.item_id)).cte("flagged")
+    c = flagged.c
+
+    def total(column):  # an integer on both databases (PostgreSQL sums bigints into numerics), 0 for none
+        return cast(func.coalesce(func.sum(column), 0), Integer)
+
+    def if_matched(column):
+        return total(case((c.matched == 1, column)))
+
+    rounds_figures = [total(column) for column in (c.ba, c.bt, c.bn, c.bna, c.fa, c.ft, c.fn, c.fna)]
+    by_s = (select(c.site_id, literal("s"), Item.s, *rounds_figures,
+                   if_matched(c.bt), if_matched(c.bn), if_matched(c.ft), if_matched(c.fn),
+                   func.aggregate_strings(case((c.matched == 0, Item.code)), EXCLUDED_SEPARATOR))
+            .join(Item, Item.id == c.item_id)
+            .group_by(c.site_id, Item.s))
+    by_zone = (select(c.site_id, literal("zone"), Zone.code, *rounds_figures, *(literal(0) for _ in range(4)),
+                      cast(None, String))
+               .join(Item, Item.id == c.item_id).join(Zone, Zone.id == Item.zone_id)
+               .group_by(c.site_id, Zone.code))
+    both = union_all(by_s, by_zone).subquery("sums")
+    stmt = select(both).order_by(both.c[0])
+    yield from db.session.connection().execution_options(stream_results=True, yield_per=5000).execute(stmt)
 
 
 def photo_counts(audit_ids: Sequence[int]) -> dict[tuple[int, int, str], int]:

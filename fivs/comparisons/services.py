@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import groupby
+from operator import itemgetter
 
 from flask_babel import gettext as _
 
@@ -22,8 +24,9 @@ from fivs.audits.models import PHASES
 from fivs.comparisons import queries
 from fivs.comparisons.queries import AuditRow, ItemRow, SiteRow
 from fivs.services_errors import ValidationError
+from fivs.sites.models import PLACES
 
-ROUNDS = ("baseline", "final")
+ROUNDS = queries.ROUNDS  # the two rounds compared
 WEAKEST_LIMIT = 10
 
 
@@ -48,22 +51,20 @@ def scored_answers_by_audit(rows: Iterable[tuple], items: dict[int, ItemRow]
     return grouped
 
 
-def scored_answers_from_packed(rows: Iterable[tuple[int, str]], items: dict[int, ItemRow]
-                               ) -> dict[int, list[scoring.ScoredAnswer]]:
-    """Unpack `queries.packed_answers` rows; equal answers share one ScoredAnswer."""
-    shared: dict[str, scoring.ScoredAnswer] = {}
-
-    def unpack(token: str) -> scoring.ScoredAnswer:
-        item_id, _sep, score = token.partition(":")
-        item = items[int(item_id)]
-        answer = shared[token] = scoring.ScoredAnswer(
-            item_code=item.code, s=item.s, zone_code=item.zone_code, room="",
-            score=int(score) if score.isdigit() else None, na=score == "n")
-        return answer
-
-    return {audit_id: [shared.get(token) or unpack(token)
-                       for token in packed.split(queries.PACKED_SEPARATOR)]
-            for audit_id, packed in rows}
+def scores_by_audit(audit_ids: Sequence[int]) -> dict[int, scoring.AuditScores]:
+    """{audit id: its scores} from the database's sums (`queries.audit_sums`); an audit without answers is
+    absent (its scores are audit_scores([]))."""
+    sums: dict[int, list[dict[str, int]]] = defaultdict(lambda: [defaultdict(int) for _ in range(4)])
+    na: dict[int, int] = defaultdict(int)
+    for audit_id, s, zone, _answers, total, count, n_na in queries.audit_sums(audit_ids):
+        s_totals, s_counts, zone_totals, zone_counts = sums[audit_id]
+        s_totals[s] += total
+        s_counts[s] += count
+        zone_totals[zone] += total
+        zone_counts[zone] += count
+        na[audit_id] += n_na
+    return {audit_id: scoring.scores_from_sums(s_totals, s_counts, na[audit_id], zone_totals, zone_counts)
+            for audit_id, (s_totals, s_counts, zone_totals, zone_counts) in sums.items()}
 
 
 def _round_key(audit: AuditRow):
@@ -336,10 +337,11 @@ class ProgrammeResult:
 
 @dataclass(frozen=True)
 class Programme:
-    """Every visible site's comparison and coverage, loaded once (4 queries)."""
+    """Every visible site's comparison, coverage and consultant audits, loaded once (3 queries)."""
 
     sites: list[SiteComparison]
     coverage: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> phase -> state
+    audits: dict[int, list[AuditRow]] = field(default_factory=dict)  # site id -> its consultant audits that count
 
     def of_kind(self, kind: str) -> list[SiteComparison]:
         return [c for c in self.sites if kind == "all" or c.site.kind == kind]
@@ -363,6 +365,33 @@ class Programme:
         return sorted(ranked, key=lambda c: (-c.change.overall, c.site.code))
 
 
+GROUP_BY = PLACES  # the places a programme is read by
+
+
+def check_group_by(group_by: str | None) -> str | None:
+    """None (no grouping) or one of GROUP_BY."""
+    if not group_by:
+        return None
+    if group_by not in GROUP_BY:
+        raise ValidationError(_("group_by must be one of: province, commune, former_district."),
+                              code="bad_group_by", details=[{"field": "group_by", "allowed": list(GROUP_BY)}])
+    return group_by
+
+
+def group_stats(sites: Sequence[SiteComparison], group_by: str) -> list[dict]:
+    """Per place (the sites' `group_by`: province, commune or former district; None where not recorded,
+    listed last), its number of sites, of sites with both rounds, and the programme statistics over those."""
+    groups: dict[str | None, list[SiteComparison]] = defaultdict(list)
+    for c in sites:
+        groups[getattr(c.site, group_by)].append(c)
+    found = []
+    for place in sorted(groups, key=lambda p: (p is None, p or "")):
+        included = [c for c in groups[place] if not c.missing]
+        found.append({"place": place, "n_sites": len(groups[place]), "n_included": len(included),
+                      **programme_stats([c.pair for c in included]).as_dict()})
+    return found
+
+
 def check_kind(kind: str | None) -> str:
     kind = kind or "all"
     if kind not in queries.KINDS:
@@ -381,27 +410,69 @@ def coverage_state(audits: Iterable[AuditRow], phase: str) -> str:
     return "draft" if statuses else "missing"
 
 
+def _from_round_sums(site: SiteRow, audits: list[AuditRow], rows: list[tuple]) -> SiteComparison:
+    """A site's comparison from its `queries.round_sums` rows (ROUND_SUMS_COLUMNS) and audits: the figures
+    `_compare` makes of the answers, from fivs.scoring's *_from_sums. The rounds are pick_round's, as the
+    database's (tests/test_programme_sums.py holds the two rules equal)."""
+    s_totals: list[dict] = [{}, {}, {}, {}]  # baseline, final, matched baseline, matched final
+    s_counts: list[dict] = [{}, {}, {}, {}]
+    zone_totals: list[dict] = [{}, {}]
+    zone_counts: list[dict] = [{}, {}]
+    na = [0, 0]
+    excluded: list[str] = []
+    for (_site, group, key, ba, bt, bn, bna, fa, ft, fn, fna, mbt, mbn, mft, mfn, codes) in rows:
+        if group == "s":
+            for i, (t, n) in enumerate(((bt, bn), (ft, fn), (mbt, mbn), (mft, mfn))):
+                s_totals[i][key], s_counts[i][key] = t, n
+            na[0] += bna
+            na[1] += fna
+            if codes:
+                excluded += codes.split(queries.EXCLUDED_SEPARATOR)
+        else:
+            for i, (answered, t, n) in enumerate(((ba, bt, bn), (fa, ft, fn))):
+                if answered:
+                    zone_totals[i][key], zone_counts[i][key] = t, n
+    rounds = {}
+    for i, phase in enumerate(ROUNDS):
+        audit = pick_round(audits, phase)
+        rounds[phase] = audit and Round(audit, scoring.scores_from_sums(
+            s_totals[i], s_counts[i], na[i], zone_totals[i], zone_counts[i]))
+    change = None
+    if rounds["baseline"] and rounds["final"]:
+        change = scoring.change_from_sums(s_totals[2], s_counts[2], s_totals[3], s_counts[3], excluded)
+    return SiteComparison(site=site, baseline=rounds["baseline"], final=rounds["final"], change=change)
+
+
 def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None = None,
-                   hidden: Collection[int] = ()) -> Programme:
-    """Comparisons of every active site of `kind` (optionally limited to some ids), from the
-    audits the viewer may see (`hidden`)."""
+                   hidden: Collection[int] = (), province: str | None = None) -> Programme:
+    """Comparisons of every active site of `kind` (optionally limited to some ids and to one province), from
+    the audits the viewer may see (`hidden`); the database sums the answers (`queries.round_sums`), so the
+    work in Python grows with the sites, not with their answers (3 queries)."""
     kind = check_kind(kind)
-    sites = queries.sites(visible_site_ids, kind)
+    sites = queries.sites(visible_site_ids, kind, province=province)
     audits_by_site: dict[int, list[AuditRow]] = defaultdict(list)
-    for audit in queries.audits(visible_site_ids, kind, consultant_only=True, hidden=hidden):
+    for audit in queries.audits(visible_site_ids, kind, consultant_only=True, hidden=hidden, province=province):
         audits_by_site[audit.site_id].append(audit)
-    chosen = [a.id for audits in audits_by_site.values()
-              for a in (pick_round(audits, p) for p in ROUNDS) if a]
-    answers = scored_answers_from_packed(queries.packed_answers(chosen), queries.items())
+    by_id = {s.id: s for s in sites}
+    compared = {site_id: _from_round_sums(by_id[site_id], audits_by_site[site_id], list(rows))
+                for site_id, rows in groupby(queries.round_sums(visible_site_ids, kind, hidden=hidden,
+                                                                province=province), key=itemgetter(0))}
     return Programme(
-        sites=[_compare(s, audits_by_site[s.id], answers) for s in sites],
+        sites=[compared.get(s.id) or _from_round_sums(s, audits_by_site[s.id], []) for s in sites],
         coverage={s.code: {p: coverage_state(audits_by_site[s.id], p) for p in PHASES}
                   for s in sites},
+        audits=audits_by_site,
     )
 
 
 def programme_comparison(kind: str = "all", visible_site_ids: Collection[int] | None = None,
-                         hidden: Collection[int] = ()) -> dict:
-    """The programme comparison in the JSON shape of the API."""
-    kind = check_kind(kind)
-    return load_programme(kind, visible_site_ids, hidden).result(kind).as_dict()
+                         hidden: Collection[int] = (), province: str | None = None,
+                         group_by: str | None = None) -> dict:
+    """The programme comparison in the JSON shape of the API, optionally of one province's sites and with
+    the statistics of each place (`group_by`: province, commune or former district)."""
+    kind, group_by = check_kind(kind), check_group_by(group_by)
+    programme = load_programme(kind, visible_site_ids, hidden, province)
+    found = programme.result(kind).as_dict()
+    if group_by:
+        found.update(group_by=group_by, groups=group_stats(programme.of_kind(kind), group_by))
+    return found

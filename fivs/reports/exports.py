@@ -33,7 +33,7 @@ from fivs import labels, scoring
 from fivs.actions import queries as action_queries
 from fivs.actions.services import is_overdue
 from fivs.comparisons import queries
-from fivs.comparisons.services import scored_answers_from_packed
+from fivs.comparisons.services import scores_by_audit
 from fivs.labels import action_status_label, kind_label, phase_label, priority_label, status_label
 from fivs.timeutil import to_local
 
@@ -101,10 +101,10 @@ def score_rows(site_ids: Collection[int] | None, hidden: Collection[int] = ()
     items = queries.items()
     zones = sorted({(i.sort_key[0], i.zone_code) for i in items.values()})
     zone_codes = list(dict.fromkeys(code for _position, code in zones))
-    answers = scored_answers_from_packed(queries.packed_answers([a.id for a in audits]), items)
+    scores = scores_by_audit([a.id for a in audits])
     rows = []
     for audit in audits:
-        sc = scoring.audit_scores(answers.get(audit.id, []))
+        sc = scores.get(audit.id) or scoring.audit_scores([])
         rows.append([*_audit_cells(sites[audit.site_id], audit), sc.scored, sc.na,
                      " ".join(sc.incomplete_s), sc.overall, *(sc.by_s[s] for s in scoring.S_KEYS),
                      *(sc.by_zone.get(z) for z in zone_codes)])
@@ -206,10 +206,10 @@ def _overview_sheet(sites, audits, items, lang: str) -> _Sheet:
         ("status", _("Status"), "text"), ("overall", _("Overall"), "pct"),
         *((s, s_names[s], "pct") for s in scoring.S_KEYS), ("band", _("Band"), "text"),
         *((f"zone_{code}", name, "pct") for code, name in zone_names.items())])
-    answers = scored_answers_from_packed(queries.packed_answers([a.id for a in audits]), items)
+    scores = scores_by_audit([a.id for a in audits])
     for audit in audits:
         site = sites[audit.site_id]
-        sc = scoring.audit_scores(answers.get(audit.id, []))
+        sc = scores.get(audit.id) or scoring.audit_scores([])
         sheet.rows.append([site.code, site.name, site.former_district or "", site_kind_label(site.kind),
                            kind_label(audit.kind), phase_label(audit.phase), audit.audit_date, audit.auditor,
                            status_label(audit.status), rounded_pct(sc.overall),

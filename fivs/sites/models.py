@@ -9,6 +9,8 @@ from fivs.extensions import db
 from fivs.timeutil import utcnow
 
 SITE_KINDS = ("school", "clinic")
+# The places a site is in that the programme can be read by (its columns below).
+PLACES = ("province", "commune", "former_district")
 
 
 class Site(db.Model):
