@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import event, func, select, text, update
@@ -140,6 +141,23 @@ def test_a_save_on_an_audit_reopened_since_it_was_read_is_logged_with_old_values
     assert db.session.get(Audit, audit.id).row_version == 3
 
 
+@contextmanager
+def recorded_statements(db):
+    """The SQL statements run meanwhile, whitespace folded (SQLite's BEGIN left out: PostgreSQL's is not a
+    cursor's)."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.startswith("BEGIN"):
+            statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
 def test_a_tablets_save_is_five_statements_on_either_database(api, db, setup, backend):
     """Every tablet's tap is a save: the token's query (the user's assigned sites come with it), the
     audit with its checklist, the bump of the audit's row version, the answer's upsert and the read
@@ -148,18 +166,9 @@ def test_a_tablets_save_is_five_statements_on_either_database(api, db, setup, ba
     api.login(consultant)
     items, url = _plain_items(audit), f"/audits/{audit.uuid}/answers"
     api.put(url, json={"row_version": 1, "answers": [{"item": items[0], "score": 2}]})  # the token is touched
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if not statement.startswith("BEGIN"):  # SQLite's (PostgreSQL's BEGIN is not a cursor's)
-            statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(db) as statements:
         resp = api.put(url, headers={"Prefer": "return=minimal"},
                        json={"row_version": 2, "answers": [{"item": items[1], "score": 4}]})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
     assert resp.get_json()["scores"] == api.get(url[:-len("/answers")]).get_json()["scores"]
     kinds = [" ".join(s.split()[:3]) for s in statements]
@@ -176,18 +185,9 @@ def test_a_tablets_change_of_an_answer_adds_only_its_event_and_reads_nothing_fir
     api.login(consultant)
     items, url = _plain_items(audit), f"/audits/{audit.uuid}/answers"
     api.put(url, json={"row_version": 1, "answers": [{"item": items[0], "score": 2}]})
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if not statement.startswith("BEGIN"):
-            statements.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(db) as statements:
         resp = api.put(url, headers={"Prefer": "return=minimal"},
                        json={"row_version": 2, "answers": [{"item": items[0], "score": 4}]})
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert resp.status_code == 200 and resp.get_json()["row_version"] == 3
     kinds = [" ".join(s.split()[:3]) for s in statements]
     assert kinds[2:] == ["UPDATE audits SET", "INSERT INTO answers", "INSERT INTO events",
