@@ -107,3 +107,22 @@ def test_the_summary_names_every_s_that_shares_the_top_rise():
     assert tied.keys == ("seiri", "seiso") and tied.value == pytest.approx(25.0) and not tied.every_s
     assert _leaders({s: 75.0 for s in ("seiri", "seiton", "seiso", "seiketsu", "shitsuke")}, min).every_s
     assert _leaders({}, max) is None
+
+
+@pytest.mark.parametrize("state, shown", [("late", {"OTHER"}), ("incomplete", {"OTHER"}), ("complete", {"OWN"}),
+                                          ("", {"OWN", "OTHER"})])
+def test_the_board_shows_only_the_sites_in_the_state_asked_for(client, login_as, world, state, shown):
+    login_as("reviewer")
+    html = client.get(f"/?state={state}").get_data(as_text=True)
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    names = {"OWN": "Trường Tiểu học Hữu Sản", "OTHER": "Trường Tiểu học Xa Lạ"}
+    assert {code for code, name in names.items() if name in body} == shown
+    assert "1/2 cơ sở đã hoàn thành cả hai đợt" in html  # the headline is the programme's, whatever is shown
+    assert f'<option value="{state}" selected>' in html
+
+
+def test_an_unknown_board_state_is_a_clear_422(client, login_as, world):
+    login_as("reviewer")
+    resp = client.get("/?state=everything")
+    assert resp.status_code == 422
+    assert "“Hiển thị” phải là một trong: late (trễ hạn), complete" in resp.get_data(as_text=True)

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from datetime import date
 
+from flask_babel import gettext as _
+
 from fivs.actions.queries import Counts, counts_by_site
 from fivs.calendar import services
 from fivs.calendar.services import Column, RoundCell
 from fivs.comparisons.services import Programme, ProgrammeResult, SiteComparison, load_programme
+from fivs.services_errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -134,12 +137,31 @@ class RowsPage:
         return self.page + 1
 
 
-def board_page(board: Board, page: int, q: str = "", per_page: int = 50) -> RowsPage:
-    """The rows of page `page` (from 1) of the sites whose code or name contains `q`; only those rows
-    are built."""
+# What the board can be narrowed to: the sites with a late round, those that have both rounds submitted
+# (the programme's n) and those that have not yet.
+BOARD_STATES = ("late", "complete", "incomplete")
+
+
+def check_state(state: str | None) -> str:
+    """"" (every site) or one of BOARD_STATES; anything else is a 422 that names the allowed values."""
+    state = (state or "").strip()
+    if state and state not in BOARD_STATES:
+        raise ValidationError(_("Show must be one of: late, complete, incomplete."), code="bad_state",
+                              details=[{"field": "state", "allowed": list(BOARD_STATES)}])
+    return state
+
+
+def board_page(board: Board, page: int, q: str = "", state: str = "", per_page: int = 50) -> RowsPage:
+    """The rows of page `page` (from 1) of the sites whose code or name contains `q` and that are in `state`
+    (check_state's); only those rows are built (and, for "late", every matching site's round cells: no
+    answer is read for them)."""
+    state = check_state(state)
     needle = q.strip().casefold()
     chosen = [c for c in board.programme.sites
-              if not needle or needle in c.site.code.casefold() or needle in c.site.name.casefold()]
+              if (not needle or needle in c.site.code.casefold() or needle in c.site.name.casefold())
+              and (state != "complete" or not c.missing) and (state != "incomplete" or c.missing)]
+    if state == "late":
+        chosen = [c for c in chosen if board.row(c).late]
     page = min(max(page, 1), max(1, -(-len(chosen) // per_page)))
     return RowsPage([board.row(c) for c in chosen[(page - 1) * per_page:page * per_page]], page, per_page,
                     len(chosen))

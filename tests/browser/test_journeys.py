@@ -125,6 +125,21 @@ def test_reviewer_board_marks_a_late_round(page, log_in, T, shot, journeys):
     shot(page, "board-late-row")
 
 
+def test_reviewer_narrows_the_board_to_the_sites_with_a_late_round(page, log_in, T, shot, journeys):
+    log_in("reviewer")
+    main = page.get_by_role("main")
+    main.get_by_label(T("Show")).select_option("late")
+    main.get_by_role("button", name=T("Find")).click()
+    page.wait_for_url(re.compile(r"state=late"))
+    board = main.get_by_role("region", name=T("Each site's rounds against the programme calendar; a late round is marked."))
+    rows = board.locator("tbody tr")
+    assert rows.count() > 0 and rows.count() == board.locator("tbody tr.row-late").count()  # late ones only
+    assert journeys["site"] not in board.inner_text()  # both its rounds are in
+    assert T("%(done)d/%(total)d sites have completed both rounds", done=6, total=12) in main.inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "board-late-only")
+
+
 def test_history_lists_an_answer_change_with_old_and_new_value(page, log_in, T, shot, journeys):
     log_in("reviewer")
     page.goto(f"/audits/{journeys['audit']}/history")
