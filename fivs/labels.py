@@ -9,6 +9,7 @@ and are not translated.
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from fivs.scoring import MAX_SCORE, band
 from fivs.stats import (AGREEMENT_MIN_ITEMS, BOOTSTRAP_RESAMPLES, EXACT_MAX_N, ONE_LEVEL, TOO_FEW_ITEMS,
@@ -54,9 +55,18 @@ def role_label(role: str) -> str:
     return role_names().get(role, role)
 
 
+def site_kind_label(kind: str) -> str:
+    """A site's kind (fivs.sites.models.SITE_KINDS) in the current language."""
+    return {"school": _("Primary school"), "clinic": _("Clinic")}.get(kind, kind)
+
+
+# An audit's rounds (fivs.audits.models.PHASES), lazily translated: the start form's choices are these too.
+PHASE_NAMES = {"baseline": _l("Baseline"), "periodic": _l("Periodic"), "final": _l("Final")}
+
+
 def phase_label(phase: str) -> str:
-    """An audit's round (fivs.audits.models.PHASES) in the current language (the code for an unknown one)."""
-    return {"baseline": _("Baseline"), "periodic": _("Periodic"), "final": _("Final")}.get(phase, phase)
+    """An audit's round in the current language (the code for an unknown one)."""
+    return str(PHASE_NAMES.get(phase, phase))
 
 
 def kind_label(kind: str) -> str:

@@ -14,11 +14,10 @@ from wtforms import (DateField, HiddenField, IntegerField, SelectChoice, SelectF
 from wtforms.validators import UUID, DataRequired, InputRequired
 
 from fivs.formfields import ChoiceField, FlaskForm
+from fivs.labels import PHASE_NAMES
 from fivs.text import clean_text
 
-# The order and keys of fivs.audits.models.PHASES.
-PHASE_CHOICES = [SelectChoice("baseline", _l("Baseline")), SelectChoice("periodic", _l("Periodic")),
-                 SelectChoice("final", _l("Final"))]
+PHASE_CHOICES = [SelectChoice(phase, name) for phase, name in PHASE_NAMES.items()]  # PHASES' order and keys
 
 
 def _unknown_phase(phase, _allowed) -> str:

@@ -239,7 +239,7 @@ def reopen(audit_uuid):
         form.reason.errors = [exc.message]
         return _summary(audit, form, 422)
     db.session.commit()
-    flash(_("The audit is reopened. Every change is now recorded in its history."), "info")
+    flash(_("The audit is reopened; each change to it is recorded in its history."), "info")
     return redirect(url_for(".zones", audit_uuid=audit.uuid))
 
 

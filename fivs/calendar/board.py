@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 
 from flask_babel import gettext as _
 
@@ -66,7 +66,7 @@ class Board:
     @property
     def completed(self) -> int:
         """Sites with both a submitted baseline and a submitted final (the programme's n)."""
-        return sum(1 for c in self.programme.sites if not c.missing)
+        return len(self.result.sites_included)
 
     def row(self, comparison: SiteComparison) -> BoardRow:
         audits = self.programme.audits.get(comparison.site.id, [])

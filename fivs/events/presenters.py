@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 
 from fivs import labels
 from fivs.i18n import format_day
+from fivs.sites.models import SITE_KINDS
 
 FIELD_NAMES = {
     "score": _l("Score"), "na": _l("N/A"), "note": _l("Note"), "status": _l("Status"),
@@ -84,4 +85,4 @@ def value_words(action: str, field: str, value) -> str:
 
 def _kind_words(kind: str) -> str:
     """A site's kind (school, clinic) or an audit's (consultant, self, calibration)."""
-    return {"school": _("Primary school"), "clinic": _("Clinic")}.get(kind) or labels.kind_label(kind)
+    return labels.site_kind_label(kind) if kind in SITE_KINDS else labels.kind_label(kind)

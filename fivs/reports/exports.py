@@ -34,7 +34,7 @@ from fivs.actions import queries as action_queries
 from fivs.actions.services import is_overdue
 from fivs.comparisons import queries
 from fivs.comparisons.services import scores_by_audit
-from fivs.labels import action_status_label, kind_label, phase_label, priority_label, status_label
+from fivs.labels import action_status_label, kind_label, phase_label, priority_label, site_kind_label, status_label
 from fivs.timeutil import to_local
 
 SUBMITTED = "submitted"
@@ -174,10 +174,6 @@ def rounded_pct(value: float | None) -> float | None:
     if value is None:
         return None
     return float(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
-
-
-def site_kind_label(kind: str) -> str:
-    return {"school": _("Primary school"), "clinic": _("Clinic")}.get(kind, kind)
 
 
 class _Sheet:
