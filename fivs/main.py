@@ -30,9 +30,11 @@ def home():
         return render_template("main/consultant_home.html", home=consultant_home(current_user, local_today()))
     if policy.can_see_programme(current_user):
         board = programme_board(policy.visible_site_ids(current_user), local_today(), hidden_audits(current_user))
-        q, state = request.args.get("q", ""), request.args.get("state", "")
-        return render_template("main/board.html", board=board, q=q, state=state,
-                               rows=board_page(board, request.args.get("page", 1, type=int), q, state))
+        args = request.args
+        filters = SiteFilters.of(args.get("q"), args.get("kind"), args.get("province"), args.get("commune"))
+        state = args.get("state", "")
+        return render_template("main/board.html", board=board, filters=filters, state=state,
+                               rows=board_page(board, args.get("page", 1, type=int), filters, state))
     if policy.works_at_a_site(current_user):
         return render_template("main/site_home.html", site=current_user.site, home=site_home(current_user.site))
     filters = SiteFilters.of(request.args.get("q"))

@@ -13,7 +13,8 @@ def register(app: Flask) -> None:
     def _globals():
         return {"lang": current_lang(), "S_KEYS": scoring.S_KEYS, "policy": policy, "role_label": labels.role_label,
                 "kappa_missing_label": labels.kappa_missing_label, "site_place": labels.site_place,
-                "round_state_label": labels.round_state_label}
+                "round_state_label": labels.round_state_label,
+                "site_kind_label": labels.site_kind_label}
 
     @app.template_filter("pct")
     def _pct(value):

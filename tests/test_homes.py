@@ -121,6 +121,58 @@ def test_the_board_shows_only_the_sites_in_the_state_asked_for(client, login_as,
     assert f'<option value="{state}" selected>' in html
 
 
+@pytest.fixture
+def places(world, db):
+    """Three more sites: a clinic in another province, a school in another commune and a school there."""
+    make_site(kind="clinic", code="CLINIC", name="Trạm Y tế Lục Sơn", province="Lạng Sơn", commune="Xã Lục Sơn")
+    make_site(code="HILL", name="Trường Tiểu học Đồi Thông", province="Bắc Ninh", commune="Xã Tuấn Đạo")
+    world["site"].commune = world["other"].commune = "Phường Bắc Giang"
+    db.session.commit()
+    return world
+
+
+BOARD_NAMES = {"OWN": "Trường Tiểu học Hữu Sản", "OTHER": "Trường Tiểu học Xa Lạ", "CLINIC": "Trạm Y tế Lục Sơn",
+               "HILL": "Trường Tiểu học Đồi Thông"}
+
+
+@pytest.mark.parametrize("query, shown", [
+    ("kind=clinic", {"CLINIC"}),
+    ("kind=school", {"OWN", "OTHER", "HILL"}),
+    ("province=L%E1%BA%A1ng+S%C6%A1n", {"CLINIC"}),  # Lạng Sơn
+    ("province=B%E1%BA%AFc+Ninh&commune=X%C3%A3+Tu%E1%BA%A5n+%C4%90%E1%BA%A1o", {"HILL"}),  # Xã Tuấn Đạo
+    ("commune=Ph%C6%B0%E1%BB%9Dng+B%E1%BA%AFc+Giang&state=complete", {"OWN"}),
+    ("province=H%C3%A0+N%E1%BB%99i", set()),  # Hà Nội: no site there, no row and no error
+])
+def test_the_board_filters_by_kind_province_and_commune(client, login_as, places, query, shown):
+    login_as("reviewer")
+    resp = client.get(f"/?{query}")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    assert {code for code, name in BOARD_NAMES.items() if name in body} == shown
+    assert "1/4 cơ sở đã hoàn thành cả hai đợt" in html  # the headline is the programme's, whatever is shown
+    if not shown:
+        assert "Không có cơ sở nào khớp với bộ lọc." in body
+
+
+def test_the_board_keeps_its_filters_in_its_form(client, login_as, places):
+    login_as("reviewer")
+    html = client.get("/?kind=clinic&province=L%E1%BA%A1ng+S%C6%A1n&commune=X%C3%A3+L%E1%BB%A5c+S%C6%A1n"
+                      ).get_data(as_text=True)
+    assert '<option value="clinic" selected>Cơ sở khám chữa bệnh</option>' in html
+    assert '<option value="Lạng Sơn" selected>Lạng Sơn</option>' in html
+    assert 'name="commune" type="search" value="Xã Lục Sơn"' in html
+    assert '<option value="Bắc Ninh">Bắc Ninh</option>' in html  # the provinces of the board's sites
+    assert "Bỏ lọc" in html
+
+
+def test_an_unknown_board_kind_is_a_clear_422(client, login_as, world):
+    login_as("reviewer")
+    resp = client.get("/?kind=hospital")
+    assert resp.status_code == 422
+    assert "Loại cơ sở phải là một trong: school (trường tiểu học), clinic (cơ sở khám chữa bệnh)." in resp.get_data(as_text=True)
+
+
 def test_an_unknown_board_state_is_a_clear_422(client, login_as, world):
     login_as("reviewer")
     resp = client.get("/?state=everything")

@@ -20,6 +20,8 @@ from fivs.calendar import services
 from fivs.calendar.services import Column, RoundCell
 from fivs.comparisons.services import Programme, ProgrammeResult, SiteComparison, load_programme
 from fivs.services_errors import ValidationError
+from fivs.sites.models import SITE_KINDS
+from fivs.sites.queries import SiteFilters
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,11 @@ class Board:
     @property
     def sites(self) -> int:
         return len(self.programme.sites)
+
+    @cached_property
+    def provinces(self) -> list[str]:
+        """The provinces the board's sites are in now, for the province filter's choices."""
+        return sorted({c.site.province for c in self.programme.sites if c.site.province})
 
     @property
     def completed(self) -> int:
@@ -151,14 +158,23 @@ def check_state(state: str | None) -> str:
     return state
 
 
-def board_page(board: Board, page: int, q: str = "", state: str = "", per_page: int = 50) -> RowsPage:
-    """The rows of page `page` (from 1) of the sites whose code or name contains `q` and that are in `state`
-    (check_state's); only those rows are built (and, for "late", every matching site's round cells: no
-    answer is read for them)."""
-    state = check_state(state)
-    needle = q.strip().casefold()
+def check_filters(filters: SiteFilters) -> SiteFilters:
+    """The board's site filters, the kind one of SITE_KINDS or none; another kind is a 422 that names them.
+    A province or commune no site is in is no error: it shows no row."""
+    if filters.kind and filters.kind not in SITE_KINDS:
+        raise ValidationError(_("The kind of site must be one of: school, clinic."), code="bad_kind",
+                              details=[{"field": "kind", "allowed": list(SITE_KINDS)}])
+    return filters
+
+
+def board_page(board: Board, page: int, filters: SiteFilters | None = None, state: str = "",
+               per_page: int = 50) -> RowsPage:
+    """The rows of page `page` (from 1) of the sites that pass `filters` (code or name, kind, province,
+    commune: the site list's) and are in `state` (check_state's); only those rows are built (and, for
+    "late", every matching site's round cells: no answer is read for them)."""
+    state, filters = check_state(state), check_filters(filters or SiteFilters())
     chosen = [c for c in board.programme.sites
-              if (not needle or needle in c.site.code.casefold() or needle in c.site.name.casefold())
+              if filters.admits(c.site)
               and (state != "complete" or not c.missing) and (state != "incomplete" or c.missing)]
     if state == "late":
         chosen = [c for c in chosen if board.row(c).late]

@@ -27,6 +27,19 @@ class SiteFilters:
     def of(cls, q=None, kind=None, province=None, commune=None) -> "SiteFilters":
         return cls(*(clean_text(v, multiline=False) for v in (q, kind, province, commune)))
 
+    @property
+    def any(self) -> bool:
+        """Whether any filter is set."""
+        return bool(self.q or self.kind or self.province or self.commune)
+
+    def admits(self, site) -> bool:
+        """Whether `site` (anything with code, name, kind, province and commune: a Site or a comparison's
+        SiteRow) passes the filters: filtered_sites' rule, for the sites a page already holds (the board)."""
+        needle = self.q.casefold()
+        return ((not needle or needle in site.code.casefold() or needle in site.name.casefold())
+                and all(not getattr(self, name) or getattr(site, name) == getattr(self, name)
+                        for name in ("kind", "province", "commune")))
+
 
 def filtered_sites(stmt: Select, filters: SiteFilters) -> Select:
     """`stmt` (selecting from Site) limited by the filters."""

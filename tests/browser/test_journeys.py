@@ -140,6 +140,22 @@ def test_reviewer_narrows_the_board_to_the_sites_with_a_late_round(page, log_in,
     shot(page, "board-late-only")
 
 
+def test_reviewer_narrows_the_board_to_the_clinics_of_a_province(page, log_in, T, shot, journeys):
+    log_in("reviewer")
+    main = page.get_by_role("main")
+    main.get_by_label(T("Kind")).select_option("clinic")
+    main.get_by_label(T("Province (now)")).select_option("Bắc Ninh")
+    main.get_by_role("button", name=T("Find")).click()
+    page.wait_for_url(re.compile(r"kind=clinic&province=B%E1%BA%AFc\+Ninh"))
+    board = main.get_by_role("region", name=T("Each site's rounds against the programme calendar; a late round is marked."))
+    names = board.locator("tbody th[scope=row]").all_inner_texts()
+    assert len(names) == 2 and all(n.startswith("Cơ sở khám chữa bệnh") for n in names), names
+    assert T("%(done)d/%(total)d sites have completed both rounds", done=6, total=12) in main.inner_text()
+    assert main.get_by_label(T("Kind")).input_value() == "clinic"  # the form keeps what was asked
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    shot(page, "board-clinics")
+
+
 def test_history_lists_an_answer_change_with_old_and_new_value(page, log_in, T, shot, journeys):
     log_in("reviewer")
     page.goto(f"/audits/{journeys['audit']}/history")
