@@ -107,7 +107,7 @@ class ScoredAnswer:
         return not self.na and self.score is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditScores:
     by_s: dict[str, float | None]  # all five keys always present
     by_zone: dict[str, float | None]  # zone_code -> pct; zones seen in the answers
@@ -231,7 +231,7 @@ def format_pct(pct: float | None, lang: str = "vi") -> str:
 # ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     by_s: dict[str, float | None]
     overall: float | None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from sys import intern
 from datetime import date, datetime
 
 from sqlalchemy import Integer, String, and_, case, cast, func, literal, select, type_coerce, union_all
@@ -24,7 +25,7 @@ from fivs.timeutil import as_utc
 KINDS = ("all", "school", "clinic")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SiteRow:
     id: int
     code: str
@@ -47,7 +48,7 @@ SITE_ROW_COLUMNS = (Site.id, Site.code, Site.name, Site.kind, Site.province, Sit
                     Site.former_district)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AuditRow:
     id: int
     uuid: str
@@ -125,8 +126,11 @@ def audits(site_ids: Collection[int] | None = None, kind: str = "all", *,
         stmt = stmt.where(Audit.kind == "consultant")
     stmt = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=active_only,
                                        province=province), hidden)
-    return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=r[3], kind=r[4], status=r[5],
-                     audit_date=r[6], submitted_at=r[7], auditor=r[8] or r[9], checklist_version=r[10])
+    # The few distinct words (round, kind, status, auditor) are interned: a national programme's 120,000
+    # audits then hold one copy of each instead of one per row.
+    return [AuditRow(id=r[0], uuid=str(r[1]), site_id=r[2], phase=intern(r[3]), kind=intern(r[4]),
+                     status=intern(r[5]), audit_date=r[6], submitted_at=r[7], auditor=intern(r[8] or r[9]),
+                     checklist_version=r[10])
             for r in db.session.execute(stmt)]
 
 

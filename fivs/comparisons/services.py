@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from operator import itemgetter
+from sys import intern
 
 from flask_babel import gettext as _
 
@@ -80,7 +81,7 @@ def pick_round(audits: Iterable[AuditRow], phase: str) -> AuditRow | None:
 
 
 # ---------------------------------------------------------------- one site
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Round:
     """One audit with its scores."""
 
@@ -125,7 +126,7 @@ class ZoneName:
         return self.name_en if lang == "en" else self.name_vi
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SiteComparison:
     site: SiteRow
     baseline: Round | None
@@ -429,6 +430,7 @@ def _from_round_sums(site: SiteRow, audits: list[AuditRow], rows: list[tuple]) -
             if codes:
                 excluded += codes.split(queries.EXCLUDED_SEPARATOR)
         else:
+            key = intern(key)  # a zone code: one copy for every site's scores, not one per row
             for i, (answered, t, n) in enumerate(((ba, bt, bn), (fa, ft, fn))):
                 if answered:
                     zone_totals[i][key], zone_counts[i][key] = t, n
