@@ -158,6 +158,27 @@ def test_api_audits_page_and_search_by_site(client, api, db):
     assert api.get("/audits", query_string={"per_page": "500"}).status_code == 422
 
 
+def test_api_audits_filter_by_the_sites_kind_province_and_commune(client, api, db):
+    consultant = make_user("consultant")
+    school = make_site(code="AU-3", name="Trường Tiểu học Đèo Gia", province="Bắc Ninh", commune="Xã Đèo Gia")
+    clinic = make_site(kind="clinic", code="AU-4", name="Trạm Y tế Lộc Bình", province="Lạng Sơn",
+                       commune="Xã Lộc Bình")
+    for site in (school, clinic):
+        make_audit(site, consultant, audit_date=date(2023, 4, 3))
+    db.session.commit()
+    api.login(make_user("reviewer"))
+
+    def sites(**query):
+        body = api.get("/audits", query_string=query).get_json()
+        return [a["site"] for a in body["audits"]]
+
+    assert sites(kind="clinic") == ["AU-4"] and sites(kind="school") == ["AU-3"]
+    assert sites(province="Lạng Sơn") == ["AU-4"] and sites(commune="Xã Đèo Gia") == ["AU-3"]
+    assert sites(province="Bắc Ninh", commune="Xã Lộc Bình") == [] and sorted(sites()) == ["AU-3", "AU-4"]
+    resp = api.get("/audits", query_string={"kind": "hospital"})
+    assert resp.status_code == 422 and resp.get_json()["error"]["details"][0]["field"] == "kind"
+
+
 def test_event_log_has_a_site_code_field_not_every_site_and_constant_queries(client, login_as, db):
     login_as("admin")
     add_sites(db, 0, 30)

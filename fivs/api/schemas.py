@@ -18,7 +18,6 @@ from fivs.audits.models import PHASES, STATUSES
 from fivs.services_errors import ServiceError, ValidationError
 from fivs.sites.models import SITE_KINDS
 from fivs.sites.queries import MAX_PER_PAGE, PER_PAGE, SiteFilters
-from fivs.text import clean_text
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_INT = 2**31 - 1  # the databases' INTEGER
@@ -158,9 +157,10 @@ def _query_args(args) -> Fields:
 
 
 def audit_filters(args) -> dict:
+    """?site= (a code), the sites' filters of site_filters (q, kind, province, commune: under "sites"), phase,
+    status and the page."""
     fields = _query_args(args)
-    filters = {"site": fields.text("site", required=False),
-               "q": clean_text(fields.text("q", required=False), multiline=False),
+    filters = {"site": fields.text("site", required=False), "sites": _site_filters(fields),
                "phase": fields.choice("phase", PHASES, required=False),
                "status": fields.choice("status", STATUSES, required=False), **_paging(fields)}
     fields.check()
@@ -170,11 +170,14 @@ def audit_filters(args) -> dict:
 def site_filters(args) -> tuple[SiteFilters, dict]:
     """?q= (code or name contains), kind, province, commune, and the page: the filters and the paging."""
     fields = _query_args(args)
-    texts = {name: fields.text(name, required=False) for name in ("q", "province", "commune")}
-    kind = fields.choice("kind", SITE_KINDS, required=False)
-    paging = _paging(fields)
+    filters, paging = _site_filters(fields), _paging(fields)
     fields.check()
-    return SiteFilters.of(kind=kind, **texts), paging
+    return filters, paging
+
+
+def _site_filters(fields) -> SiteFilters:
+    texts = {name: fields.text(name, required=False) for name in ("q", "province", "commune")}
+    return SiteFilters.of(kind=fields.choice("kind", SITE_KINDS, required=False), **texts)
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,8 @@ def list_audits():
     for name in ("phase", "status"):
         if filters[name]:
             stmt = stmt.where(getattr(Audit, name) == filters[name])
-    if filters["q"]:
-        stmt = stmt.where(Audit.site_id.in_(filtered_sites(select(Site.id), SiteFilters(q=filters["q"]))))
+    if filters["sites"].any:
+        stmt = stmt.where(Audit.site_id.in_(filtered_sites(select(Site.id), filters["sites"])))
     page = db.paginate(stmt, page=filters["page"], per_page=filters["per_page"], error_out=False)
     return json_response({"audits": [audit_summary(a) for a in page.items], **page_dict(page, ".list_audits")})
 
