@@ -49,6 +49,29 @@ def test_the_board_marks_a_round_late_when_its_window_closed_without_a_submitted
     assert api.login(world["consultant"]).get("/programme/board").status_code == 403
 
 
+def test_the_board_api_pages_and_narrows_its_rows_but_not_its_headline(api, db, world):
+    make_site(kind="clinic", code="CLINIC", province="Lạng Sơn", commune="Xã Lộc Bình")  # both its rounds late
+    db.session.commit()
+    api.login(world["reviewer"])
+    body = api.get("/programme/board", query_string={"per_page": "2"}).get_json()
+    assert (body["total"], body["per_page"], body["page"], body["prev"]) == (3, 2, 1, None) and len(body["rows"]) == 2
+    codes = [r["site"]["code"] for r in body["rows"]]
+    body = api.get(body["next"].removeprefix("/api/v1")).get_json()
+    codes += [r["site"]["code"] for r in body["rows"]]
+    assert sorted(codes) == ["CLINIC", "DONE", "HALF"] and body["next"] is None
+    headline = ("sites", "completed_both_rounds", "mean_change", "late_rounds")
+    for query, shown in (({"kind": "clinic"}, ["CLINIC"]), ({"province": "Lạng Sơn"}, ["CLINIC"]),
+                         ({"commune": "Xã Lộc Bình", "kind": "school"}, []), ({"state": "late"}, ["HALF", "CLINIC"]),
+                         ({"state": "complete", "q": "don"}, ["DONE"])):
+        narrowed = api.get("/programme/board", query_string=query).get_json()
+        assert [r["site"]["code"] for r in narrowed["rows"]] == shown and narrowed["total"] == len(shown), query
+        assert [narrowed[k] for k in headline] == [3, 1, pytest.approx(25.0), 3]  # the programme's, always
+    assert api.get("/programme/board", query_string={"page": "9"}).get_json()["rows"] == []
+    for bad in ({"state": "everything"}, {"kind": "hospital"}, {"per_page": "101"}):
+        resp = api.get("/programme/board", query_string=bad)
+        assert resp.status_code == 422 and resp.get_json()["error"]["details"][0]["field"] == next(iter(bad)), bad
+
+
 def test_a_round_whose_window_is_still_open_is_not_late(api, db, world):
     db.session.add(RoundWindow(year=2099, phase="baseline", opens=date(2099, 4, 1), closes=date(2099, 5, 31)))
     db.session.commit()

@@ -271,6 +271,7 @@ SCHEMAS = {
             "actions": _object({"open": {"type": "integer", "minimum": 0},
                                 "overdue": {"type": "integer", "minimum": 0}}),
         })},
+        **PAGE,
     }),
     "Agreement": _object({
         "n_items": {"type": "integer", "minimum": 0, "description": "Items both raters scored (each room its own item)."},
@@ -594,8 +595,16 @@ PATHS.update({
     "/programme/board": {"get": {
         "operationId": "getProgrammeBoard", "tags": ["calendar"],
         "summary": "Every site's rounds against the calendar (state, date, late), its open and overdue "
-                   "corrective actions, and the programme's headline figures (reviewers and admins).",
-        "responses": _responses({"200": _ok("ProgrammeBoard", "The board.")}, 403),
+                   "corrective actions, and the programme's headline figures over every site (reviewers and "
+                   "admins); one page of rows, narrowed as the site list and by state.",
+        "parameters": [_query_param("q", TEXT, "Only sites whose code or name contains this."),
+                       _query_param("kind", {"enum": list(SITE_KINDS)}, "Only this kind."),
+                       _query_param("province", TEXT, "Only this province (now; exact)."),
+                       _query_param("commune", TEXT, "Only this commune (now; exact)."),
+                       _query_param("state", {"enum": ["late", "complete", "incomplete"]},
+                                    "Only the sites with a late round, with both rounds submitted, or without."),
+                       *PAGING],
+        "responses": _responses({"200": _ok("ProgrammeBoard", "The board.")}, 403, 422),
     }},
     # fivs/agreement/api.py (figures from fivs.stats, unrounded)
     "/sites/{code}/agreement": {"get": {

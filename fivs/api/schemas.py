@@ -15,6 +15,7 @@ from flask import request
 from flask_babel import gettext as _
 
 from fivs.audits.models import PHASES, STATUSES
+from fivs.calendar.board import BOARD_STATES
 from fivs.services_errors import ServiceError, ValidationError
 from fivs.sites.models import SITE_KINDS
 from fivs.sites.queries import MAX_PER_PAGE, PER_PAGE, SiteFilters
@@ -173,6 +174,15 @@ def site_filters(args) -> tuple[SiteFilters, dict]:
     filters, paging = _site_filters(fields), _paging(fields)
     fields.check()
     return filters, paging
+
+
+def board_filters(args) -> tuple[SiteFilters, str, dict]:
+    """The board's filters (site_filters' four and state=late|complete|incomplete) and the page."""
+    fields = _query_args(args)
+    filters, state, paging = (_site_filters(fields), fields.choice("state", BOARD_STATES, required=False),
+                              _paging(fields))
+    fields.check()
+    return filters, state or "", paging
 
 
 def _site_filters(fields) -> SiteFilters:

@@ -5,14 +5,15 @@ every site's rounds, state and lateness, for reviewers and admins.
 """
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, request
 from flask_babel import gettext as _
 
 from fivs.api.auth import api_user, authenticate, challenge
-from fivs.api.representations import json_response
+from fivs.api import schemas
+from fivs.api.representations import json_response, page_dict
 from fivs.audits.queries import hidden_audits
 from fivs.auth import policy
-from fivs.calendar.board import programme_board
+from fivs.calendar.board import board_page, programme_board
 from fivs.calendar.services import windows
 from fivs.extensions import csrf
 from fivs.services_errors import PermissionDenied
@@ -41,4 +42,7 @@ def board():
     user = api_user()
     if not policy.can_see_programme(user):
         raise PermissionDenied(_("Only reviewers and admins can see the programme board."))
-    return json_response(programme_board(policy.visible_site_ids(user), local_today(), hidden_audits(user)).as_dict())
+    filters, state, paging = schemas.board_filters(request.args)
+    board = programme_board(policy.visible_site_ids(user), local_today(), hidden_audits(user))
+    page = board_page(board, paging["page"], filters, state, per_page=paging["per_page"])
+    return json_response({**board.as_dict(page), **page_dict(page, ".board")})

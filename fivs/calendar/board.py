@@ -82,7 +82,7 @@ class Board:
 
     @property
     def rows(self) -> list[BoardRow]:
-        """Every site's row (the JSON's; a page shows `board_page`'s)."""
+        """Every site's row (what the late rounds are counted over; a page shows `board_page`'s)."""
         return [self.row(c) for c in self.programme.sites]
 
     @property
@@ -96,12 +96,12 @@ class Board:
     def mean_change(self) -> float | None:
         return self.result.stats.overall.mean_change
 
-    def as_dict(self) -> dict:
-        rows = self.rows
-        return {"sites": len(rows), "completed_both_rounds": self.completed,
-                "mean_change": self.mean_change, "late_rounds": sum(c.late for r in rows for c in r.cells),
+    def as_dict(self, page: RowsPage) -> dict:
+        """The headline over every site and the rows of one page (board_page's)."""
+        return {"sites": self.sites, "completed_both_rounds": self.completed,
+                "mean_change": self.mean_change, "late_rounds": self.late_rounds,
                 "rounds": [{"phase": c.phase, "year": c.year} for c in self.columns],
-                "rows": [r.as_dict() for r in rows]}
+                "rows": [r.as_dict() for r in page.items]}
 
 
 def programme_board(visible_site_ids: Collection[int] | None, today: date, hidden: Collection[int] = ()) -> Board:
@@ -178,6 +178,6 @@ def board_page(board: Board, page: int, filters: SiteFilters | None = None, stat
               and (state != "complete" or not c.missing) and (state != "incomplete" or c.missing)]
     if state == "late":
         chosen = [c for c in chosen if board.row(c).late]
-    page = min(max(page, 1), max(1, -(-len(chosen) // per_page)))
+    page = max(page, 1)  # past the last page: no row, as the other lists
     return RowsPage([board.row(c) for c in chosen[(page - 1) * per_page:page * per_page]], page, per_page,
                     len(chosen))
