@@ -610,3 +610,11 @@ def test_control_characters_are_removed_from_saved_text(client, db, world):
     stored = db.session.scalar(select(Answer.note).where(Answer.note.like("S%")))
     assert stored is not None and not any(ord(c) < 32 and c not in "\t\n" for c in stored)
     assert "Sạch" in stored and "gàng" in stored
+
+
+@pytest.mark.parametrize("path", ["/api/v1/audits?site=TH%00X", "/api/v1/sites/TH%00X", "/sites/TH%00X",
+                                  "/api/v1/sites/TH%01X/comparison"])
+def test_a_site_code_with_a_nul_or_control_character_is_a_404_on_either_database(client, db, login_as, world, path):
+    login_as("admin")
+    resp = client.get(path)
+    assert resp.status_code == 404

@@ -21,6 +21,7 @@ from fivs.auth import policy
 from fivs.extensions import db
 from fivs.photos.models import Photo
 from fivs.sites.models import Site
+from fivs.text import has_control_chars
 
 
 def requires(allowed: Callable[[object], bool]):
@@ -52,6 +53,10 @@ def visible_sites_query(user):
 
 
 def get_site_or_404(code: str) -> Site:
+    """The site of `code` if the user may see it, else 404 (a code with a control character, NUL included,
+    names no site: it is not sent to a database that refuses it)."""
+    if has_control_chars(code):
+        abort(404)
     site = db.session.scalar(select(Site).where(Site.code == code))
     if site is None or not policy.sees_site(current_user, site.id):
         abort(404)
