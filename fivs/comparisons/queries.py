@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from sys import intern
 from datetime import date, datetime
+from sys import intern
 
 from sqlalchemy import Integer, String, and_, case, cast, func, literal, select, type_coerce, union_all
 
