@@ -20,6 +20,7 @@ from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, PHASES, Acknowledg
 from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
+from fivs.comparisons.queries import store_round_sums
 from fivs.dates import date_problem
 from fivs.events.services import log_event
 from fivs.extensions import db
@@ -169,6 +170,7 @@ def void_audit(audit: Audit, user, reason: str) -> Audit:
     log_event("audit.void", user=user, audit=audit, target=str(audit.uuid),
               old={"status": audit.status}, new={"status": "voided"}, detail=reason)
     db.session.flush()
+    _store_compared_rounds(audit)
     return audit
 
 
@@ -633,6 +635,7 @@ def submit_audit(audit: Audit, user, *, row_version: int | None = None) -> Audit
     log_event("audit.submit", user=user, audit=audit, target=str(audit.uuid),
               old={"status": old}, new={"status": "submitted"})
     db.session.flush()
+    _store_compared_rounds(audit)
     return audit
 
 
@@ -651,7 +654,15 @@ def reopen_audit(audit: Audit, user, reason: str) -> Audit:
     log_event("audit.reopen", user=user, audit=audit, target=str(audit.uuid),
               old={"status": "submitted"}, new={"status": "reopened"}, detail=reason)
     db.session.flush()
+    _store_compared_rounds(audit)
     return audit
+
+
+def _store_compared_rounds(audit: Audit) -> None:
+    """A consultant's round was submitted, reopened or voided: the site's baseline and final may now be other
+    audits, whose sums are stored for the comparisons to read (fivs.comparisons.models)."""
+    if audit.kind == CONSULTANT_AUDIT:
+        store_round_sums([audit.site_id])
 
 
 # ---------------------------------------------------------------- scores

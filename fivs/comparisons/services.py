@@ -448,8 +448,9 @@ def _from_round_sums(site: SiteRow, audits: list[AuditRow], rows: list[tuple]) -
 def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None = None,
                    hidden: Collection[int] = (), province: str | None = None) -> Programme:
     """Comparisons of every active site of `kind` (optionally limited to some ids and to one province), from
-    the audits the viewer may see (`hidden`); the database sums the answers (`queries.round_sums`), so the
-    work in Python grows with the sites, not with their answers (3 queries)."""
+    the audits the viewer may see (`hidden`); the database sums the answers (`queries.round_sums`: the sums
+    each submission stored, the rest summed now), so the work in Python grows with the sites, not with their
+    answers (3 queries)."""
     kind = check_kind(kind)
     sites = queries.sites(visible_site_ids, kind, province=province)
     audits_by_site: dict[int, list[AuditRow]] = defaultdict(list)
