@@ -46,9 +46,9 @@ from fivs.audits.models import Audit  # noqa: E402
 from fivs.auth.models import User  # noqa: E402
 from fivs.checklists.models import ChecklistTemplate, Item, Zone  # noqa: E402
 from fivs.commands import _load_checklists  # noqa: E402
-from fivs.comparisons.queries import store_round_sums  # noqa: E402
 from fivs.comparisons.services import programme_comparison  # noqa: E402
 from fivs.extensions import db  # noqa: E402
+from fivs.round_sums.queries import store_round_sums  # noqa: E402
 from fivs.sites.models import Site  # noqa: E402
 
 RATIO_GOAL = 2.0

@@ -1,4 +1,4 @@
-"""The programme's figures from SQL sums (queries.round_sums) equal fivs.scoring's over the same answers.
+"""The programme's figures from SQL sums (fivs.round_sums) equal fivs.scoring's over the same answers.
 
 The data is made to hit every rule: N/A and unscored answers, rooms of a repeating zone, items answered in
 one round only, a final on another checklist version (an item moved to another S, one added, one dropped),
@@ -16,12 +16,13 @@ from sqlalchemy import func, select, update
 
 from fivs import scoring
 from fivs.audits.models import Answer, Audit
-from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.audits import services as audit_services
+from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.comparisons import queries
-from fivs.comparisons.models import RoundSum
 from fivs.comparisons.services import load_programme, pick_round, programme_stats
 from fivs.extensions import db as _db
+from fivs.round_sums import queries as sums
+from fivs.round_sums.models import RoundSum
 from fivs.sites.models import Site
 from tests.factories import make_audit, make_site, make_user, template_for
 
@@ -169,7 +170,7 @@ def world(db):
 def test_programme_sums_equal_scoring_over_the_answers(world, kind, stored):
     hidden, expected = world
     if stored:  # as the submissions store them (PS03's pair, for this viewer kept blind, is not stored)
-        queries.store_round_sums()
+        sums.store_round_sums()
     programme = load_programme(kind, hidden=hidden)
     assert {c.site.code for c in programme.sites} == {
         code for code in expected if kind == "all" or (code.startswith("PC") == (kind == "clinic"))}
@@ -209,7 +210,7 @@ def test_sql_rounds_are_pick_rounds(world):
     by_site = {}
     for audit in audits:
         by_site.setdefault(audit.site_id, []).append(audit)
-    rounds = queries.round_audits(hidden=hidden)
+    rounds = sums.round_audits(hidden=hidden)
     chosen = {(site_id, phase): audit_id for site_id, phase, audit_id
               in _db.session.execute(select(rounds.c.site_id, rounds.c.phase, rounds.c.audit_id))}
     assert chosen == {(site_id, phase): pick_round(rows, phase).id for site_id, rows in by_site.items()
@@ -236,11 +237,11 @@ def test_stored_sums_are_read_back_and_never_for_another_version_of_an_audit(wor
     hidden, expected = world
     summed_now = load_programme(hidden=hidden).sites
     assert stored_rows() == 0  # reading stores nothing
-    queries.store_round_sums()
+    sums.store_round_sums()
     stored = stored_rows()
     assert stored > 0
     assert load_programme(hidden=hidden).sites == summed_now
-    queries.store_round_sums()
+    sums.store_round_sums()
     assert stored_rows() == stored  # a stored pair is not stored again
 
     b_id, _f_id = expected["PS01"]

@@ -1,7 +1,7 @@
 """One live consultant audit per site and compared round; a reviewer voids an audit with a reason.
 
 A voided audit stays readable (banner, struck through in the site's list) but counts nowhere: the
-site and programme comparisons, exports and agreement leave it out (fivs.comparisons.queries.counted),
+site and programme comparisons, exports and agreement leave it out (fivs.audits.queries.counted),
 and a new audit of its site and round may start. Checked through the API against the scores.
 """
 from __future__ import annotations

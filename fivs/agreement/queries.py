@@ -9,12 +9,13 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, SELF_ASSESSMENT, Answer, Audit
-from fivs.audits.queries import without_hidden
+from fivs.audits.queries import counted, without_hidden
 from fivs.auth.models import User
 from fivs.checklists.models import Item, Zone
-from fivs.comparisons.queries import SITE_ROW_COLUMNS, SiteRow, counted, filter_sites
+from fivs.comparisons.queries import SITE_ROW_COLUMNS, SiteRow
 from fivs.extensions import db
 from fivs.sites.models import Site
+from fivs.sites.queries import filter_sites
 
 
 @dataclass(frozen=True)

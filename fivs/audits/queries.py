@@ -46,6 +46,12 @@ def without_hidden(stmt, hidden: Collection[int]):
     return stmt.where(Audit.id.not_in(sorted(hidden))) if hidden else stmt
 
 
+def counted(stmt):
+    """`stmt` (over Audit) without the voided audits: the one place that leaves a voided audit out of
+    every figure (site and programme comparison, reports, exports, rater agreement)."""
+    return stmt.where(Audit.voided_at.is_(None))
+
+
 def site_audits(site, hidden: Collection[int] = ()) -> list[Audit]:
     """Every audit of a site the viewer may see, newest first, with what its scores need loaded
     (a constant number of queries)."""

@@ -20,7 +20,7 @@ from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, PHASES, Acknowledg
 from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
-from fivs.comparisons.queries import store_round_sums
+from fivs.round_sums.queries import store_round_sums
 from fivs.dates import date_problem
 from fivs.events.services import log_event
 from fivs.extensions import db
@@ -660,7 +660,7 @@ def reopen_audit(audit: Audit, user, reason: str) -> Audit:
 
 def _store_compared_rounds(audit: Audit) -> None:
     """A consultant's round was submitted, reopened or voided: the site's baseline and final may now be other
-    audits, whose sums are stored for the comparisons to read (fivs.comparisons.models)."""
+    audits, whose sums are stored for the comparisons to read (fivs.round_sums)."""
     if audit.kind == CONSULTANT_AUDIT:
         store_round_sums([audit.site_id])
 

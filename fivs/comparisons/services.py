@@ -24,10 +24,11 @@ from fivs import scoring, stats
 from fivs.audits.models import PHASES
 from fivs.comparisons import queries
 from fivs.comparisons.queries import AuditRow, ItemRow, SiteRow
+from fivs.round_sums import queries as round_sums
 from fivs.services_errors import ValidationError
 from fivs.sites.models import PLACES
 
-ROUNDS = queries.ROUNDS  # the two rounds compared
+ROUNDS = round_sums.ROUNDS  # the two rounds compared
 WEAKEST_LIMIT = 10
 
 
@@ -412,9 +413,9 @@ def coverage_state(audits: Iterable[AuditRow], phase: str) -> str:
 
 
 def _from_round_sums(site: SiteRow, audits: list[AuditRow], rows: list[tuple]) -> SiteComparison:
-    """A site's comparison from its `queries.round_sums` rows (ROUND_SUMS_COLUMNS) and audits: the figures
-    `_compare` makes of the answers, from fivs.scoring's *_from_sums. The rounds are pick_round's, as the
-    database's (tests/test_programme_sums.py holds the two rules equal)."""
+    """A site's comparison from its `round_sums.round_sums` rows (ROUND_SUMS_COLUMNS) and audits: the
+    figures `_compare` makes of the answers, from fivs.scoring's *_from_sums. The rounds are pick_round's, as
+    the database's (tests/test_programme_sums.py holds the two rules equal)."""
     s_totals: list[dict] = [{}, {}, {}, {}]  # baseline, final, matched baseline, matched final
     s_counts: list[dict] = [{}, {}, {}, {}]
     zone_totals: list[dict] = [{}, {}]
@@ -428,7 +429,7 @@ def _from_round_sums(site: SiteRow, audits: list[AuditRow], rows: list[tuple]) -
             na[0] += bna
             na[1] += fna
             if codes:
-                excluded += codes.split(queries.EXCLUDED_SEPARATOR)
+                excluded += codes.split(round_sums.EXCLUDED_SEPARATOR)
         else:
             key = intern(key)  # a zone code: one copy for every site's scores, not one per row
             for i, (answered, t, n) in enumerate(((ba, bt, bn), (fa, ft, fn))):
@@ -448,7 +449,7 @@ def _from_round_sums(site: SiteRow, audits: list[AuditRow], rows: list[tuple]) -
 def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None = None,
                    hidden: Collection[int] = (), province: str | None = None) -> Programme:
     """Comparisons of every active site of `kind` (optionally limited to some ids and to one province), from
-    the audits the viewer may see (`hidden`); the database sums the answers (`queries.round_sums`: the sums
+    the audits the viewer may see (`hidden`); the database sums the answers (`round_sums.round_sums`: the sums
     each submission stored, the rest summed now), so the work in Python grows with the sites, not with their
     answers (3 queries)."""
     kind = check_kind(kind)
@@ -458,7 +459,7 @@ def load_programme(kind: str = "all", visible_site_ids: Collection[int] | None =
         audits_by_site[audit.site_id].append(audit)
     by_id = {s.id: s for s in sites}
     compared = {site_id: _from_round_sums(by_id[site_id], audits_by_site[site_id], list(rows))
-                for site_id, rows in groupby(queries.round_sums(visible_site_ids, kind, hidden=hidden,
+                for site_id, rows in groupby(round_sums.round_sums(visible_site_ids, kind, hidden=hidden,
                                                                 province=province), key=itemgetter(0))}
     return Programme(
         sites=[compared.get(s.id) or _from_round_sums(s, audits_by_site[s.id], []) for s in sites],

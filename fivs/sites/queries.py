@@ -2,6 +2,7 @@
 however many sites there are (the programme may grow from 12 to ~30,000)."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import Select, or_, select
@@ -12,6 +13,21 @@ from fivs.text import clean_text
 
 PER_PAGE = 50
 MAX_PER_PAGE = 100
+
+
+def filter_sites(stmt, site_ids: Collection[int] | None, kind: str, *, active_only: bool,
+                 province: str | None = None):
+    """`stmt` (joined to Site) limited to the visible sites (None: all), one kind ("all" or a kind), the active
+    ones and one province (now; None: every province)."""
+    if province is not None:
+        stmt = stmt.where(Site.province == province)
+    if site_ids is not None:
+        stmt = stmt.where(Site.id.in_(sorted(site_ids) or [-1]))
+    if kind != "all":
+        stmt = stmt.where(Site.kind == kind)
+    if active_only:
+        stmt = stmt.where(Site.active.is_(True))
+    return stmt
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The stored sums of a site's compared rounds (a cache of immutable data).
 
 A site's baseline and final, once submitted, do not change: an answer can only change after a reopen,
-and every change bumps the audit's row_version. So the sums `queries.round_sums` makes of a pair of
-rounds are stored under the pair's audit ids and row versions, and a comparison reads them instead of
-adding the pair's answers up again; a pair not stored yet (a new submission, a reopen, a void, another
-viewer's blindness picking other rounds) is summed and stored by the same statement on its first read.
-A stored row is never updated: a changed pair has other keys, and the old rows are simply not read.
+and every change bumps the audit's row_version. So the sums of a site's pair of rounds are stored under
+the pair's audit ids and row versions when a consultant's round of the site is submitted, reopened or
+voided (`fivs.round_sums.queries.store_round_sums`, from fivs.audits.services), and a comparison reads them instead of
+adding the pair's answers up again (`fivs.round_sums.queries.round_sums`); a pair not stored (a viewer kept blind to a
+round sees another pair; rows loaded around the services) is summed from its answers by the same
+statement. A stored row is never updated: a changed pair has other keys, and its old rows are not read.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fivs.extensions import db
 
-# The figures of one row, in the order of queries.ROUND_SUMS_COLUMNS after site, group and key.
+# The figures of one row, in the order of queries.ROUND_SUMS_COLUMNS after site, part and key.
 FIGURES = ("b_answers", "b_total", "b_count", "b_na", "f_answers", "f_total", "f_count", "f_na",
            "mb_total", "mb_count", "mf_total", "mf_count")
 

@@ -1,0 +1,1 @@
+"""Each site's baseline and final added up once, for every comparison."""
