@@ -3,8 +3,8 @@
 A site's baseline and final, once submitted, do not change: an answer can only change after a reopen,
 and every change bumps the audit's row_version. So the sums of a site's pair of rounds are stored under
 the pair's audit ids and row versions when a consultant's round of the site is submitted, reopened or
-voided (`fivs.round_sums.queries.store_round_sums`, from fivs.audits.services), and a comparison reads them instead of
-adding the pair's answers up again (`fivs.round_sums.queries.round_sums`); a pair not stored (a viewer kept blind to a
+voided (`queries.store_round_sums`, from fivs.audits.services), and a comparison reads them instead of
+adding the pair's answers up again (`queries.round_sums`); a pair not stored (a viewer kept blind to a
 round sees another pair; rows loaded around the services) is summed from its answers by the same
 statement. A stored row is never updated: a changed pair has other keys, and its old rows are not read.
 """
