@@ -20,6 +20,7 @@ from fivs.extensions import db
 from fivs.i18n import environment_language
 from fivs.photos.files import get_storage
 from fivs.photos.services import sweep_orphans
+from fivs.round_sums.queries import store_round_sums, stored_rows
 from fivs.services_errors import ServiceError
 from fivs.calendar.services import seed_pilot_calendar
 from fivs.sites.pilot import DEMO_PASSWORD, DEMO_USERS
@@ -40,6 +41,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(media_cli)
+    app.cli.add_command(round_sums_command)
 
 
 def _fail(message: str) -> None:
@@ -275,6 +277,18 @@ def backup_command(file) -> None:
     click.echo(_("backup written to %(file)s: %(database)s database (schema %(schema)s), %(media)d media files",
                  file=file, database=manifest["database"], schema=manifest["schema_revision"] or _("unknown"),
                  media=manifest["media_files"]))
+
+
+@click.command("round-sums")
+@with_appcontext
+@localized
+def round_sums_command() -> None:
+    """Store every site's sums of its baseline and final not stored yet: once, after upgrading a database that
+    holds submitted rounds (the audit services store them from then on); running it again stores nothing."""
+    before = stored_rows()
+    store_round_sums()
+    db.session.commit()
+    click.echo(_("round sums: %(n)d rows stored", n=stored_rows() - before))
 
 
 @click.command("restore")

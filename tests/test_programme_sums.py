@@ -227,22 +227,18 @@ def test_one_province(world):
 
 
 
-def stored_rows() -> int:
-    return _db.session.scalar(select(func.count()).select_from(RoundSum))
-
-
 def test_stored_sums_are_read_back_and_never_for_another_version_of_an_audit(world):
     """The sums of a site's pair of rounds, once stored under the pair's audits and row versions, are read
     back instead of adding up the answers again; a row stored for another version of an audit is never read."""
     hidden, expected = world
     summed_now = load_programme(hidden=hidden).sites
-    assert stored_rows() == 0  # reading stores nothing
+    assert sums.stored_rows() == 0  # reading stores nothing
     sums.store_round_sums()
-    stored = stored_rows()
+    stored = sums.stored_rows()
     assert stored > 0
     assert load_programme(hidden=hidden).sites == summed_now
     sums.store_round_sums()
-    assert stored_rows() == stored  # a stored pair is not stored again
+    assert sums.stored_rows() == stored  # a stored pair is not stored again
 
     b_id, _f_id = expected["PS01"]
     ps01 = next(c for c in summed_now if c.site.code == "PS01")
@@ -281,3 +277,20 @@ def test_a_reopened_and_resubmitted_round_is_compared_on_its_new_answers(world, 
     assert now.baseline.scores == scoring.audit_scores(scored(baseline.id))
     assert now.change == scoring.compare(scored(baseline.id), scored(expected["PS06"][1]))
     assert now.baseline.scores != by_code["PS06"].baseline.scores
+
+
+def test_the_round_sums_command_stores_the_pairs_not_stored_yet_once(world, app):
+    """`flask round-sums` (after upgrading a database that holds submitted rounds) stores every site's pair
+    not stored yet, and the programme's figures are the same read from them; run again, it stores nothing."""
+    hidden, _expected = world
+    summed_now = load_programme(hidden=hidden).sites
+    _db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["round-sums"])
+    assert first.exit_code == 0, first.output
+    stored = sums.stored_rows()
+    assert stored > 0 and f"round sums: {stored} rows stored" in first.output
+    assert load_programme(hidden=hidden).sites == summed_now
+    again = runner.invoke(args=["round-sums"])
+    assert again.exit_code == 0 and "round sums: 0 rows stored" in again.output
+    assert sums.stored_rows() == stored

@@ -150,6 +150,12 @@ def store_round_sums(site_ids: Collection[int] | None = None) -> None:
                        .on_conflict_do_nothing())
 
 
+def stored_rows() -> int:
+    """How many rows of round sums are stored (the statement's own row count is not to be had on SQLite,
+    whose driver counts no rows of a statement that starts with WITH)."""
+    return db.session.scalar(select(func.count()).select_from(RoundSum))
+
+
 def round_sums(site_ids: Collection[int] | None = None, kind: str = "all", *,
                hidden: Collection[int] = (), province: str | None = None) -> Iterator[tuple]:
     """The sums of the sites' pairs of rounds (`round_audits`: as the viewer, kept blind to `hidden`, sees
