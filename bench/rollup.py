@@ -7,7 +7,8 @@ with bulk inserts, in a temporary SQLite file (or FIVS_BENCH_DATABASE_URL, whose
 DROPPED and rebuilt: give it a throw-away database). Then, in the same process and on the same
 data, prints the median of RUNS interleaved timings of
 
-  * programme_comparison("all"): the JSON the API returns (queries + fivs.scoring), and
+  * programme_comparison("all"): the JSON the API returns (queries + fivs.scoring), with every site's
+    round sums stored as the submissions store them (and, for information, before they are stored), and
   * one raw GROUP BY: SUM(score), COUNT(score) per audit and S over every answer,
 
 and their ratio (goal <= 3).
@@ -117,6 +118,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from fivs.comparisons.services import programme_comparison
+    from fivs.round_sums.queries import store_round_sums
 
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("FIVS_BENCH_DATABASE_URL") or f"sqlite:///{tmp}/rollup.sqlite3"
@@ -131,11 +133,23 @@ def main() -> None:
             result = programme_comparison("all")
             assert len(result["sites_included"]) == args.sites, "every site should have both rounds"
             raw_rows = len(db.session.execute(RAW_GROUP_BY).all())
+            summed_now, raw_before = timed([lambda: programme_comparison("all"),
+                                            lambda: db.session.execute(RAW_GROUP_BY).all()], args.runs)
+            # The rounds went in around the services; store their sums as each submission would have.
+            start = time.perf_counter()
+            store_round_sums()
+            db.session.commit()
+            stored_in = time.perf_counter() - start
+            assert programme_comparison("all") == result, "the stored sums give the same figures"
             programme, raw = timed([lambda: programme_comparison("all"),
                                     lambda: db.session.execute(RAW_GROUP_BY).all()], args.runs)
             ratio = programme / raw
             print(f"overall mean change: {result['overall']['mean_change']:.2f} points "
                   f"(n={result['overall']['n']}, p={result['overall']['wilcoxon_p']:.3g})")
+            print(f"median programme_comparison('all') with no round sums stored (every pair summed from its "
+                  f"answers, as for a viewer kept blind), N={args.runs}: {summed_now * 1000:.1f} ms, "
+                  f"{summed_now / raw_before:.2f} x the raw GROUP BY")
+            print(f"stored every site's round sums (what the submissions do) in {stored_in * 1000:.0f} ms")
             print(f"median programme_comparison('all'), N={args.runs}: {programme * 1000:.1f} ms")
             print(f"median raw GROUP BY (audit, S) over all {n_answers} answers -> {raw_rows} rows, "
                   f"N={args.runs}: {raw * 1000:.1f} ms")
