@@ -20,10 +20,10 @@ from fivs.audits.models import CALIBRATION, CONSULTANT_AUDIT, PHASES, Acknowledg
 from fivs.auth import policy
 from fivs.checklists.models import ChecklistTemplate, Item, Zone
 from fivs.checklists.spec import ItemSpec, checklist_spec
-from fivs.round_sums.queries import store_round_sums
 from fivs.dates import date_problem
 from fivs.events.services import log_event
 from fivs.extensions import db
+from fivs.round_sums.queries import store_round_sums
 from fivs.services_errors import ConflictError, LockedError, PermissionDenied, ValidationError
 from fivs.sites.models import Site
 from fivs.text import clean_text, has_control_chars

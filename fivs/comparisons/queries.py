@@ -2,8 +2,8 @@
 
 Each function runs exactly ONE SQL statement and returns plain rows (tuples or small frozen
 dataclasses, never ORM objects), so a page that calls each of them once runs a constant number
-of queries however many sites there are. The sums of each site's baseline and final are
-fivs.round_sums'.
+of queries however many sites there are. The sums each site's comparison is made of come from
+fivs.round_sums.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterator
 from sqlalchemy import Integer, String, Text, and_, case, cast, exists, func, literal, select, true, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 
-from fivs.audits.models import Answer, Audit
+from fivs.audits.models import CONSULTANT_AUDIT, Answer, Audit
 from fivs.audits.queries import counted, without_hidden
 from fivs.checklists.models import Item, Zone
 from fivs.extensions import db
@@ -34,7 +34,7 @@ def round_audits(site_ids: Collection[int] | None = None, kind: str = "all", *, 
         order_by=(Audit.audit_date.desc(), Audit.submitted_at.desc().nulls_last(), Audit.id.desc()))
     stmt = (select(Audit.site_id, Audit.phase, Audit.id.label("audit_id"), Audit.row_version, rank.label("rank"))
             .join(Site, Site.id == Audit.site_id)
-            .where(Audit.kind == "consultant", Audit.status == "submitted", Audit.phase.in_(ROUNDS)))
+            .where(Audit.kind == CONSULTANT_AUDIT, Audit.status == "submitted", Audit.phase.in_(ROUNDS)))
     ranked = without_hidden(filter_sites(counted(stmt), site_ids, kind, active_only=True, province=province),
                             hidden).subquery()
     return (select(ranked.c.site_id, ranked.c.phase, ranked.c.audit_id, ranked.c.row_version,
@@ -47,7 +47,7 @@ PAIR_KEYS = ("baseline_id", "baseline_version", "final_id", "final_version")
 
 def round_pairs(rounds):
     """A CTE (site_id, *PAIR_KEYS) of `round_audits`' rows: each site's pair of rounds, the key its stored sums
-    are kept under (fivs.comparisons.models), 0 for a round the site does not have."""
+    are kept under (fivs.round_sums.models), 0 for a round the site does not have."""
     def of(column, final):
         return cast(func.coalesce(func.max(case((rounds.c.final == final, column))), 0), Integer)
 
@@ -133,7 +133,7 @@ def store_round_sums(site_ids: Collection[int] | None = None) -> None:
     """Sum and store the sites' pairs of rounds (`round_pairs`, as every viewer who is kept blind to no audit
     sees them) not stored yet: ONE INSERT ... SELECT, which adds up the answers of those pairs only. Called
     when a consultant's round changes (fivs.audits.services: submit, reopen, void). What it stores is fixed
-    by its key (fivs.comparisons.models); two servers storing the same pair at once store it once (ON
+    by its key (fivs.round_sums.models); two servers storing the same pair at once store it once (ON
     CONFLICT DO NOTHING), and in one order, so that they wait for each other instead of deadlocking."""
     rounds = round_audits(site_ids)
     pairs = round_pairs(rounds)
